@@ -1,0 +1,1 @@
+//! Skiff load generator (being written).

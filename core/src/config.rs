@@ -1,0 +1,168 @@
+//! Broker configuration: limits, timers, identity and authentication.
+
+use std::time::Duration;
+
+/// Everything the core needs to know about how the broker should behave.
+///
+/// Defaults match nats-server's. Hosts build this from CLI flags and config files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// `server_id` in INFO; hosts usually leave it empty and the broker derives one from its seed.
+    pub server_id: String,
+    /// `server_name` in INFO; empty means "same as server_id".
+    pub server_name: String,
+    /// `version` in INFO.
+    pub version: String,
+    /// `host` in INFO (the client listen address).
+    pub host: String,
+    /// `port` in INFO (the client listen port).
+    pub port: u16,
+    /// Whether the server supports headers (`headers` in INFO, HPUB/HMSG).
+    pub headers: bool,
+    /// Largest message (headers plus payload) a client may publish.
+    pub max_payload: usize,
+    /// Longest control line a client may send.
+    pub max_control_line: usize,
+    /// Bytes queued for one connection before it is closed as a slow consumer.
+    pub max_pending: usize,
+    /// Connections accepted at once; the next gets INFO then `maximum connections exceeded`.
+    /// Zero rejects every client (a config file's `max_connections: 0`).
+    pub max_connections: usize,
+    /// Subscriptions per connection; zero means unlimited.
+    pub max_subscriptions: usize,
+    /// Idle time after which the server PINGs a client.
+    pub ping_interval: Duration,
+    /// Unanswered PINGs tolerated before `Stale Connection`.
+    pub ping_max: u32,
+    /// Skip the short (≈2 s) first PING after CONNECT (nats-server `DisableShortFirstPing`).
+    pub disable_short_first_ping: bool,
+    /// Client authentication.
+    pub auth: Auth,
+    /// Time a client has to authenticate when auth is required.
+    pub auth_timeout: Duration,
+    /// How long the host may spend flushing one write before the client is a slow consumer.
+    pub write_deadline: Duration,
+    /// Total duration of lame duck mode.
+    pub lame_duck_duration: Duration,
+    /// Time between entering lame duck mode and the first client being closed.
+    pub lame_duck_grace_period: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server_id: String::new(),
+            server_name: String::new(),
+            version: crate::VERSION.to_owned(),
+            host: "0.0.0.0".to_owned(),
+            port: 4222,
+            headers: true,
+            max_payload: 1024 * 1024,
+            max_control_line: 4096,
+            max_pending: 64 * 1024 * 1024,
+            max_connections: 64 * 1024,
+            max_subscriptions: 0,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            disable_short_first_ping: false,
+            auth: Auth::None,
+            auth_timeout: Duration::from_secs(2),
+            write_deadline: Duration::from_secs(10),
+            lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the combination of values, as nats-server does at startup.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_payload > self.max_pending {
+            return Err(ConfigError::PayloadAbovePending {
+                max_payload: self.max_payload,
+                max_pending: self.max_pending,
+            });
+        }
+        if self.max_payload > i32::MAX as usize {
+            return Err(ConfigError::PayloadTooLarge(self.max_payload));
+        }
+        if self.lame_duck_grace_period >= self.lame_duck_duration && !self.lame_duck_duration.is_zero() {
+            return Err(ConfigError::GraceNotBelowDuration);
+        }
+        if let Auth::Users(users) = &self.auth {
+            if users.is_empty() {
+                return Err(ConfigError::NoUsers);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How clients authenticate.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Auth {
+    /// No authentication: `auth_required` is absent from INFO and CONNECT is optional.
+    #[default]
+    None,
+    /// CONNECT must carry `auth_token` equal to this token.
+    Token(String),
+    /// CONNECT must carry `user` and `pass` of one of these users.
+    Users(Vec<User>),
+}
+
+impl Auth {
+    /// Whether clients must authenticate.
+    pub fn is_required(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
+/// One user/password pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user name (`user` in CONNECT).
+    pub name: String,
+    /// The password (`pass` in CONNECT).
+    pub password: String,
+}
+
+/// An invalid combination of configuration values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `max_payload` above `max_pending`.
+    PayloadAbovePending {
+        /// The configured max_payload.
+        max_payload: usize,
+        /// The configured max_pending.
+        max_pending: usize,
+    },
+    /// `max_payload` above 2^31−1.
+    PayloadTooLarge(usize),
+    /// Lame duck grace period not shorter than the lame duck duration.
+    GraceNotBelowDuration,
+    /// A users list with nobody in it.
+    NoUsers,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PayloadAbovePending { max_payload, max_pending } => write!(
+                f,
+                "max_payload ({max_payload}) cannot be higher than max_pending ({max_pending})"
+            ),
+            Self::PayloadTooLarge(n) => {
+                write!(f, "max_payload ({n}) cannot be higher than 2147483647")
+            }
+            Self::GraceNotBelowDuration => {
+                f.write_str("lame duck grace period must be strictly lower than lame duck duration")
+            }
+            Self::NoUsers => f.write_str("authorization users list is empty"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}

@@ -1,0 +1,52 @@
+//! Skiff's sans-IO core: the whole NATS client protocol, subject routing, limits, timers and
+//! lifecycle as one state machine that does no I/O, reads no clock and spawns nothing.
+//!
+//! # Driving the broker
+//!
+//! One [`Broker`] is owned by one host task and driven through `&mut self`:
+//!
+//! 1. Feed one input: [`Broker::accept`], [`Broker::handle_input`], [`Broker::handle_written`],
+//!    [`Broker::handle_eof`], [`Broker::handle_timeout`], or a request such as
+//!    [`Broker::shutdown`].
+//! 2. Drain [`Broker::poll_output`] until it returns `None`, performing each [`Output`] in order.
+//! 3. Re-arm the one host timer at [`Broker::poll_timeout`].
+//!
+//! Time is an [`Instant`] the host passes in and must never go backwards; randomness comes from
+//! the seed given to [`Broker::new`].
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use skiff_core::{Broker, Config, Instant, Output, PeerInfo};
+//!
+//! let mut broker = Broker::new(Config::default(), 7, Instant::ZERO);
+//! let conn = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+//! broker.handle_input(conn, BytesMut::from(&b"SUB foo 1\r\nPUB foo 2\r\nhi\r\n"[..]), Instant::ZERO);
+//! let mut wire = Vec::new();
+//! while let Some(output) = broker.poll_output() {
+//!     if let Output::Transmit { segments, .. } = output {
+//!         segments.iter().for_each(|s| wire.extend_from_slice(s));
+//!     }
+//! }
+//! let wire = String::from_utf8(wire).unwrap();
+//! assert!(wire.starts_with("INFO {"));
+//! assert!(wire.ends_with("+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n"));
+//! ```
+
+pub mod proto;
+pub mod sublist;
+pub mod subject;
+
+mod broker;
+mod config;
+mod output;
+mod stats;
+mod time;
+
+pub use broker::{Broker, Phase, Refused, Shutdown};
+pub use config::{Auth, Config, ConfigError, User};
+pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
+pub use stats::{Stats, Traffic};
+pub use time::Instant;
+
+/// The version Skiff reports in INFO.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,153 @@
+//! What the broker asks its host to do: write bytes, close connections, stop listening.
+
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+
+use crate::proto::ParseError;
+
+/// A connection handle: a slot index plus a generation, so a stale handle never reaches a
+/// connection that later reused the slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId {
+    pub(crate) index: u32,
+    pub(crate) generation: u32,
+}
+
+impl ConnId {
+    /// The slot index, dense and reused after a close (useful as a host-side table index).
+    pub fn index(self) -> usize {
+        self.index as usize
+    }
+}
+
+impl std::fmt::Display for ConnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.index, self.generation)
+    }
+}
+
+/// How a connection reached the broker (shown in monitoring; WebSocket changes INFO's port).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Transport {
+    /// A plain TCP socket.
+    Tcp,
+    /// A WebSocket connection.
+    WebSocket,
+    /// An in-process byte stream (embedding API) or a browser MessagePort.
+    InProcess,
+}
+
+/// Facts the host knows about a new connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's address, if it has one (`client_ip` in INFO).
+    pub addr: Option<SocketAddr>,
+    /// The transport it came over.
+    pub transport: Transport,
+}
+
+impl PeerInfo {
+    /// A TCP peer at `addr`.
+    pub fn tcp(addr: SocketAddr) -> Self {
+        Self { addr: Some(addr), transport: Transport::Tcp }
+    }
+
+    /// An in-process peer with no address.
+    pub fn in_process() -> Self {
+        Self { addr: None, transport: Transport::InProcess }
+    }
+}
+
+/// One thing the host must do. Drain these with [`Broker::poll_output`](crate::Broker::poll_output)
+/// after every input, and perform them in order.
+#[must_use]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Output {
+    /// Write these segments to the connection, in order (a vectored write). Report progress
+    /// with [`Broker::handle_written`](crate::Broker::handle_written).
+    Transmit {
+        /// The connection.
+        conn: ConnId,
+        /// The bytes, in order.
+        segments: Vec<Bytes>,
+    },
+    /// Finish writing what was transmitted before, then close the connection. This is the last
+    /// output for `conn`, and it comes exactly once per connection.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// Why it is closed.
+        reason: CloseReason,
+    },
+    /// Stop accepting new connections (lame duck or shutdown).
+    StopListening,
+    /// The broker has stopped: every connection has been told to close. Comes exactly once.
+    Stopped,
+}
+
+/// Why a connection was closed (nats-server's `ClosedState`, as `/connz` shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed its end.
+    ClientClosed,
+    /// The client broke the protocol (with or without an `-ERR`, see the inner error).
+    Protocol(ParseError),
+    /// A semantic protocol violation outside the parser (bad CONNECT JSON, HPUB without headers,
+    /// a client-sent `-ERR`, ...): closed without `-ERR`.
+    ProtocolViolation,
+    /// `protocol` in CONNECT was not 0 or 1.
+    BadClientProtocol,
+    /// `no_responders` without `headers` in CONNECT.
+    NoRespondersRequiresHeaders,
+    /// Authentication failed.
+    AuthenticationFailure,
+    /// No CONNECT within the auth timeout.
+    AuthenticationTimeout,
+    /// Too many unanswered PINGs.
+    StaleConnection,
+    /// Outbound bytes exceeded `max_pending`.
+    SlowConsumerPendingBytes,
+    /// A write did not finish within `write_deadline` (reported by the host).
+    SlowConsumerWriteDeadline,
+    /// `max_connections` reached.
+    MaxConnectionsExceeded,
+    /// The host failed to read from the connection.
+    ReadError,
+    /// The host failed to write to the connection.
+    WriteError,
+    /// The server is shutting down (or lame duck mode closed it).
+    ServerShutdown,
+}
+
+impl CloseReason {
+    /// The text nats-server shows for this reason in `/connz?state=closed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientClosed => "Client Closed",
+            Self::Protocol(ParseError::MaxControlLine) => "Maximum Control Line Exceeded",
+            Self::Protocol(ParseError::MaxPayload) => "Maximum Message Payload Exceeded",
+            Self::Protocol(_) | Self::ProtocolViolation => "Protocol Violation",
+            Self::BadClientProtocol => "Bad Client Protocol Version",
+            Self::NoRespondersRequiresHeaders => "No Responders Requires Headers",
+            Self::AuthenticationFailure => "Authentication Failure",
+            Self::AuthenticationTimeout => "Authentication Timeout",
+            Self::StaleConnection => "Stale Connection",
+            Self::SlowConsumerPendingBytes => "Slow Consumer (Pending Bytes)",
+            Self::SlowConsumerWriteDeadline => "Slow Consumer (Write Deadline)",
+            Self::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            Self::ReadError => "Read Error",
+            Self::WriteError => "Write Error",
+            Self::ServerShutdown => "Server Shutdown",
+        }
+    }
+}
+
+impl std::fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,1 @@
+//! Skiff native host (being written).

@@ -1,0 +1,1 @@
+//! Skiff conformance suite (being written).
