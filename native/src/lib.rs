@@ -1,1 +1,40 @@
-//! Skiff native host (being written).
+//! Skiff's native host: the `skiff` daemon and an embeddable NATS server on smol.
+//!
+//! A [`Server`] runs the sans-IO [`skiff_core::Broker`] on its own executor threads, so both
+//! async and plain synchronous programs can embed it. Clients connect over TCP or, with no
+//! socket at all, through [`Server::in_process_connection`].
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::time::Duration;
+//!
+//! use skiff::{Server, ServerOptions};
+//!
+//! // 127.0.0.1 on a free port, no signal handling, no files.
+//! let server = Server::run(ServerOptions::default()).expect("starting");
+//! assert!(server.ready_for_connections(Duration::from_secs(5)));
+//!
+//! let mut client = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+//! client.write_all(b"CONNECT {\"verbose\":false}\r\nSUB greet 1\r\nPUB greet 5\r\nhello\r\nPING\r\n").unwrap();
+//! let mut seen = String::new();
+//! let mut buf = [0u8; 4096];
+//! while !seen.ends_with("PONG\r\n") {
+//!     let n = client.read(&mut buf).unwrap();
+//!     seen.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+//! }
+//! assert!(seen.starts_with("INFO {"));
+//! assert!(seen.contains("MSG greet 1 5\r\nhello\r\n"));
+//!
+//! // Idempotent, callable from anywhere; dropping the server would do the same.
+//! server.shutdown();
+//! server.shutdown();
+//! server.wait_for_shutdown();
+//! assert_eq!(server.shutdown_count(), 1);
+//! ```
+
+pub mod daemon;
+pub mod log;
+pub mod server;
+mod signals;
+
+pub use server::{ConnectError, InProcessConnection, ReloadFn, Server, ServerOptions, StartError};

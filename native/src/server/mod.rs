@@ -1,0 +1,430 @@
+//! The server runtime: a [`Server`] runs a [`Broker`] on its own smol executor threads.
+//!
+//! Inside, one driver task owns the broker; an accept loop, a reader and a writer task per
+//! connection, and (if asked) a signal task talk to it over channels. See
+//! [`driver`](self::driver) for the loop itself.
+
+mod clock;
+mod conn;
+pub(crate) mod driver;
+mod files;
+mod in_process;
+mod listener;
+mod options;
+pub(crate) mod shared;
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::{JoinHandle, ThreadId};
+use std::time::Duration;
+
+use futures_lite::FutureExt;
+use skiff_core::{Broker, Config, ConfigError, PeerInfo};
+use smol::Executor;
+
+pub use in_process::InProcessConnection;
+pub use options::{ReloadFn, ServerOptions};
+
+use clock::Clock;
+use driver::{Control, Driver, Request};
+use shared::Shared;
+
+/// Reads buffered between reader tasks and the driver (back-pressure beyond this).
+const INPUT_QUEUE: usize = 1024;
+
+/// Why a server could not be built or started.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// The client listener could not be opened.
+    Listen {
+        /// The address we tried.
+        addr: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// A pid or ports file could not be written.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// Signal handlers could not be installed.
+    Signals(std::io::Error),
+    /// [`Server::start`] was called before.
+    AlreadyStarted,
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Config(e) => write!(f, "{e}"),
+            Self::Listen { addr, source } => write!(f, "error listening on {addr}: {source}"),
+            Self::File { path, source } => {
+                write!(f, "could not write {}: {source}", path.display())
+            }
+            Self::Signals(e) => write!(f, "could not install signal handlers: {e}"),
+            Self::AlreadyStarted => f.write_str("the server was already started"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Config(e) => Some(e),
+            Self::Listen { source, .. } | Self::File { source, .. } => Some(source),
+            Self::Signals(e) => Some(e),
+            Self::AlreadyStarted => None,
+        }
+    }
+}
+
+/// Why [`Server::in_process_connection`] failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// The server was not started yet.
+    NotStarted,
+    /// The server is shutting down or stopped.
+    Stopped,
+}
+
+impl std::fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::NotStarted => "the server was not started",
+            Self::Stopped => "the server has stopped",
+        })
+    }
+}
+
+impl std::error::Error for ConnectError {}
+
+/// A NATS server running on its own threads.
+///
+/// Build it with [`Server::new`], then [`start`](Server::start) it. Every method takes `&self`
+/// and the type is `Send + Sync`, so share it with an [`Arc`]. [`shutdown`](Server::shutdown)
+/// may be called any number of times, from any thread or task, concurrently: the broker shuts
+/// down exactly once. Dropping the server shuts it down and waits for its threads.
+///
+/// Signal handling is off unless [`ServerOptions::handle_signals`] asks for it; the library
+/// never exits the process.
+pub struct Server {
+    shared: Arc<Shared>,
+    start: Mutex<Option<Pending>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    thread_ids: Mutex<Vec<ThreadId>>,
+}
+
+/// What [`Server::start`] consumes.
+struct Pending {
+    options: ServerOptions,
+    control_rx: async_channel::Receiver<Control>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr())
+            .field("stopped", &self.shared.is_stopped())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A server for `options`, not yet started.
+    ///
+    /// # Errors
+    /// [`StartError::Config`] if the broker configuration is invalid.
+    pub fn new(options: ServerOptions) -> Result<Self, StartError> {
+        options.config.validate().map_err(StartError::Config)?;
+        let (control_tx, control_rx) = async_channel::unbounded();
+        Ok(Self {
+            shared: Arc::new(Shared::new(control_tx)),
+            start: Mutex::new(Some(Pending {
+                options,
+                control_rx,
+            })),
+            threads: Mutex::new(Vec::new()),
+            thread_ids: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Builds and starts a server in one step.
+    ///
+    /// # Errors
+    /// As [`Server::new`] and [`Server::start`].
+    pub fn run(options: ServerOptions) -> Result<Self, StartError> {
+        let server = Self::new(options)?;
+        server.start()?;
+        Ok(server)
+    }
+
+    /// Opens the listener, writes the pid file, and starts the executor threads. Returns once
+    /// the listener is bound; the server is ready for connections shortly after (see
+    /// [`Server::ready_for_connections`]).
+    ///
+    /// # Errors
+    /// A listen, file or signal error; [`StartError::AlreadyStarted`] on a second call.
+    pub fn start(&self) -> Result<(), StartError> {
+        let pending = lock(&self.start).take().ok_or(StartError::AlreadyStarted)?;
+        let Pending {
+            mut options,
+            control_rx,
+        } = pending;
+        let clock = Clock::start();
+
+        let listener = if options.listen {
+            let addr = format!("{}:{}", options.host, options.port);
+            let listener = TcpListener::bind(&addr)
+                .and_then(smol::net::TcpListener::try_from)
+                .map_err(|source| StartError::Listen { addr, source })?;
+            let local = listener.local_addr().map_err(|source| StartError::Listen {
+                addr: format!("{}:{}", options.host, options.port),
+                source,
+            })?;
+            let _ = self.shared.local_addr.set(local);
+            options.config.port = local.port();
+            Some(listener)
+        } else {
+            None
+        };
+        options.config.host.clone_from(&options.host);
+        options.config.server_name.clone_from(&options.server_name);
+        if let Some(path) = &options.pid_file {
+            files::write_pid_file(path).map_err(|source| StartError::File {
+                path: path.clone(),
+                source,
+            })?;
+        }
+
+        let seed = options
+            .seed
+            .unwrap_or_else(|| getrandom::u64().unwrap_or(0x5eed));
+        let broker = Broker::new(options.config.clone(), seed, clock.now());
+        let executor = Arc::new(Executor::new());
+
+        let signals = if options.handle_signals {
+            let signals = crate::signals::Signals::install().map_err(StartError::Signals)?;
+            let shared = self.shared.clone();
+            let reload = options.reload.clone();
+            Some(executor.spawn(crate::signals::run(signals, shared, reload)))
+        } else {
+            None
+        };
+
+        log_banner(&broker, &options);
+        let control = (self.shared.control.clone(), control_rx);
+        let input = async_channel::bounded(INPUT_QUEUE);
+        let accept = listener.map(|l| {
+            let local = self.shared.local_addr.get().copied();
+            tracing::info!(
+                "Listening for client connections on {}:{}",
+                options.host,
+                local.map_or(options.port, |a| a.port())
+            );
+            self.shared.listening.store(true, Ordering::SeqCst);
+            executor.spawn(listener::accept_loop(l, control.0.clone()))
+        });
+        let ports_file = match (&options.ports_file_dir, self.shared.local_addr.get()) {
+            (Some(dir), Some(addr)) => {
+                let program = files::program_name(options.program_name.as_deref());
+                let path = files::ports_file_path(dir, &program);
+                std::fs::write(&path, files::ports_json(*addr, None)).map_err(|source| {
+                    StartError::File {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Some(path)
+            }
+            _ => None,
+        };
+        let on_stopped: Box<dyn FnOnce() + Send> = Box::new(move || {
+            drop(signals);
+            if let Some(path) = ports_file {
+                let _ = std::fs::remove_file(path);
+            }
+        });
+        let driver = Driver::new(
+            broker,
+            clock,
+            executor.clone(),
+            self.shared.clone(),
+            control,
+            input,
+            accept,
+            Some(on_stopped),
+        );
+        self.spawn_threads(executor, driver, options.thread_count());
+        tracing::info!("Server is ready");
+        self.shared.mark_ready();
+        Ok(())
+    }
+
+    fn spawn_threads(&self, executor: Arc<Executor<'static>>, driver: Driver, count: usize) {
+        let mut threads = lock(&self.threads);
+        let mut ids = lock(&self.thread_ids);
+        let driver_task = executor.spawn(driver.run());
+        for i in 0..count {
+            let executor = executor.clone();
+            let shared = self.shared.clone();
+            let handle = std::thread::Builder::new()
+                .name(format!("skiff-{i}"))
+                .spawn(move || smol::block_on(executor.run(shared.stopped())))
+                .expect("spawning an executor thread");
+            ids.push(handle.thread().id());
+            threads.push(handle);
+        }
+        // The driver task lives as long as the executor threads run it.
+        driver_task.detach();
+    }
+
+    /// Waits up to `timeout` for the server to accept connections. False if it did not become
+    /// ready in time, was never started, or has already stopped.
+    pub fn ready_for_connections(&self, timeout: Duration) -> bool {
+        if lock(&self.start).is_some() {
+            return false;
+        }
+        smol::block_on(self.shared.ready().or(async {
+            smol::Timer::after(timeout).await;
+            false
+        }))
+    }
+
+    /// The client listener's address (with the real port when 0 was asked), once started.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.shared.local_addr.get().copied()
+    }
+
+    /// The URL clients dial: `nats://host:port`.
+    pub fn client_url(&self) -> Option<String> {
+        self.local_addr().map(|a| format!("nats://{a}"))
+    }
+
+    /// Asks for a graceful shutdown: stop accepting, flush what was accepted, close every
+    /// connection. Returns at once; use [`Server::wait_for_shutdown`] to wait. Idempotent and
+    /// safe from any thread or task, concurrently, any number of times.
+    pub fn shutdown(&self) {
+        self.shared.request(Request::Shutdown);
+    }
+
+    /// Like [`Server::shutdown`], but closes connections without waiting for pending writes.
+    pub fn shutdown_now(&self) {
+        self.shared.request(Request::ShutdownNow);
+    }
+
+    /// Asks for lame duck mode: stop accepting, then close clients gradually over the
+    /// configured lame duck duration, then shut down.
+    pub fn lame_duck(&self) {
+        self.shared.request(Request::LameDuck);
+    }
+
+    /// Applies a new broker configuration (limits, timers, authentication) and waits for the
+    /// broker's answer.
+    ///
+    /// # Errors
+    /// The broker rejected the configuration; [`None`] inside means the server is not running.
+    pub fn reload(&self, config: Config) -> Result<(), Option<ConfigError>> {
+        let (tx, rx) = async_channel::bounded(1);
+        self.shared.request(Request::Reload(Box::new(config), tx));
+        match smol::block_on(rx.recv()) {
+            Ok(result) => result.map_err(Some),
+            Err(_) => Err(None),
+        }
+    }
+
+    /// Blocks until the server has stopped (returns at once if it was never started).
+    pub fn wait_for_shutdown(&self) {
+        if lock(&self.start).is_some() {
+            return;
+        }
+        smol::block_on(self.shared.stopped());
+    }
+
+    /// Waits (asynchronously) until the server has stopped.
+    pub async fn stopped(&self) {
+        if lock(&self.start).is_some() {
+            return;
+        }
+        self.shared.stopped().await;
+    }
+
+    /// Whether the server has stopped.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.is_stopped()
+    }
+
+    /// Whether the client listener is accepting connections.
+    pub fn is_listening(&self) -> bool {
+        self.shared.listening.load(Ordering::SeqCst)
+    }
+
+    /// How many times the broker began a shutdown: 0 before, 1 after (never more, however many
+    /// requests arrive). For tests and monitoring.
+    pub fn shutdown_count(&self) -> u32 {
+        self.shared.shutdowns.load(Ordering::SeqCst)
+    }
+
+    /// A new client connection with no socket: a duplex byte stream speaking the NATS
+    /// protocol. Works whether or not the server listens on TCP.
+    ///
+    /// # Errors
+    /// The server is not started or has stopped. A connection made while the server shuts
+    /// down is closed at once (reads end-of-stream).
+    pub fn in_process_connection(&self) -> Result<InProcessConnection, ConnectError> {
+        if lock(&self.start).is_some() {
+            return Err(ConnectError::NotStarted);
+        }
+        if self.shared.is_stopped() {
+            return Err(ConnectError::Stopped);
+        }
+        let (client, server) = in_process::pair();
+        self.shared
+            .control
+            .try_send(Control::Attach(server, PeerInfo::in_process()))
+            .map_err(|_| ConnectError::Stopped)?;
+        Ok(client)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.shutdown();
+        let on_own_thread = lock(&self.thread_ids).contains(&std::thread::current().id());
+        if on_own_thread {
+            // Joining our own thread would deadlock; the threads exit once stopped.
+            return;
+        }
+        for handle in lock(&self.threads).drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// Locks a mutex, ignoring poisoning (nothing here holds a lock across a panic point).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// nats-server's start-up lines.
+fn log_banner(broker: &Broker, options: &ServerOptions) {
+    let id = broker.server_id().to_owned();
+    let name = if options.server_name.is_empty() {
+        id.clone()
+    } else {
+        options.server_name.clone()
+    };
+    tracing::info!("Starting skiff");
+    tracing::info!("  Version:  {}", skiff_core::VERSION);
+    tracing::info!("  Name:     {name}");
+    tracing::info!("  ID:       {id}");
+}
