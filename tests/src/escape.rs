@@ -4,7 +4,8 @@ use std::fmt::Write as _;
 
 /// Turns the escaped text of a scenario line into the bytes it stands for.
 ///
-/// Known escapes: `\r`, `\n`, `\t`, `\0`, `\\`, `\xHH`. Any other backslash pair is kept as
+/// Known escapes: `\r`, `\n`, `\t`, `\0`, `\\`, `\xHH`, and `\{N*text}` for `text` repeated
+/// N times (large payloads). Any other backslash pair is kept as
 /// written (so a regex's `\.` or `\d` survives), which is why `\\` is only needed before
 /// one of the letters above.
 pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
@@ -23,6 +24,11 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
             b't' => out.push(b'\t'),
             b'0' => out.push(0),
             b'\\' => out.push(b'\\'),
+            b'{' if let Some((n, fill, used)) = repetition(&text[i + 2..]) => {
+                (0..n).for_each(|_| out.extend_from_slice(fill.as_bytes()));
+                i += 2 + used;
+                continue;
+            }
             b'x' => {
                 let hex = text.get(i + 2..i + 4).ok_or("truncated \\x escape")?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| format!("bad \\x{hex} escape"))?);
@@ -37,6 +43,13 @@ pub fn unescape(text: &str) -> Result<Vec<u8>, String> {
         i += 2;
     }
     Ok(out)
+}
+
+/// Parses the `N*text}` of a `\{N*text}` repetition: the count, the text and the bytes used.
+fn repetition(rest: &str) -> Option<(usize, &str, usize)> {
+    let end = rest.find('}')?;
+    let (count, fill) = rest[..end].split_once('*')?;
+    Some((count.parse().ok()?, fill, end + 1))
 }
 
 /// Shows bytes the way a scenario file writes them: printable ASCII as is, the rest escaped.
@@ -71,6 +84,12 @@ mod tests {
     fn keeps_unknown_escapes_for_regexes() {
         assert_eq!(unescape(r"a\.b\d").unwrap(), br"a\.b\d");
         assert_eq!(unescape(r"\x41").unwrap(), b"A");
+    }
+
+    #[test]
+    fn repeats_text() {
+        assert_eq!(unescape(r"a\{3*xy}b").unwrap(), b"axyxyxyb");
+        assert_eq!(unescape(r"\{x}").unwrap(), br"\{x}");
     }
 
     #[test]
