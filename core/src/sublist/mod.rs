@@ -16,7 +16,10 @@ pub struct Matches<T> {
 
 impl<T> Default for Matches<T> {
     fn default() -> Self {
-        Self { plain: Vec::new(), queues: Vec::new() }
+        Self {
+            plain: Vec::new(),
+            queues: Vec::new(),
+        }
     }
 }
 
@@ -40,7 +43,12 @@ impl<T: Copy + Eq + Hash + std::fmt::Debug> Sublist<T> {
     }
 
     /// Adds `key` under `subject`, in queue group `queue` if given.
-    pub fn insert(&mut self, subject: &[u8], queue: Option<&[u8]>, key: T) -> Result<(), InvalidSubject> {
+    pub fn insert(
+        &mut self,
+        subject: &[u8],
+        queue: Option<&[u8]>,
+        key: T,
+    ) -> Result<(), InvalidSubject> {
         let _ = (subject, queue, key);
         todo!("sublist")
     }
