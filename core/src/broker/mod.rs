@@ -1074,3 +1074,6 @@ struct Message<'a> {
     header_len: usize,
     message: &'a Bytes,
 }
+
+#[cfg(test)]
+mod tests;
