@@ -33,6 +33,8 @@ mod value;
 
 pub mod duration;
 
+pub(crate) use scalar::classify as classify_scalar;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

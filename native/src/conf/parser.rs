@@ -178,8 +178,14 @@ impl<'c, 'e> Parser<'c, 'e> {
                 Ok(())
             }
             Some('\r') if self.peek_at(1) == Some('\n') => Ok(()),
-            Some('#') => Ok(self.skip_comment()),
-            Some('/') if self.peek_at(1) == Some('/') => Ok(self.skip_comment()),
+            Some('#') => {
+                self.skip_comment();
+                Ok(())
+            }
+            Some('/') if self.peek_at(1) == Some('/') => {
+                self.skip_comment();
+                Ok(())
+            }
             Some('}') if scope == Scope::Map => Ok(()),
             Some(c) => Err(self.err_here(match scope {
                 Scope::Top => format!(
