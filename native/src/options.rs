@@ -264,7 +264,7 @@ impl Options {
             "server_name" => {
                 let name = string(e)?;
                 if name.contains(' ') {
-                    return Err(key_err(e, "server name can not contain spaces"));
+                    return Err(key_err(e, "server name cannot contain spaces"));
                 }
                 c.server_name = name;
             }
