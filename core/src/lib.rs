@@ -33,8 +33,8 @@
 //! ```
 
 pub mod proto;
-pub mod sublist;
 pub mod subject;
+pub mod sublist;
 
 mod broker;
 mod config;
