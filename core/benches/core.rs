@@ -34,7 +34,10 @@ fn parse_pub(c: &mut Criterion) {
 
 fn cached_match(c: &mut Criterion) {
     let mut sublist = Sublist::new(1024);
-    for (i, pattern) in ["foo.bar", "foo.*", "foo.>", "bar.baz", "a.b.c.d"].iter().enumerate() {
+    for (i, pattern) in ["foo.bar", "foo.*", "foo.>", "bar.baz", "a.b.c.d"]
+        .iter()
+        .enumerate()
+    {
         sublist.insert(pattern.as_bytes(), None, i).unwrap();
     }
     sublist.matches(b"foo.bar");
@@ -46,11 +49,15 @@ fn cached_match(c: &mut Criterion) {
 fn setup(subscribers: usize) -> (Broker, ConnId) {
     let mut broker = Broker::new(Config::default(), 1, Instant::ZERO);
     for i in 0..subscribers {
-        let sub = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+        let sub = broker
+            .accept(PeerInfo::in_process(), Instant::ZERO)
+            .unwrap();
         let ops = format!("CONNECT {{\"verbose\":false}}\r\nSUB foo.bar {i}\r\n");
         broker.handle_input(sub, BytesMut::from(ops.as_bytes()), Instant::ZERO);
     }
-    let publisher = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+    let publisher = broker
+        .accept(PeerInfo::in_process(), Instant::ZERO)
+        .unwrap();
     let connect = &b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"[..];
     broker.handle_input(publisher, BytesMut::from(connect), Instant::ZERO);
     drain(&mut broker);

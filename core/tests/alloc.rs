@@ -56,11 +56,15 @@ fn batch(messages: usize) -> BytesMut {
 fn setup(subscribers: usize) -> (Broker, ConnId) {
     let mut broker = Broker::new(Config::default(), 1, Instant::ZERO);
     for i in 0..subscribers {
-        let sub = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+        let sub = broker
+            .accept(PeerInfo::in_process(), Instant::ZERO)
+            .unwrap();
         let ops = format!("CONNECT {{\"verbose\":false}}\r\nSUB foo.* {i}\r\n");
         broker.handle_input(sub, BytesMut::from(ops.as_bytes()), Instant::ZERO);
     }
-    let publisher = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+    let publisher = broker
+        .accept(PeerInfo::in_process(), Instant::ZERO)
+        .unwrap();
     let connect = &b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"[..];
     broker.handle_input(publisher, BytesMut::from(connect), Instant::ZERO);
     drain(&mut broker);

@@ -1077,3 +1077,6 @@ struct Message<'a> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;
