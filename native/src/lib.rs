@@ -1,1 +1,5 @@
 //! Skiff native host (being written).
+
+pub mod cli;
+pub mod conf;
+pub mod options;

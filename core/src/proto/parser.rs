@@ -15,7 +15,10 @@ pub struct ParserLimits {
 
 impl Default for ParserLimits {
     fn default() -> Self {
-        Self { max_control_line: 4096, max_payload: 1024 * 1024 }
+        Self {
+            max_control_line: 4096,
+            max_payload: 1024 * 1024,
+        }
     }
 }
 
