@@ -36,13 +36,22 @@ impl CoreTarget {
         }
     }
 
-    /// Whether the core is implemented yet (its methods are `todo!()` until then).
+    /// Whether the core is implemented yet (its methods are `todo!()` until then): a `PING`
+    /// must come back as `PONG`.
     pub fn is_runnable() -> bool {
         let probe = catch_unwind(|| {
             let mut broker = Broker::new(skiff_core::Config::default(), 1, Instant::ZERO);
-            let conn = broker.accept(PeerInfo::in_process(), Instant::ZERO).is_ok();
-            while broker.poll_output().is_some() {}
-            conn
+            let Ok(conn) = broker.accept(PeerInfo::in_process(), Instant::ZERO) else {
+                return false;
+            };
+            broker.handle_input(conn, BytesMut::from(&b"PING\r\n"[..]), Instant::ZERO);
+            let mut wire = Vec::new();
+            while let Some(output) = broker.poll_output() {
+                if let Output::Transmit { segments, .. } = output {
+                    segments.iter().for_each(|s| wire.extend_from_slice(s));
+                }
+            }
+            wire.ends_with(b"PONG\r\n")
         });
         matches!(probe, Ok(true))
     }
