@@ -1,10 +1,12 @@
 //! A server binary (nats-server or Skiff's daemon) started once per scenario with a generated
 //! config file, on a free loopback port: `BIN -c FILE -p PORT -a 127.0.0.1`.
 
+use std::collections::BTreeSet;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::tcp::{RemoteServer, read_info};
@@ -120,6 +122,10 @@ impl SpawnedServer {
             }
             if read_info(self.remote.addr).is_ok() {
                 std::thread::sleep(Duration::from_millis(30));
+                // Someone else's server on the same port answers too; ours then exits.
+                if let Some(status) = self.child.try_wait()? {
+                    return Err(io::Error::other(format!("server exited: {status}")));
+                }
                 return Ok(());
             }
             if Instant::now() > deadline {
@@ -149,7 +155,18 @@ impl Drop for SpawnedServer {
     }
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago and that this process has not handed out yet
+/// (parallel scenarios must never share a server).
 fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    static USED: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if USED
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(port)
+        {
+            return Ok(port);
+        }
+    }
 }
