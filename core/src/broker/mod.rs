@@ -229,6 +229,8 @@ impl Broker {
             max_control_line: self.config.max_control_line,
             max_payload: self.config.max_payload,
         };
+        let mut parser = Parser::new(limits);
+        parser.set_headers(false);
         let mut conn = Box::new(Conn {
             id,
             cid,
@@ -237,7 +239,7 @@ impl Broker {
             opts: ConnectOptions::default(),
             headers: false,
             read_buf: BytesMut::new(),
-            parser: Parser::new(limits),
+            parser,
             out: Default::default(),
             subs: Default::default(),
             ping: PingState::new(now, self.config.ping_interval),
@@ -536,6 +538,7 @@ impl Broker {
         let server_headers = self.config.headers;
         let Some(c) = self.conn_mut(id) else { return };
         c.headers = opts.headers && server_headers;
+        c.parser.set_headers(c.headers);
         let verbose = opts.verbose;
         c.opts = opts;
         c.auth_deadline = None;

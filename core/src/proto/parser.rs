@@ -80,10 +80,12 @@ impl Default for ParserLimits {
 /// assert_eq!(parser.parse(&mut buf), Ok(None));
 /// assert!(buf.is_empty());
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parser {
     limits: ParserLimits,
     state: State,
+    /// Whether HPUB is allowed (the client negotiated headers).
+    headers: bool,
 }
 
 /// Where the parser is in the stream. Bytes already classified (an op name, the blanks
@@ -119,13 +121,26 @@ struct PendingPub {
     size: usize,
 }
 
+impl Default for Parser {
+    fn default() -> Self {
+        Self::new(ParserLimits::default())
+    }
+}
+
 impl Parser {
     /// A parser enforcing `limits`.
     pub fn new(limits: ParserLimits) -> Self {
         Self {
             limits,
             state: State::Start,
+            headers: true,
         }
+    }
+
+    /// Allows or forbids HPUB (allowed by default). Without negotiated headers nats-server closes the connection as
+    /// soon as an HPUB control line is complete ([`ParseError::BadArguments`]).
+    pub fn set_headers(&mut self, headers: bool) {
+        self.headers = headers;
     }
 
     /// Changes the limits (config reload); they apply from the next control line.
@@ -265,6 +280,9 @@ impl Parser {
         args: &[u8],
         line_len: usize,
     ) -> Result<PendingPub, ParseError> {
+        if op == LineOp::HPub && !self.headers {
+            return Err(ParseError::BadArguments);
+        }
         let split = Args::<4>::split(args, is_pub_delim).ok_or(ParseError::BadArguments)?;
         let (subject, reply, header, total) = match (op, split.as_slice()) {
             (LineOp::Pub, &[subject, size]) => (subject, None, None, size),
