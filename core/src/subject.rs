@@ -39,7 +39,8 @@ impl<'a> Token<'a> {
 /// Splits off the first token: `(token, Some(rest))`, or `(subject, None)` for the last token.
 #[inline]
 pub fn split_first(subject: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match memchr::memchr(SEPARATOR, subject) {
+    // Tokens are short: a plain loop beats a vectorised search's setup.
+    match subject.iter().position(|&b| b == SEPARATOR) {
         Some(i) => (&subject[..i], Some(&subject[i + 1..])),
         None => (subject, None),
     }
@@ -57,14 +58,16 @@ fn is_space(byte: u8) -> bool {
 /// empty token matches nothing.
 #[inline]
 pub fn has_no_empty_token(subject: &[u8]) -> bool {
-    match (subject.first(), subject.last()) {
-        (Some(&first), Some(&last)) => {
-            first != SEPARATOR
-                && last != SEPARATOR
-                && memchr::memmem::find(subject, b"..").is_none()
+    // `after_separator` starts true so a leading `.` (or an empty subject) fails.
+    let mut after_separator = true;
+    for &byte in subject {
+        let separator = byte == SEPARATOR;
+        if separator && after_separator {
+            return false;
         }
-        _ => false,
+        after_separator = separator;
     }
+    !after_separator
 }
 
 /// Whether `subject` is a valid subscription subject: non-empty, no empty tokens, no
