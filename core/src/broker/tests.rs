@@ -465,3 +465,20 @@ fn client_err_closes_and_stale_ids_are_ignored() {
     assert_eq!(h.closed(d), None);
     assert_eq!(h.conns[&c].closes, 1);
 }
+
+#[test]
+fn published_wildcard_matches_like_nats_server() {
+    // nats-server 2.15.1: a non-pedantic PUB to `*.bar` reaches `*.>`, `*.bar` and `*.*` (in
+    // that order) but not `x.bar`.
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.send(
+        c,
+        b"SUB *.bar 1\r\nSUB *.* 2\r\nSUB x.bar 3\r\nSUB *.> 4\r\nPUB *.bar 1\r\na\r\n",
+    );
+    assert_eq!(
+        h.take_no_info(c),
+        "MSG *.bar 4 1\r\na\r\nMSG *.bar 1 1\r\na\r\nMSG *.bar 2 1\r\na\r\n"
+    );
+}

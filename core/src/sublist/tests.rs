@@ -495,7 +495,7 @@ fn queue_order_is_deterministic() {
         sl.matches(b"foo")
     };
     let m = build();
-    // The `*` node is collected before the literal one; groups keep first-seen order.
-    assert_eq!(m.queues, vec![vec![10, 0], vec![11, 1], vec![12, 2]]);
+    // The literal node is collected before the `*` one; groups keep first-seen order.
+    assert_eq!(m.queues, vec![vec![0, 10], vec![1, 11], vec![2, 12]]);
     assert_eq!(build(), m);
 }

@@ -133,12 +133,13 @@ impl<T: Copy + Eq + Hash> Level<T> {
                 out.add(fwc);
             }
             let Some(tail) = tail else {
-                // Last token: the `*` node and the literal node themselves match.
-                if let Some(pwc) = &level.pwc {
-                    out.add(pwc);
-                }
+                // Last token: the literal node and then the `*` node match (nats-server's
+                // order, which decides the order of MSGs to one connection).
                 if let Some(node) = level.literal.get(token) {
                     out.add(node);
+                }
+                if let Some(pwc) = &level.pwc {
+                    out.add(pwc);
                 }
                 return;
             };
