@@ -149,7 +149,7 @@ impl Broker {
             next_cid: 1,
             subs: Vec::new(),
             free_subs: Vec::new(),
-            sublist: Sublist::new(SUBLIST_CACHE),
+            sublist: Sublist::with_seed(SUBLIST_CACHE, rng.u64(..)),
             ready: VecDeque::new(),
             dirty: Vec::new(),
             timers: Timers::default(),
