@@ -87,7 +87,9 @@ impl Config {
         if self.max_payload > i32::MAX as usize {
             return Err(ConfigError::PayloadTooLarge(self.max_payload));
         }
-        if self.lame_duck_grace_period >= self.lame_duck_duration && !self.lame_duck_duration.is_zero() {
+        if self.lame_duck_grace_period >= self.lame_duck_duration
+            && !self.lame_duck_duration.is_zero()
+        {
             return Err(ConfigError::GraceNotBelowDuration);
         }
         if let Auth::Users(users) = &self.auth {
@@ -150,7 +152,10 @@ pub enum ConfigError {
 impl std::fmt::Display for ConfigError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::PayloadAbovePending { max_payload, max_pending } => write!(
+            Self::PayloadAbovePending {
+                max_payload,
+                max_pending,
+            } => write!(
                 f,
                 "max_payload ({max_payload}) cannot be higher than max_pending ({max_pending})"
             ),

@@ -33,8 +33,8 @@
 //! ```
 
 pub mod proto;
-pub mod sublist;
 pub mod subject;
+pub mod sublist;
 
 mod broker;
 mod config;
@@ -42,10 +42,13 @@ mod output;
 mod stats;
 mod time;
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
 pub use broker::{Broker, Phase, Refused, Shutdown};
 pub use config::{Auth, Config, ConfigError, User};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
-pub use stats::{Stats, Traffic};
+pub use stats::{ConnInfo, Stats, Traffic};
 pub use time::Instant;
 
 /// The version Skiff reports in INFO.

@@ -51,12 +51,18 @@ pub struct PeerInfo {
 impl PeerInfo {
     /// A TCP peer at `addr`.
     pub fn tcp(addr: SocketAddr) -> Self {
-        Self { addr: Some(addr), transport: Transport::Tcp }
+        Self {
+            addr: Some(addr),
+            transport: Transport::Tcp,
+        }
     }
 
     /// An in-process peer with no address.
     pub fn in_process() -> Self {
-        Self { addr: None, transport: Transport::InProcess }
+        Self {
+            addr: None,
+            transport: Transport::InProcess,
+        }
     }
 }
 

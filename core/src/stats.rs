@@ -29,3 +29,31 @@ pub struct Stats {
     /// Connections closed as stale since start.
     pub stale_connections: u64,
 }
+
+/// One connection as monitoring shows it (nats-server `/connz`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnInfo {
+    /// The broker's handle.
+    pub id: crate::ConnId,
+    /// `client_id` / `cid`.
+    pub cid: u64,
+    /// The peer's address and transport.
+    pub peer: crate::PeerInfo,
+    /// `name` from CONNECT.
+    pub name: String,
+    /// `lang` from CONNECT.
+    pub lang: String,
+    /// `version` from CONNECT.
+    pub version: String,
+    /// When it was accepted.
+    pub start: crate::Instant,
+    /// When it last sent something.
+    pub last_activity: crate::Instant,
+    /// Its message counters.
+    pub traffic: Traffic,
+    /// Its subscriptions now.
+    pub subscriptions: usize,
+    /// Bytes queued to it and not yet written.
+    pub pending_bytes: usize,
+}

@@ -59,7 +59,13 @@ mod tests {
     fn arithmetic_saturates() {
         let t = Instant::from_millis(5);
         assert_eq!(t - Duration::from_secs(1), Instant::ZERO);
-        assert_eq!(t.saturating_duration_since(Instant::from_millis(9)), Duration::ZERO);
-        assert_eq!((t + Duration::from_millis(5)).since_epoch(), Duration::from_millis(10));
+        assert_eq!(
+            t.saturating_duration_since(Instant::from_millis(9)),
+            Duration::ZERO
+        );
+        assert_eq!(
+            (t + Duration::from_millis(5)).since_epoch(),
+            Duration::from_millis(10)
+        );
     }
 }

@@ -32,8 +32,11 @@
 //! assert_eq!(server.shutdown_count(), 1);
 //! ```
 
+pub mod cli;
+pub mod conf;
 pub mod daemon;
 pub mod log;
+pub mod options;
 pub mod server;
 mod signals;
 

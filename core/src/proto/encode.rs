@@ -51,7 +51,9 @@ pub fn hmsg_line(
     let mut d2 = itoa_buf();
     let h = fmt_usize(&mut d1, header_len);
     let t = fmt_usize(&mut d2, total_len);
-    out.reserve(subject.len() + sid.len() + reply.map_or(0, |r| r.len() + 1) + h.len() + t.len() + 10);
+    out.reserve(
+        subject.len() + sid.len() + reply.map_or(0, |r| r.len() + 1) + h.len() + t.len() + 10,
+    );
     out.put_slice(b"HMSG ");
     put_args(out, subject, sid, reply);
     out.put_slice(h);

@@ -1,0 +1,45 @@
+//! Raw bytes into the client-op parser, fed in two reads at a split point taken from the first
+//! byte. It must never panic, and must give the same ops and error as feeding the bytes whole.
+//!
+//! Run with `cargo +nightly fuzz run parse` from `core/`; plain `cargo build` checks it builds.
+
+#![no_main]
+
+use bytes::BytesMut;
+use libfuzzer_sys::fuzz_target;
+use skiff_core::proto::{ClientOp, ParseError, Parser, ParserLimits};
+
+/// Feeds `chunks` in order, parsing until `Ok(None)` after each, as the broker does.
+fn feed(limits: ParserLimits, chunks: &[&[u8]]) -> (Vec<ClientOp>, Option<ParseError>) {
+    let mut parser = Parser::new(limits);
+    let mut buf = BytesMut::new();
+    let mut ops = Vec::new();
+    for chunk in chunks {
+        buf.extend_from_slice(chunk);
+        loop {
+            match parser.parse(&mut buf) {
+                Ok(Some(op)) => ops.push(op),
+                Ok(None) => break,
+                Err(err) => return (ops, Some(err)),
+            }
+        }
+    }
+    (ops, None)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, input)) = data.split_first() else {
+        return;
+    };
+    // Low bit: default limits or tiny ones (to reach the limit checks); the rest: the split.
+    let limits = if first & 1 == 0 {
+        ParserLimits::default()
+    } else {
+        ParserLimits { max_control_line: 16, max_payload: 16 }
+    };
+    let split = usize::from(first >> 1) % (input.len() + 1);
+    let (a, b) = input.split_at(split);
+    let whole = feed(limits, &[input]);
+    let halves = feed(limits, &[a, b]);
+    assert_eq!(whole, halves, "split at {split} changed the result");
+});

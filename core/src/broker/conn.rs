@@ -1,0 +1,73 @@
+//! Per-connection state kept by the broker.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use super::connect::ConnectOptions;
+use super::outbound::Outbound;
+use crate::proto::Parser;
+use crate::{ConnId, Instant, PeerInfo, Traffic};
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ConnPhase {
+    /// Accepted; CONNECT not yet received (it is optional when auth is off).
+    AwaitConnect,
+    /// CONNECT received and authorized.
+    Active,
+}
+
+/// A subscription key: an index into the broker's subscription slab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct SubKey(pub(crate) u32);
+
+/// One live connection.
+#[derive(Debug)]
+pub(crate) struct Conn {
+    pub(crate) id: ConnId,
+    /// `client_id` in INFO and monitoring.
+    pub(crate) cid: u64,
+    pub(crate) peer: PeerInfo,
+    pub(crate) phase: ConnPhase,
+    pub(crate) opts: ConnectOptions,
+    /// Headers negotiated (client asked and server supports).
+    pub(crate) headers: bool,
+    pub(crate) read_buf: BytesMut,
+    pub(crate) parser: Parser,
+    pub(crate) out: Outbound,
+    pub(crate) subs: std::collections::HashMap<Bytes, SubKey, foldhash::fast::FixedState>,
+    pub(crate) ping: PingState,
+    /// When an unauthenticated connection times out.
+    pub(crate) auth_deadline: Option<Instant>,
+    pub(crate) traffic: Traffic,
+    pub(crate) start: Instant,
+    pub(crate) last_activity: Instant,
+}
+
+/// Server-to-client keepalive state (nats-server's ping timer).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PingState {
+    /// When the ping timer fires next.
+    pub(crate) deadline: Instant,
+    /// PINGs sent and not answered.
+    pub(crate) outstanding: u32,
+    /// Whether a PONG has ever answered (nats-server's "RTT measured").
+    pub(crate) rtt_known: bool,
+    /// Last inbound message, subscription or PING.
+    pub(crate) last_in: Instant,
+    /// Whether the first client PING after CONNECT has been answered (the connect_info INFO).
+    pub(crate) first_ping_answered: bool,
+}
+
+impl PingState {
+    pub(crate) fn new(now: Instant, interval: Duration) -> Self {
+        Self {
+            deadline: now + interval,
+            outstanding: 0,
+            rtt_known: false,
+            last_in: now,
+            first_ping_answered: false,
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The CONNECT options a client sends, and the authentication check against the config.
+
+use serde::Deserialize;
+
+use crate::Auth;
+
+/// The options of a client's CONNECT. Absent fields keep nats-server's defaults
+/// (`verbose`, `pedantic` and `echo` default to true).
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub(crate) struct ConnectOptions {
+    pub(crate) verbose: bool,
+    pub(crate) pedantic: bool,
+    pub(crate) echo: bool,
+    pub(crate) headers: bool,
+    pub(crate) no_responders: bool,
+    pub(crate) protocol: i64,
+    pub(crate) name: String,
+    pub(crate) lang: String,
+    pub(crate) version: String,
+    pub(crate) auth_token: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) pass: Option<String>,
+    pub(crate) account: Option<serde_json::Value>,
+    pub(crate) new_account: Option<serde_json::Value>,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        Self {
+            verbose: true,
+            pedantic: true,
+            echo: true,
+            headers: false,
+            no_responders: false,
+            protocol: 0,
+            name: String::new(),
+            lang: String::new(),
+            version: String::new(),
+            auth_token: None,
+            user: None,
+            pass: None,
+            account: None,
+            new_account: None,
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// Decodes CONNECT's JSON over the current options (a second CONNECT starts from defaults,
+    /// as nats-server unmarshals over its defaults).
+    pub(crate) fn parse(json: &[u8]) -> Option<Self> {
+        serde_json::from_slice(json).ok()
+    }
+
+    /// Whether these credentials satisfy `auth`.
+    pub(crate) fn is_authorized(&self, auth: &Auth) -> bool {
+        match auth {
+            Auth::None => true,
+            Auth::Token(token) => self
+                .auth_token
+                .as_deref()
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())),
+            Auth::Users(users) => {
+                let (Some(user), Some(pass)) = (self.user.as_deref(), self.pass.as_deref()) else {
+                    return false;
+                };
+                users.iter().any(|u| {
+                    u.name == user && constant_time_eq(u.password.as_bytes(), pass.as_bytes())
+                })
+            }
+        }
+    }
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::User;
+
+    #[test]
+    fn defaults_apply_to_absent_fields() {
+        let opts = ConnectOptions::parse(b"{}").unwrap();
+        assert!(opts.verbose && opts.pedantic && opts.echo && !opts.headers);
+        let opts = ConnectOptions::parse(br#"{"verbose":false,"headers":true,"x":1}"#).unwrap();
+        assert!(!opts.verbose && opts.pedantic && opts.headers);
+        assert!(ConnectOptions::parse(b"{").is_none());
+        assert!(ConnectOptions::parse(br#"{"verbose":"yes"}"#).is_none());
+    }
+
+    #[test]
+    fn auth_checks() {
+        let token = Auth::Token("s3cr3t".into());
+        let ok = ConnectOptions::parse(br#"{"auth_token":"s3cr3t"}"#).unwrap();
+        let bad = ConnectOptions::parse(br#"{"auth_token":"nope"}"#).unwrap();
+        assert!(ok.is_authorized(&token) && !bad.is_authorized(&token));
+        let users = Auth::Users(vec![User {
+            name: "a".into(),
+            password: "b".into(),
+        }]);
+        let ok = ConnectOptions::parse(br#"{"user":"a","pass":"b"}"#).unwrap();
+        let bad = ConnectOptions::parse(br#"{"user":"a","pass":"c"}"#).unwrap();
+        assert!(ok.is_authorized(&users) && !bad.is_authorized(&users));
+        assert!(!ConnectOptions::default().is_authorized(&users));
+    }
+}

@@ -1,0 +1,112 @@
+//! The INFO line sent on accept, built once per broker and completed per connection.
+
+use std::net::SocketAddr;
+
+use bytes::BytesMut;
+use serde::Serialize;
+
+use crate::Config;
+use crate::proto::encode;
+
+/// The server-wide INFO fields, in nats-server's order.
+#[derive(Debug, Serialize)]
+struct ServerInfo<'a> {
+    server_id: &'a str,
+    server_name: &'a str,
+    version: &'a str,
+    proto: u8,
+    go: &'a str,
+    host: &'a str,
+    port: u16,
+    headers: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    auth_required: bool,
+    max_payload: usize,
+}
+
+/// Builds INFO lines: the fixed server part is serialized once, per-connection fields appended.
+#[derive(Debug, Clone)]
+pub(crate) struct InfoTemplate {
+    /// `{"server_id":...,"max_payload":N` without the closing brace.
+    prefix: String,
+}
+
+/// What changes INFO's per-connection tail.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct InfoFor {
+    pub(crate) client_id: u64,
+    pub(crate) client_ip: Option<SocketAddr>,
+    pub(crate) connect_info: bool,
+    pub(crate) lame_duck: bool,
+}
+
+impl InfoTemplate {
+    pub(crate) fn new(config: &Config, server_id: &str) -> Self {
+        let info = ServerInfo {
+            server_id,
+            server_name: if config.server_name.is_empty() {
+                server_id
+            } else {
+                &config.server_name
+            },
+            version: &config.version,
+            proto: 1,
+            go: "rust",
+            host: &config.host,
+            port: config.port,
+            headers: config.headers,
+            auth_required: config.auth.is_required(),
+            max_payload: config.max_payload,
+        };
+        let mut prefix = serde_json::to_string(&info).expect("INFO serializes");
+        prefix.pop(); // the closing brace; per-connection fields follow
+        Self { prefix }
+    }
+
+    /// Appends `INFO {...} \r\n` for one connection.
+    pub(crate) fn write(&self, out: &mut BytesMut, conn: InfoFor) {
+        use std::fmt::Write;
+        let mut json = String::with_capacity(self.prefix.len() + 96);
+        json.push_str(&self.prefix);
+        let _ = write!(json, ",\"client_id\":{}", conn.client_id);
+        if let Some(addr) = conn.client_ip {
+            let _ = write!(json, ",\"client_ip\":\"{}\"", addr.ip());
+        }
+        if conn.lame_duck {
+            json.push_str(",\"ldm\":true");
+        }
+        if conn.connect_info {
+            json.push_str(",\"connect_info\":true,\"remote_account\":\"$G\"");
+        }
+        json.push('}');
+        encode::info(out, json.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_field_order_matches_nats_server() {
+        let config = Config {
+            host: "127.0.0.1".into(),
+            port: 4222,
+            ..Config::default()
+        };
+        let t = InfoTemplate::new(&config, "NABC");
+        let mut out = BytesMut::new();
+        let info = InfoFor {
+            client_id: 5,
+            client_ip: Some("127.0.0.1:5000".parse().unwrap()),
+            connect_info: false,
+            lame_duck: false,
+        };
+        t.write(&mut out, info);
+        let expected = format!(
+            "INFO {{\"server_id\":\"NABC\",\"server_name\":\"NABC\",\"version\":\"{}\",\"proto\":1,\"go\":\"rust\",\"host\":\"127.0.0.1\",\"port\":4222,\"headers\":true,\"max_payload\":1048576,\"client_id\":5,\"client_ip\":\"127.0.0.1\"}} \r\n",
+            crate::VERSION
+        );
+        assert_eq!(std::str::from_utf8(&out).unwrap(), expected);
+    }
+}

@@ -1,0 +1,1085 @@
+//! The broker: connections, subscriptions, delivery, limits, timers and the lifecycle.
+
+mod conn;
+mod connect;
+mod info;
+mod outbound;
+mod timers;
+
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+
+use self::conn::{Conn, ConnPhase, PingState, SubKey};
+use self::connect::ConnectOptions;
+use self::info::{InfoFor, InfoTemplate};
+use self::timers::{TimerKind, Timers};
+use crate::proto::{ClientOp, Parser, ParserLimits, encode};
+use crate::sublist::{Matches, Sublist};
+use crate::{
+    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, subject,
+};
+
+/// Subjects cached by the subject index.
+const SUBLIST_CACHE: usize = 1024;
+
+/// Where the broker is in its life. Transitions only go forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// Accepting and serving clients.
+    Running,
+    /// Lame duck: not accepting, closing clients gradually.
+    LameDuck,
+    /// Shutdown requested: flushing what was accepted and closing every connection.
+    Draining,
+    /// Every connection is closed; nothing more will happen.
+    Stopped,
+}
+
+/// Why [`Broker::accept`] refused a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Refused {
+    /// The broker is shutting down or in lame duck mode.
+    ShuttingDown,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the broker is shutting down")
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// The actions of the one shutdown: stop listening, flush, close each connection, stopped.
+///
+/// Returned by the first [`Broker::shutdown`] only. Perform the outputs in order, through the
+/// same code that handles [`Broker::poll_output`].
+#[must_use = "the shutdown actions must be performed"]
+#[derive(Debug)]
+pub struct Shutdown {
+    outputs: Vec<Output>,
+}
+
+impl IntoIterator for Shutdown {
+    type Item = Output;
+    type IntoIter = std::vec::IntoIter<Output>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.outputs.into_iter()
+    }
+}
+
+/// One subscription.
+#[derive(Debug)]
+struct Subscription {
+    conn: ConnId,
+    subject: Bytes,
+    queue: Option<Bytes>,
+    sid: Bytes,
+    /// Auto-unsubscribe after this many deliveries.
+    max: Option<u64>,
+    delivered: u64,
+}
+
+/// A connection slot: reused after a close with a new generation.
+#[derive(Debug, Default)]
+struct Slot {
+    generation: u32,
+    conn: Option<Box<Conn>>,
+}
+
+/// Lame duck progress.
+#[derive(Debug, Clone, Copy)]
+struct LameDuck {
+    /// When the next client is closed.
+    next_close: Instant,
+    /// Time between two closes.
+    interval: Duration,
+}
+
+/// The NATS broker state machine. See the crate documentation for how to drive it.
+#[derive(Debug)]
+pub struct Broker {
+    config: Config,
+    phase: Phase,
+    rng: fastrand::Rng,
+    server_id: String,
+    info: InfoTemplate,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    next_cid: u64,
+    subs: Vec<Option<Subscription>>,
+    free_subs: Vec<u32>,
+    sublist: Sublist<SubKey>,
+    /// Outputs ready in order (closes and the transmits that must precede them).
+    ready: VecDeque<Output>,
+    /// Connections with queued bytes, transmitted on the next poll.
+    dirty: Vec<ConnId>,
+    timers: Timers,
+    lame_duck: Option<LameDuck>,
+    stats: Stats,
+    now: Instant,
+}
+
+impl Broker {
+    /// A running broker with `config`, randomness seeded from `seed`, started at `now`.
+    ///
+    /// An empty `config.server_id` is replaced by one derived from the seed (56 characters,
+    /// starting with `N`, like a nats-server nkey).
+    pub fn new(config: Config, seed: u64, now: Instant) -> Self {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let server_id = if config.server_id.is_empty() {
+            const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+            std::iter::once('N')
+                .chain((0..55).map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char))
+                .collect()
+        } else {
+            config.server_id.clone()
+        };
+        let info = InfoTemplate::new(&config, &server_id);
+        Self {
+            phase: Phase::Running,
+            server_id,
+            info,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            next_cid: 1,
+            subs: Vec::new(),
+            free_subs: Vec::new(),
+            sublist: Sublist::with_seed(SUBLIST_CACHE, rng.u64(..)),
+            ready: VecDeque::new(),
+            dirty: Vec::new(),
+            timers: Timers::default(),
+            lame_duck: None,
+            stats: Stats::default(),
+            now,
+            rng,
+            config,
+        }
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Where the broker is in its lifecycle.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The broker-wide counters.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            subscriptions: self.sublist.len(),
+            ..self.stats
+        }
+    }
+
+    /// Every open connection, as monitoring shows it, in accept order of their slots.
+    pub fn connections(&self) -> impl Iterator<Item = ConnInfo> + '_ {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.conn.as_deref())
+            .map(|c| ConnInfo {
+                id: c.id,
+                cid: c.cid,
+                peer: c.peer,
+                name: c.opts.name.clone(),
+                lang: c.opts.lang.clone(),
+                version: c.opts.version.clone(),
+                start: c.start,
+                last_activity: c.last_activity,
+                traffic: c.traffic,
+                subscriptions: c.subs.len(),
+                pending_bytes: c.out.pending(),
+            })
+    }
+
+    /// The server id sent in INFO.
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    /// Registers a new connection and queues its INFO. A connection over `max_connections` is
+    /// accepted only to be sent INFO, `-ERR 'maximum connections exceeded'` and a close.
+    pub fn accept(&mut self, peer: PeerInfo, now: Instant) -> Result<ConnId, Refused> {
+        self.advance(now);
+        if self.phase != Phase::Running {
+            return Err(Refused::ShuttingDown);
+        }
+        let index = match self.free_slots.pop() {
+            Some(index) => index,
+            None => {
+                self.slots.push(Slot::default());
+                u32::try_from(self.slots.len() - 1).expect("fewer than 2^32 connections")
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        let id = ConnId {
+            index,
+            generation: slot.generation,
+        };
+        let cid = self.next_cid;
+        self.next_cid += 1;
+        let limits = ParserLimits {
+            max_control_line: self.config.max_control_line,
+            max_payload: self.config.max_payload,
+        };
+        let mut parser = Parser::new(limits);
+        parser.set_headers(false);
+        let mut conn = Box::new(Conn {
+            id,
+            cid,
+            peer,
+            phase: ConnPhase::AwaitConnect,
+            opts: ConnectOptions::default(),
+            headers: false,
+            read_buf: BytesMut::new(),
+            parser,
+            out: Default::default(),
+            subs: Default::default(),
+            ping: PingState::new(now, self.config.ping_interval),
+            auth_deadline: None,
+            traffic: Default::default(),
+            start: now,
+            last_activity: now,
+        });
+        let info = InfoFor {
+            client_id: cid,
+            client_ip: peer.addr,
+            connect_info: false,
+            lame_duck: false,
+        };
+        let buf = conn.out.line_buffer();
+        let before = buf.len();
+        self.info.write(buf, info);
+        conn.out.commit(before);
+        slot.conn = Some(conn);
+        self.stats.connections += 1;
+        self.stats.total_connections += 1;
+        self.mark_dirty(id);
+
+        if self.stats.connections > self.config.max_connections {
+            self.close(
+                id,
+                CloseReason::MaxConnectionsExceeded,
+                Some("maximum connections exceeded"),
+            );
+            return Ok(id);
+        }
+        self.timers
+            .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
+        if self.config.auth.is_required() {
+            let deadline = now + self.config.auth_timeout;
+            self.conn_mut(id).expect("just inserted").auth_deadline = Some(deadline);
+            self.timers.schedule(deadline, id, TimerKind::Auth);
+        }
+        Ok(id)
+    }
+
+    /// Bytes read from `conn`. Ignored if `conn` is closed or stale.
+    pub fn handle_input(&mut self, conn: ConnId, bytes: BytesMut, now: Instant) {
+        self.advance(now);
+        if self.phase >= Phase::Draining {
+            return;
+        }
+        let Some(c) = self.conn_mut(conn) else { return };
+        c.last_activity = now;
+        if c.read_buf.is_empty() {
+            c.read_buf = bytes;
+        } else {
+            c.read_buf.unsplit(bytes);
+        }
+        loop {
+            let auth_required = self.config.auth.is_required();
+            let Some(c) = self.conn_mut(conn) else { return };
+            if c.read_buf.is_empty() {
+                return;
+            }
+            if c.phase == ConnPhase::AwaitConnect
+                && auth_required
+                && !matches!(c.read_buf[0], b'C' | b'c')
+            {
+                self.close(
+                    conn,
+                    CloseReason::AuthenticationFailure,
+                    Some("Authorization Violation"),
+                );
+                return;
+            }
+            let mut buf = std::mem::take(&mut c.read_buf);
+            let parsed = c.parser.parse(&mut buf);
+            c.read_buf = buf;
+            match parsed {
+                Ok(Some(op)) => self.handle_op(conn, op),
+                Ok(None) => return,
+                Err(error) => {
+                    self.close(conn, CloseReason::Protocol(error), error.wire_text());
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The host finished writing `n` bytes of what was transmitted to `conn`.
+    pub fn handle_written(&mut self, conn: ConnId, n: usize, now: Instant) {
+        self.advance(now);
+        if let Some(c) = self.conn_mut(conn) {
+            c.out.written(n);
+        }
+    }
+
+    /// The peer closed `conn`, reading or writing failed, or a write missed its deadline
+    /// (`reason` says which). Ignored if `conn` is already closed.
+    pub fn handle_eof(&mut self, conn: ConnId, reason: CloseReason, now: Instant) {
+        self.advance(now);
+        if self.conn_mut(conn).is_some() {
+            if matches!(reason, CloseReason::SlowConsumerWriteDeadline) {
+                self.stats.slow_consumers += 1;
+            }
+            self.close(conn, reason, None);
+        }
+    }
+
+    /// A timer fired. Spurious or early calls are harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.advance(now);
+        if self.phase >= Phase::Draining {
+            return;
+        }
+        while let Some((id, kind)) = self.timers.pop_due(now) {
+            match kind {
+                TimerKind::Ping => self.ping_timer(id, now),
+                TimerKind::Auth => self.auth_timer(id, now),
+            }
+        }
+        self.lame_duck_timer(now);
+    }
+
+    /// The next thing the host must do, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        if let Some(output) = self.ready.pop_front() {
+            return Some(output);
+        }
+        while let Some(id) = self.dirty.pop() {
+            let Some(c) = self.conn_mut(id) else { continue };
+            if c.out.has_data() {
+                let segments = c.out.take();
+                return Some(Output::Transmit { conn: id, segments });
+            }
+            c.out.dirty = false;
+        }
+        None
+    }
+
+    /// The next instant at which [`Broker::handle_timeout`] must be called, if any.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase >= Phase::Draining {
+            return None;
+        }
+        let lame = self.lame_duck.map(|l| l.next_close);
+        match (self.timers.next(), lame) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Requests a graceful shutdown. The first call moves the broker to `Draining` and returns
+    /// every action to perform: stop listening, flush what was accepted, close each connection
+    /// once, then `Stopped`. Later calls return `None` and change nothing.
+    pub fn shutdown(&mut self, now: Instant) -> Option<Shutdown> {
+        self.advance(now);
+        if self.phase >= Phase::Draining {
+            return None;
+        }
+        self.begin_shutdown();
+        Some(Shutdown {
+            outputs: self.ready.drain(..).collect(),
+        })
+    }
+
+    /// Requests lame duck mode: stop accepting, announce `ldm` to clients, close them gradually
+    /// over `lame_duck_duration`, then shut down. Returns `false` if already requested or later.
+    pub fn lame_duck(&mut self, now: Instant) -> bool {
+        self.advance(now);
+        if self.phase != Phase::Running {
+            return false;
+        }
+        self.phase = Phase::LameDuck;
+        self.ready.push_back(Output::StopListening);
+        let ids = self.live_conns();
+        if ids.is_empty() {
+            self.begin_shutdown();
+            return true;
+        }
+        for &id in &ids {
+            self.send_lame_duck_info(id);
+        }
+        let spread = self
+            .config
+            .lame_duck_duration
+            .saturating_sub(self.config.lame_duck_grace_period);
+        let spread = spread.max(Duration::from_secs(1));
+        let interval = (spread / ids.len() as u32).min(Duration::from_secs(1));
+        self.lame_duck = Some(LameDuck {
+            next_close: now + self.config.lame_duck_grace_period,
+            interval,
+        });
+        true
+    }
+
+    /// Applies a new configuration (SIGHUP reload). The server identity is kept; limits apply
+    /// to existing connections from their next operation.
+    pub fn reload(&mut self, config: Config, now: Instant) -> Result<(), ConfigError> {
+        self.advance(now);
+        config.validate()?;
+        let config = Config {
+            server_id: self.server_id.clone(),
+            ..config
+        };
+        self.info = InfoTemplate::new(&config, &self.server_id);
+        let limits = ParserLimits {
+            max_control_line: config.max_control_line,
+            max_payload: config.max_payload,
+        };
+        for slot in &mut self.slots {
+            if let Some(c) = slot.conn.as_mut() {
+                c.parser.set_limits(limits);
+            }
+        }
+        self.config = config;
+        Ok(())
+    }
+
+    // ----- inputs, per operation -----
+
+    fn handle_op(&mut self, id: ConnId, op: ClientOp) {
+        match op {
+            ClientOp::Connect(json) => self.on_connect(id, &json),
+            ClientOp::Pub {
+                subject,
+                reply,
+                payload,
+            } => {
+                self.on_pub(id, subject, reply, 0, payload);
+            }
+            ClientOp::HPub {
+                subject,
+                reply,
+                header_len,
+                message,
+            } => {
+                let headers = self.conn_mut(id).is_some_and(|c| c.headers);
+                if !headers {
+                    self.close(id, CloseReason::ProtocolViolation, None);
+                    return;
+                }
+                self.on_pub(id, subject, reply, header_len, message);
+            }
+            ClientOp::Sub {
+                subject,
+                queue,
+                sid,
+            } => self.on_sub(id, subject, queue, sid),
+            ClientOp::Unsub { sid, max } => self.on_unsub(id, &sid, max),
+            ClientOp::Ping => self.on_ping(id),
+            ClientOp::Pong => {
+                if let Some(c) = self.conn_mut(id) {
+                    c.ping.outstanding = 0;
+                    c.ping.rtt_known = true;
+                }
+            }
+            ClientOp::Ok | ClientOp::Info(_) => {}
+            ClientOp::Err(_) => self.close(id, CloseReason::ProtocolViolation, None),
+            // `ClientOp` is non-exhaustive for other crates only.
+            #[allow(unreachable_patterns)]
+            _ => {}
+        }
+    }
+
+    fn on_connect(&mut self, id: ConnId, json: &[u8]) {
+        let Some(opts) = ConnectOptions::parse(json) else {
+            self.close(id, CloseReason::ProtocolViolation, None);
+            return;
+        };
+        if !opts.is_authorized(&self.config.auth)
+            || opts.account.is_some()
+            || opts.new_account.is_some()
+        {
+            self.close(
+                id,
+                CloseReason::AuthenticationFailure,
+                Some("Authorization Violation"),
+            );
+            return;
+        }
+        if !(0..=1).contains(&opts.protocol) {
+            self.close(
+                id,
+                CloseReason::BadClientProtocol,
+                Some("invalid client protocol"),
+            );
+            return;
+        }
+        if opts.no_responders && !opts.headers {
+            self.close(
+                id,
+                CloseReason::NoRespondersRequiresHeaders,
+                Some("no responders requires headers support"),
+            );
+            return;
+        }
+        let now = self.now;
+        let first_ping = self.first_ping_delay();
+        let server_headers = self.config.headers;
+        let Some(c) = self.conn_mut(id) else { return };
+        c.headers = opts.headers && server_headers;
+        c.parser.set_headers(c.headers);
+        let verbose = opts.verbose;
+        c.opts = opts;
+        c.auth_deadline = None;
+        let was_waiting = c.phase == ConnPhase::AwaitConnect;
+        c.phase = ConnPhase::Active;
+        if was_waiting {
+            if let Some(delay) = first_ping {
+                c.ping.deadline = now + delay;
+                self.timers.schedule(now + delay, id, TimerKind::Ping);
+            }
+        }
+        if verbose {
+            self.send(id, encode::OK);
+        }
+    }
+
+    /// nats-server's short first PING: min(ping_interval, 2 s) plus up to 20 % jitter.
+    fn first_ping_delay(&mut self) -> Option<Duration> {
+        if self.config.disable_short_first_ping {
+            return None;
+        }
+        let base = self.config.ping_interval.min(Duration::from_secs(2));
+        let jitter_ms = (base.as_millis() / 5) as u64;
+        let jitter = Duration::from_millis(self.rng.u64(0..=jitter_ms));
+        Some(base + jitter)
+    }
+
+    fn on_ping(&mut self, id: ConnId) {
+        let now = self.now;
+        let Some(c) = self.conn_mut(id) else { return };
+        c.ping.last_in = now;
+        let announce =
+            c.phase == ConnPhase::Active && c.opts.protocol >= 1 && !c.ping.first_ping_answered;
+        if c.phase == ConnPhase::Active {
+            c.ping.first_ping_answered = true;
+        }
+        self.send(id, encode::PONG);
+        if announce {
+            let Some(c) = conn_in(&mut self.slots, id) else {
+                return;
+            };
+            let info = InfoFor {
+                client_id: c.cid,
+                client_ip: c.peer.addr,
+                connect_info: true,
+                lame_duck: false,
+            };
+            let buf = c.out.line_buffer();
+            let before = buf.len();
+            self.info.write(buf, info);
+            c.out.commit(before);
+        }
+    }
+
+    fn on_sub(&mut self, id: ConnId, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
+        let now = self.now;
+        let max_subs = self.config.max_subscriptions;
+        let Some(c) = self.conn_mut(id) else { return };
+        c.ping.last_in = now;
+        let verbose = c.opts.verbose;
+        if c.subs.contains_key(&sid) {
+            // A duplicate sid keeps the first subscription.
+            if verbose {
+                self.send(id, encode::OK);
+            }
+            return;
+        }
+        if max_subs > 0 && c.subs.len() >= max_subs {
+            self.send_err(id, "maximum subscriptions exceeded");
+            return;
+        }
+        if !subject::is_valid_subscription(&subject) {
+            self.send_err(id, "Invalid Subject");
+            return;
+        }
+        let key = self.alloc_sub(Subscription {
+            conn: id,
+            subject: subject.clone(),
+            queue: queue.clone(),
+            sid: sid.clone(),
+            max: None,
+            delivered: 0,
+        });
+        if self
+            .sublist
+            .insert(&subject, queue.as_deref(), key)
+            .is_err()
+        {
+            self.free_sub(key);
+            self.send_err(id, "Invalid Subject");
+            return;
+        }
+        if let Some(c) = self.conn_mut(id) {
+            c.subs.insert(sid, key);
+        }
+        if verbose {
+            self.send(id, encode::OK);
+        }
+    }
+
+    fn on_unsub(&mut self, id: ConnId, sid: &[u8], max: Option<u64>) {
+        let Some(c) = self.conn_mut(id) else { return };
+        let verbose = c.opts.verbose;
+        if let Some(&key) = c.subs.get(sid) {
+            let delivered = self.sub(key).delivered;
+            match max {
+                Some(max) if max > delivered => self.sub_mut(key).max = Some(max),
+                _ => self.remove_sub(key),
+            }
+        }
+        if verbose {
+            self.send(id, encode::OK);
+        }
+    }
+
+    fn on_pub(
+        &mut self,
+        id: ConnId,
+        subject: Bytes,
+        reply: Option<Bytes>,
+        header_len: usize,
+        message: Bytes,
+    ) {
+        let now = self.now;
+        let Some(c) = self.conn_mut(id) else { return };
+        c.ping.last_in = now;
+        let (verbose, pedantic, echo, no_responders) = (
+            c.opts.verbose,
+            c.opts.pedantic,
+            c.opts.echo,
+            c.opts.no_responders,
+        );
+        c.traffic.in_msgs += 1;
+        c.traffic.in_bytes += message.len() as u64;
+        self.stats.traffic.in_msgs += 1;
+        self.stats.traffic.in_bytes += message.len() as u64;
+
+        if pedantic && !subject::is_valid_literal(&subject) {
+            self.send_err(id, "Invalid Publish Subject");
+        }
+        if subject.starts_with(b"_GR_.") || subject.starts_with(b"$NRG.") {
+            let text = format!(
+                "Permissions Violation for Publish to \"{}\"",
+                String::from_utf8_lossy(&subject)
+            );
+            self.send_err(id, &text);
+            return;
+        }
+        if let Some(reply) = &reply {
+            if [&b"_R_."[..], b"$JS.ACK.", b"_GR_."]
+                .iter()
+                .any(|p| reply.starts_with(p))
+            {
+                let text = format!(
+                    "Permissions Violation for Publish with Reply of \"{}\"",
+                    String::from_utf8_lossy(reply)
+                );
+                self.send_err(id, &text);
+                return;
+            }
+        }
+        if verbose {
+            self.send(id, encode::OK);
+        }
+        let matches = self.sublist.matches(&subject);
+        let msg = Message {
+            subject: &subject,
+            reply: reply.as_deref(),
+            header_len,
+            message: &message,
+        };
+        let delivered = self.deliver(id, echo, &matches, &msg);
+        if delivered == 0 && no_responders {
+            if let Some(reply) = &reply {
+                self.send_no_responders(id, &subject, reply);
+            }
+        }
+    }
+
+    // ----- delivery -----
+
+    /// Delivers to every plain subscriber and one member of each queue group; returns how many
+    /// subscriptions received the message.
+    fn deliver(
+        &mut self,
+        from: ConnId,
+        echo: bool,
+        matches: &Rc<Matches<SubKey>>,
+        msg: &Message<'_>,
+    ) -> usize {
+        let mut delivered = 0;
+        for &key in &matches.plain {
+            if !echo && self.sub(key).conn == from {
+                continue;
+            }
+            if self.deliver_to(key, msg) {
+                delivered += 1;
+            }
+        }
+        for group in &matches.queues {
+            if group.is_empty() {
+                continue;
+            }
+            let start = self.rng.usize(..group.len());
+            for i in 0..group.len() {
+                let key = group[(start + i) % group.len()];
+                let Some(sub) = self.subs[key.0 as usize].as_ref() else {
+                    continue;
+                };
+                if !echo && sub.conn == from {
+                    continue;
+                }
+                if self.deliver_to(key, msg) {
+                    delivered += 1;
+                    break;
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Queues one MSG/HMSG for subscription `key`; returns whether it was queued.
+    fn deliver_to(&mut self, key: SubKey, msg: &Message<'_>) -> bool {
+        let Some(sub) = self.subs[key.0 as usize].as_mut() else {
+            return false;
+        };
+        if sub.max.is_some_and(|max| sub.delivered >= max) {
+            return false;
+        }
+        sub.delivered += 1;
+        let done = sub.max.is_some_and(|max| sub.delivered >= max);
+        let conn_id = sub.conn;
+        let sid = sub.sid.clone();
+        let max_pending = self.config.max_pending;
+        let Some(c) = self.conn_mut(conn_id) else {
+            return false;
+        };
+        let buf = c.out.line_buffer();
+        let before = buf.len();
+        let body = if msg.header_len > 0 && c.headers {
+            encode::hmsg_line(
+                buf,
+                msg.subject,
+                &sid,
+                msg.reply,
+                msg.header_len,
+                msg.message.len(),
+            );
+            msg.message.clone()
+        } else {
+            let body = msg.message.slice(msg.header_len..);
+            encode::msg_line(buf, msg.subject, &sid, msg.reply, body.len());
+            body
+        };
+        c.out.commit(before);
+        c.out.push_payload(&body);
+        c.traffic.out_msgs += 1;
+        c.traffic.out_bytes += body.len() as u64;
+        let slow = c.out.pending() > max_pending;
+        self.stats.traffic.out_msgs += 1;
+        self.stats.traffic.out_bytes += body.len() as u64;
+        self.mark_dirty(conn_id);
+        if done {
+            self.remove_sub(key);
+        }
+        if slow {
+            self.stats.slow_consumers += 1;
+            self.close(conn_id, CloseReason::SlowConsumerPendingBytes, None);
+        }
+        true
+    }
+
+    /// Sends the 503 no-responders status to the publisher's own subscription on `reply`.
+    fn send_no_responders(&mut self, id: ConnId, subject: &[u8], reply: &Bytes) {
+        let matches = self.sublist.matches(reply);
+        let own = matches
+            .plain
+            .iter()
+            .chain(matches.queues.iter().flatten())
+            .copied()
+            .find(|&key| self.sub(key).conn == id);
+        let Some(key) = own else { return };
+        let mut header = Vec::with_capacity(32 + subject.len());
+        header.extend_from_slice(b"NATS/1.0 503\r\nNats-Subject: ");
+        header.extend_from_slice(subject);
+        header.extend_from_slice(b"\r\n\r\n");
+        let header = Bytes::from(header);
+        let msg = Message {
+            subject: reply,
+            reply: None,
+            header_len: header.len(),
+            message: &header,
+        };
+        self.deliver_to(key, &msg);
+    }
+
+    // ----- timers -----
+
+    fn ping_timer(&mut self, id: ConnId, now: Instant) {
+        let interval = self.config.ping_interval;
+        let ping_max = self.config.ping_max;
+        let Some(c) = self.conn_mut(id) else { return };
+        if c.ping.deadline > now {
+            return; // superseded by a later deadline
+        }
+        let idle = now.saturating_duration_since(c.ping.last_in) >= interval;
+        if idle || !c.ping.rtt_known {
+            if c.ping.outstanding + 1 > ping_max {
+                self.stats.stale_connections += 1;
+                self.close(id, CloseReason::StaleConnection, Some("Stale Connection"));
+                return;
+            }
+            c.ping.outstanding += 1;
+            self.send(id, encode::PING);
+        }
+        if let Some(c) = self.conn_mut(id) {
+            c.ping.deadline = now + interval;
+            self.timers.schedule(now + interval, id, TimerKind::Ping);
+        }
+    }
+
+    fn auth_timer(&mut self, id: ConnId, now: Instant) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if c.auth_deadline.is_some_and(|deadline| deadline <= now) {
+            self.close(
+                id,
+                CloseReason::AuthenticationTimeout,
+                Some("Authentication Timeout"),
+            );
+        }
+    }
+
+    fn lame_duck_timer(&mut self, now: Instant) {
+        while let Some(lame) = self.lame_duck {
+            if lame.next_close > now {
+                return;
+            }
+            match self.live_conns().first() {
+                Some(&id) => {
+                    self.close(id, CloseReason::ServerShutdown, None);
+                    self.lame_duck = Some(LameDuck {
+                        next_close: lame.next_close + lame.interval,
+                        ..lame
+                    });
+                }
+                None => {
+                    self.lame_duck = None;
+                    self.begin_shutdown();
+                }
+            }
+        }
+    }
+
+    fn send_lame_duck_info(&mut self, id: ConnId) {
+        let Some(c) = conn_in(&mut self.slots, id) else {
+            return;
+        };
+        if c.opts.protocol < 1 {
+            return;
+        }
+        let info = InfoFor {
+            client_id: c.cid,
+            client_ip: c.peer.addr,
+            connect_info: false,
+            lame_duck: true,
+        };
+        let buf = c.out.line_buffer();
+        let before = buf.len();
+        self.info.write(buf, info);
+        c.out.commit(before);
+        self.mark_dirty(id);
+    }
+
+    // ----- lifecycle -----
+
+    /// Moves to `Draining`: queues stop-listening, every flush and close, then `Stopped`.
+    fn begin_shutdown(&mut self) {
+        if self.phase == Phase::Running {
+            self.ready.push_back(Output::StopListening);
+        }
+        self.phase = Phase::Draining;
+        self.lame_duck = None;
+        for id in self.live_conns() {
+            self.close(id, CloseReason::ServerShutdown, None);
+        }
+        self.dirty.clear();
+        self.timers.clear();
+        self.ready.push_back(Output::Stopped);
+        self.phase = Phase::Stopped;
+    }
+
+    /// Closes a connection exactly once: optional `-ERR`, flush, forget its subscriptions, and
+    /// queue the final transmit and the close.
+    fn close(&mut self, id: ConnId, reason: CloseReason, err: Option<&str>) {
+        if let Some(text) = err {
+            self.send_err(id, text);
+        }
+        let Some(slot) = self.slots.get_mut(id.index as usize) else {
+            return;
+        };
+        if slot.generation != id.generation {
+            return;
+        }
+        let Some(mut conn) = slot.conn.take() else {
+            return;
+        };
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free_slots.push(id.index);
+        self.stats.connections -= 1;
+        for (_, key) in conn.subs.drain() {
+            self.unindex_sub(key);
+        }
+        if conn.out.has_data() {
+            self.ready.push_back(Output::Transmit {
+                conn: id,
+                segments: conn.out.take(),
+            });
+        }
+        self.ready.push_back(Output::Close { conn: id, reason });
+    }
+
+    // ----- helpers -----
+
+    /// Time only moves forward.
+    fn advance(&mut self, now: Instant) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    fn conn_mut(&mut self, id: ConnId) -> Option<&mut Conn> {
+        conn_in(&mut self.slots, id)
+    }
+
+    fn live_conns(&self) -> Vec<ConnId> {
+        self.slots
+            .iter()
+            .filter_map(|s| s.conn.as_ref().map(|c| c.id))
+            .collect()
+    }
+
+    fn mark_dirty(&mut self, id: ConnId) {
+        if let Some(c) = self.conn_mut(id) {
+            if !c.out.dirty {
+                c.out.dirty = true;
+                self.dirty.push(id);
+            }
+        }
+    }
+
+    fn send(&mut self, id: ConnId, bytes: &[u8]) {
+        if let Some(c) = self.conn_mut(id) {
+            c.out.push_slice(bytes);
+            self.mark_dirty(id);
+        }
+    }
+
+    fn send_err(&mut self, id: ConnId, text: &str) {
+        if let Some(c) = self.conn_mut(id) {
+            let buf = c.out.line_buffer();
+            let before = buf.len();
+            encode::err(buf, text);
+            c.out.commit(before);
+            self.mark_dirty(id);
+        }
+    }
+
+    fn sub(&self, key: SubKey) -> &Subscription {
+        self.subs[key.0 as usize]
+            .as_ref()
+            .expect("live subscription key")
+    }
+
+    fn sub_mut(&mut self, key: SubKey) -> &mut Subscription {
+        self.subs[key.0 as usize]
+            .as_mut()
+            .expect("live subscription key")
+    }
+
+    fn alloc_sub(&mut self, sub: Subscription) -> SubKey {
+        match self.free_subs.pop() {
+            Some(index) => {
+                self.subs[index as usize] = Some(sub);
+                SubKey(index)
+            }
+            None => {
+                self.subs.push(Some(sub));
+                SubKey(u32::try_from(self.subs.len() - 1).expect("fewer than 2^32 subscriptions"))
+            }
+        }
+    }
+
+    fn free_sub(&mut self, key: SubKey) -> Option<Subscription> {
+        let sub = self.subs[key.0 as usize].take();
+        if sub.is_some() {
+            self.free_subs.push(key.0);
+        }
+        sub
+    }
+
+    /// Removes a subscription from the index and its connection's sid table.
+    fn remove_sub(&mut self, key: SubKey) {
+        let Some(sub) = self.subs[key.0 as usize].as_ref() else {
+            return;
+        };
+        let (conn, sid) = (sub.conn, sub.sid.clone());
+        if let Some(c) = self.conn_mut(conn) {
+            c.subs.remove(&sid);
+        }
+        self.unindex_sub(key);
+    }
+
+    /// Removes a subscription from the index and frees its key.
+    fn unindex_sub(&mut self, key: SubKey) {
+        if let Some(sub) = self.free_sub(key) {
+            self.sublist.remove(&sub.subject, sub.queue.as_deref(), key);
+        }
+    }
+}
+
+/// The live connection `id` in `slots` (a free function so other fields stay borrowable).
+fn conn_in(slots: &mut [Slot], id: ConnId) -> Option<&mut Conn> {
+    let slot = slots.get_mut(id.index as usize)?;
+    if slot.generation != id.generation {
+        return None;
+    }
+    slot.conn.as_deref_mut()
+}
+
+/// A message being routed.
+#[derive(Debug)]
+struct Message<'a> {
+    subject: &'a [u8],
+    reply: Option<&'a [u8]>,
+    /// Length of the header block at the front of `message` (0: no headers).
+    header_len: usize,
+    message: &'a Bytes,
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod props;

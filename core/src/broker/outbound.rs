@@ -1,0 +1,86 @@
+//! One connection's outbound queue: control lines and small payloads are copied into one
+//! buffer, large payloads are shared as extra segments, and everything is handed to the host
+//! as one vectored write per flush.
+
+use bytes::{Bytes, BytesMut};
+
+/// Payloads at least this long are shared (refcount) instead of copied into the line buffer.
+const SHARE_THRESHOLD: usize = 512;
+
+/// Initial capacity of the line buffer.
+const LINE_BUFFER: usize = 4096;
+
+#[derive(Debug, Default)]
+pub(crate) struct Outbound {
+    /// Bytes not yet cut into a segment.
+    buf: BytesMut,
+    /// Segments cut but not yet transmitted.
+    segments: Vec<Bytes>,
+    /// Bytes queued here or transmitted and not yet reported written.
+    pending: usize,
+    /// Whether the connection is on the broker's dirty list.
+    pub(crate) dirty: bool,
+}
+
+impl Outbound {
+    /// Bytes queued or in flight.
+    pub(crate) fn pending(&self) -> usize {
+        self.pending
+    }
+
+    /// Whether something waits to be transmitted.
+    pub(crate) fn has_data(&self) -> bool {
+        !self.buf.is_empty() || !self.segments.is_empty()
+    }
+
+    /// The line buffer, to encode a control line into. Call [`Outbound::commit`] afterwards.
+    pub(crate) fn line_buffer(&mut self) -> &mut BytesMut {
+        if self.buf.capacity() - self.buf.len() < 256 {
+            self.buf.reserve(LINE_BUFFER);
+        }
+        &mut self.buf
+    }
+
+    /// Accounts for bytes written into the line buffer since `before` (its earlier length).
+    pub(crate) fn commit(&mut self, before: usize) {
+        self.pending += self.buf.len() - before;
+    }
+
+    /// Appends raw bytes.
+    pub(crate) fn push_slice(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+        self.pending += bytes.len();
+    }
+
+    /// Appends a payload followed by CRLF, sharing it when large.
+    pub(crate) fn push_payload(&mut self, payload: &Bytes) {
+        if payload.len() >= SHARE_THRESHOLD {
+            self.cut();
+            self.segments.push(payload.clone());
+            self.buf.reserve(LINE_BUFFER);
+            self.buf.extend_from_slice(b"\r\n");
+        } else {
+            self.buf.extend_from_slice(payload);
+            self.buf.extend_from_slice(b"\r\n");
+        }
+        self.pending += payload.len() + 2;
+    }
+
+    /// Takes everything queued as the segments of one transmit.
+    pub(crate) fn take(&mut self) -> Vec<Bytes> {
+        self.cut();
+        self.dirty = false;
+        std::mem::take(&mut self.segments)
+    }
+
+    /// The host wrote `n` bytes.
+    pub(crate) fn written(&mut self, n: usize) {
+        self.pending = self.pending.saturating_sub(n);
+    }
+
+    fn cut(&mut self) {
+        if !self.buf.is_empty() {
+            self.segments.push(self.buf.split().freeze());
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Property tests of the broker's invariants on random operation sequences.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+
+use crate::testing::Harness;
+use crate::{Config, ConnId};
+
+#[derive(Debug, Clone)]
+enum Step {
+    Connect {
+        conn: usize,
+        verbose: bool,
+        echo: bool,
+    },
+    Sub {
+        conn: usize,
+        subject: usize,
+        queue: Option<usize>,
+        sid: u8,
+    },
+    Unsub {
+        conn: usize,
+        sid: u8,
+        max: Option<u8>,
+    },
+    Pub {
+        conn: usize,
+        subject: usize,
+        len: usize,
+    },
+    Ping {
+        conn: usize,
+    },
+    Garbage {
+        conn: usize,
+        bytes: Vec<u8>,
+    },
+    Disconnect {
+        conn: usize,
+    },
+    Reconnect,
+    Advance {
+        millis: u64,
+    },
+    Shutdown,
+}
+
+const SUBJECTS: [&str; 6] = ["a", "a.b", "a.*", "a.>", "b.c", ">"];
+const PUBLISH: [&str; 4] = ["a", "a.b", "a.b.c", "b.c"];
+
+fn step() -> impl Strategy<Value = Step> {
+    let conn = 0..4usize;
+    prop_oneof![
+        1 => (conn.clone(), any::<bool>(), any::<bool>())
+            .prop_map(|(conn, verbose, echo)| Step::Connect { conn, verbose, echo }),
+        4 => (conn.clone(), 0..SUBJECTS.len(), proptest::option::of(0..2usize), 0..6u8)
+            .prop_map(|(conn, subject, queue, sid)| Step::Sub { conn, subject, queue, sid }),
+        1 => (conn.clone(), 0..6u8, proptest::option::of(0..3u8))
+            .prop_map(|(conn, sid, max)| Step::Unsub { conn, sid, max }),
+        6 => (conn.clone(), 0..PUBLISH.len(), 0..600usize)
+            .prop_map(|(conn, subject, len)| Step::Pub { conn, subject, len }),
+        1 => (conn.clone()).prop_map(|conn| Step::Ping { conn }),
+        1 => (conn.clone(), proptest::collection::vec(any::<u8>(), 0..12))
+            .prop_map(|(conn, bytes)| Step::Garbage { conn, bytes }),
+        1 => (conn).prop_map(|conn| Step::Disconnect { conn }),
+        1 => Just(Step::Reconnect),
+        1 => (0..5_000u64).prop_map(|millis| Step::Advance { millis }),
+        1 => Just(Step::Shutdown),
+    ]
+}
+
+fn run(steps: &[Step], seed: u64) -> Harness {
+    let config = Config {
+        ping_interval: Duration::from_secs(2),
+        ping_max: 1,
+        max_pending: 4096,
+        max_payload: 1024,
+        ..Config::default()
+    };
+    let mut h = Harness::with_seed(config, seed);
+    let mut conns: Vec<Option<ConnId>> = (0..4).map(|_| h.connect()).collect();
+    let mut shutdowns = 0;
+    for step in steps {
+        let target = |c: usize, conns: &[Option<ConnId>]| conns[c];
+        match step {
+            Step::Connect {
+                conn,
+                verbose,
+                echo,
+            } => {
+                if let Some(id) = target(*conn, &conns) {
+                    let line = format!("CONNECT {{\"verbose\":{verbose},\"echo\":{echo}}}\r\n");
+                    h.send(id, line.as_bytes());
+                }
+            }
+            Step::Sub {
+                conn,
+                subject,
+                queue,
+                sid,
+            } => {
+                if let Some(id) = target(*conn, &conns) {
+                    let queue = queue.map(|q| format!(" q{q}")).unwrap_or_default();
+                    h.send(
+                        id,
+                        format!("SUB {}{queue} {sid}\r\n", SUBJECTS[*subject]).as_bytes(),
+                    );
+                }
+            }
+            Step::Unsub { conn, sid, max } => {
+                if let Some(id) = target(*conn, &conns) {
+                    let max = max.map(|m| format!(" {m}")).unwrap_or_default();
+                    h.send(id, format!("UNSUB {sid}{max}\r\n").as_bytes());
+                }
+            }
+            Step::Pub { conn, subject, len } => {
+                if let Some(id) = target(*conn, &conns) {
+                    let mut m = format!("PUB {} {len}\r\n", PUBLISH[*subject]).into_bytes();
+                    m.extend(std::iter::repeat_n(b'x', *len));
+                    m.extend_from_slice(b"\r\n");
+                    h.send(id, &m);
+                }
+            }
+            Step::Ping { conn } => {
+                if let Some(id) = target(*conn, &conns) {
+                    h.send(id, b"PING\r\n");
+                }
+            }
+            Step::Garbage { conn, bytes } => {
+                if let Some(id) = target(*conn, &conns) {
+                    h.send(id, bytes);
+                }
+            }
+            Step::Disconnect { conn } => {
+                if let Some(id) = target(*conn, &conns) {
+                    h.disconnect(id);
+                }
+            }
+            Step::Reconnect => {
+                let slot = conns
+                    .iter()
+                    .position(|c| c.is_some_and(|id| h.closed(id).is_some()));
+                if let Some(slot) = slot {
+                    conns[slot] = h.connect().or(conns[slot]);
+                }
+            }
+            Step::Advance { millis } => h.advance(Duration::from_millis(*millis)),
+            Step::Shutdown => {
+                if h.shutdown() {
+                    shutdowns += 1;
+                }
+            }
+        }
+    }
+    assert!(shutdowns <= 1, "shutdown took effect {shutdowns} times");
+    h
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// At most one close per connection, nothing written after a close, at most one
+    /// `StopListening`/`Stopped`, and shutdown takes effect once.
+    #[test]
+    fn closes_happen_once(steps in proptest::collection::vec(step(), 1..60), seed in any::<u64>()) {
+        let mut h = run(&steps, seed);
+        h.shutdown();
+        for (id, fake) in &h.conns {
+            prop_assert!(fake.closes <= 1, "{id} closed {} times", fake.closes);
+            prop_assert_eq!(fake.after_close, 0, "{} got bytes after its close", id);
+            prop_assert_eq!(fake.closes, 1, "{} never closed after shutdown", id);
+        }
+        prop_assert_eq!(h.stopped, 1);
+        prop_assert!(h.stop_listening <= 1);
+    }
+
+    /// Each message to a queue group reaches exactly one member.
+    #[test]
+    fn queue_group_delivers_to_exactly_one(members in 1..6usize, messages in 1..200usize, seed in any::<u64>()) {
+        let mut h = Harness::with_seed(Config::default(), seed);
+        let subs: Vec<_> = (0..members).map(|_| {
+            let c = h.connect().unwrap();
+            h.send(c, b"CONNECT {\"verbose\":false}\r\nSUB q.* workers 1\r\n");
+            c
+        }).collect();
+        let p = h.connect().unwrap();
+        h.send(p, b"CONNECT {\"verbose\":false}\r\n");
+        for i in 0..messages {
+            h.send(p, format!("PUB q.{i} 0\r\n\r\n").as_bytes());
+        }
+        let total: usize = subs.iter().map(|&c| h.take_no_info(c).matches("MSG ").count()).sum();
+        prop_assert_eq!(total, messages);
+    }
+}

@@ -1,0 +1,484 @@
+//! Broker behaviour through the deterministic harness.
+
+use std::time::Duration;
+
+use crate::proto::ParseError;
+use crate::testing::Harness;
+use crate::{Auth, CloseReason, Config, Phase, User};
+
+fn quiet() -> &'static [u8] {
+    b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"
+}
+
+fn harness() -> Harness {
+    Harness::new(Config::default())
+}
+
+#[test]
+fn info_first_then_verbose_acks_in_order() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    let info = h.take(c);
+    assert!(info.starts_with("INFO {\"server_id\":\"N"), "{info}");
+    assert!(info.ends_with("} \r\n"));
+    h.send(c, b"CONNECT {}\r\nSUB foo 1\r\nPUB foo 2\r\nhi\r\nPING\r\n");
+    assert_eq!(
+        h.take(c),
+        "+OK\r\n+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n+OK\r\nPONG\r\n".replacen(
+            "+OK\r\nPONG",
+            "PONG",
+            1
+        )
+    );
+}
+
+#[test]
+fn no_connect_defaults_to_verbose() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(c, b"SUB foo 1\r\nPUB foo 2\r\nhi\r\n");
+    assert_eq!(h.take(c), "+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n");
+}
+
+#[test]
+fn split_input_at_every_byte_gives_same_output() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send_bytewise(c, b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB foo 1\r\nHPUB foo 0 5\r\nhello\r\nPUB foo 3\r\nabc\r\n");
+    assert_eq!(h.take(c), "MSG foo 1 5\r\nhello\r\nMSG foo 1 3\r\nabc\r\n");
+}
+
+#[test]
+fn echo_false_skips_own_subscriptions() {
+    let mut h = harness();
+    let a = h.connect().unwrap();
+    h.send(
+        a,
+        b"CONNECT {\"verbose\":false,\"echo\":false}\r\nSUB foo 1\r\nPUB foo 1\r\nx\r\nPING\r\n",
+    );
+    assert_eq!(h.take_no_info(a), "PONG\r\n");
+}
+
+#[test]
+fn queue_group_delivers_each_message_to_one_member() {
+    let mut h = harness();
+    let subs: Vec<_> = (0..3)
+        .map(|_| {
+            let c = h.connect().unwrap();
+            h.send(c, quiet());
+            h.send(c, b"SUB foo g 1\r\n");
+            c
+        })
+        .collect();
+    let plain = h.connect().unwrap();
+    h.send(plain, quiet());
+    h.send(plain, b"SUB foo 9\r\n");
+    let p = h.connect().unwrap();
+    h.send(p, quiet());
+    for _ in 0..300 {
+        h.send(p, b"PUB foo 1\r\nx\r\n");
+    }
+    let counts: Vec<usize> = subs
+        .iter()
+        .map(|&c| h.take_no_info(c).matches("MSG").count())
+        .collect();
+    assert_eq!(counts.iter().sum::<usize>(), 300, "{counts:?}");
+    assert!(counts.iter().all(|&n| n > 50), "spread: {counts:?}");
+    assert_eq!(h.take_no_info(plain).matches("MSG").count(), 300);
+}
+
+#[test]
+fn unsub_max_and_duplicate_sid() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.send(c, b"SUB foo 1\r\nSUB bar 1\r\nUNSUB 1 2\r\n");
+    for _ in 0..3 {
+        h.send(c, b"PUB foo 1\r\nx\r\nPUB bar 1\r\ny\r\n");
+    }
+    assert_eq!(
+        h.take_no_info(c),
+        "MSG foo 1 1\r\nx\r\nMSG foo 1 1\r\nx\r\n"
+    );
+    h.send(
+        c,
+        b"SUB baz 2\r\nUNSUB 2 0\r\nPUB baz 0\r\n\r\nUNSUB 77\r\nPING\r\n",
+    );
+    assert_eq!(h.take_no_info(c), "PONG\r\n");
+    assert_eq!(h.broker.stats().subscriptions, 0);
+}
+
+#[test]
+fn headers_delivered_as_hmsg_or_stripped() {
+    let mut h = harness();
+    let with = h.connect().unwrap();
+    h.send(
+        with,
+        b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB foo 1\r\n",
+    );
+    let without = h.connect().unwrap();
+    h.send(without, quiet());
+    h.send(without, b"SUB foo 2\r\n");
+    h.send(with, b"HPUB foo 12 14\r\nName:Derek\r\nOK\r\n");
+    assert_eq!(
+        h.take_no_info(with),
+        "HMSG foo 1 12 14\r\nName:Derek\r\nOK\r\n"
+    );
+    assert_eq!(h.take_no_info(without), "MSG foo 2 2\r\nOK\r\n");
+    // HPUB without negotiated headers closes silently.
+    h.send(without, b"HPUB foo 12 14\r\nName:Derek\r\nOK\r\n");
+    assert_eq!(h.take_no_info(without), "");
+    assert_eq!(
+        h.closed(without),
+        Some(CloseReason::Protocol(ParseError::BadArguments))
+    );
+}
+
+#[test]
+fn no_responders_503_with_subject() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(
+        c,
+        b"CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n",
+    );
+    h.send(c, b"SUB r 9\r\nPUB x r 0\r\n\r\nPUB y 0\r\n\r\nPING\r\n");
+    assert_eq!(
+        h.take_no_info(c),
+        "HMSG r 9 33 33\r\nNATS/1.0 503\r\nNats-Subject: x\r\n\r\n\r\nPONG\r\n"
+    );
+}
+
+#[test]
+fn connect_errors_close_with_exact_texts() {
+    let cases: [(&[u8], &str, CloseReason); 4] = [
+        (
+            b"CONNECT {\"protocol\":2}\r\n",
+            "-ERR 'invalid client protocol'\r\n",
+            CloseReason::BadClientProtocol,
+        ),
+        (
+            b"CONNECT {\"no_responders\":true}\r\n",
+            "-ERR 'no responders requires headers support'\r\n",
+            CloseReason::NoRespondersRequiresHeaders,
+        ),
+        (b"CONNECT {bad\r\n", "", CloseReason::ProtocolViolation),
+        (
+            b"FOO bar\r\n",
+            "-ERR 'Unknown Protocol Operation'\r\n",
+            CloseReason::Protocol(ParseError::UnknownOp),
+        ),
+    ];
+    for (input, wire, reason) in cases {
+        let mut h = harness();
+        let c = h.connect().unwrap();
+        h.take(c);
+        h.send(c, input);
+        assert_eq!(h.take(c), wire);
+        assert_eq!(h.closed(c), Some(reason));
+        assert_eq!(h.conns[&c].closes, 1);
+    }
+}
+
+#[test]
+fn invalid_subjects_keep_connection_open() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(c, b"CONNECT {\"verbose\":false}\r\nSUB foo..bar 1\r\nSUB foo.>.bar 2\r\nSUB foo.* 3\r\nPUB foo.* 2\r\nhi\r\n");
+    assert_eq!(
+        h.take(c),
+        "-ERR 'Invalid Subject'\r\n-ERR 'Invalid Subject'\r\n-ERR 'Invalid Publish Subject'\r\nMSG foo.* 3 2\r\nhi\r\n"
+    );
+    assert_eq!(h.closed(c), None);
+}
+
+#[test]
+fn max_payload_and_control_line() {
+    let config = Config {
+        max_payload: 10,
+        max_control_line: 32,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config.clone());
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(c, b"PUB foo 11\r\n");
+    assert_eq!(h.take(c), "-ERR 'Maximum Payload Violation'\r\n");
+    assert_eq!(
+        h.closed(c),
+        Some(CloseReason::Protocol(ParseError::MaxPayload))
+    );
+
+    let mut h = Harness::new(config);
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(
+        c,
+        b"SUB aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    );
+    assert_eq!(h.take(c), "-ERR 'maximum control line exceeded'\r\n");
+}
+
+#[test]
+fn max_connections_sends_info_then_error() {
+    let mut h = Harness::new(Config {
+        max_connections: 1,
+        ..Config::default()
+    });
+    let a = h.connect().unwrap();
+    let b = h.connect().unwrap();
+    let wire = h.take(b);
+    assert!(wire.starts_with("INFO "));
+    assert!(wire.ends_with(" \r\n-ERR 'maximum connections exceeded'\r\n"));
+    assert_eq!(h.closed(b), Some(CloseReason::MaxConnectionsExceeded));
+    assert_eq!(h.closed(a), None);
+}
+
+#[test]
+fn max_subscriptions_stays_open() {
+    let mut h = Harness::new(Config {
+        max_subscriptions: 1,
+        ..Config::default()
+    });
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.send(c, b"SUB a 1\r\nSUB b 2\r\nPING\r\n");
+    assert_eq!(
+        h.take_no_info(c),
+        "-ERR 'maximum subscriptions exceeded'\r\nPONG\r\n"
+    );
+}
+
+#[test]
+fn token_and_user_auth() {
+    let mut h = Harness::new(Config {
+        auth: Auth::Token("t0k".into()),
+        ..Config::default()
+    });
+    let c = h.connect().unwrap();
+    assert!(h.take(c).contains("\"auth_required\":true"));
+    h.send(c, b"PING\r\n");
+    assert_eq!(h.take(c), "-ERR 'Authorization Violation'\r\n");
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(
+        c,
+        b"CONNECT {\"auth_token\":\"t0k\",\"verbose\":false}\r\nPING\r\n",
+    );
+    assert_eq!(h.take(c), "PONG\r\n");
+
+    let users = Auth::Users(vec![User {
+        name: "u".into(),
+        password: "p".into(),
+    }]);
+    let mut h = Harness::new(Config {
+        auth: users,
+        ..Config::default()
+    });
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(c, b"CONNECT {\"user\":\"u\",\"pass\":\"x\"}\r\n");
+    assert_eq!(h.take(c), "-ERR 'Authorization Violation'\r\n");
+    assert_eq!(h.closed(c), Some(CloseReason::AuthenticationFailure));
+}
+
+#[test]
+fn auth_timeout_fires_from_virtual_clock() {
+    let config = Config {
+        auth: Auth::Token("t".into()),
+        auth_timeout: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.advance(Duration::from_millis(999));
+    assert_eq!(h.closed(c), None);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(h.take(c), "-ERR 'Authentication Timeout'\r\n");
+    assert_eq!(h.closed(c), Some(CloseReason::AuthenticationTimeout));
+}
+
+#[test]
+fn short_first_ping_then_stale() {
+    let config = Config {
+        ping_interval: Duration::from_secs(1),
+        ping_max: 1,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.take(c);
+    h.advance(Duration::from_millis(999));
+    assert_eq!(h.take(c), "");
+    h.advance(Duration::from_millis(250));
+    assert_eq!(h.take(c), "PING\r\n");
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.take(c), "-ERR 'Stale Connection'\r\n");
+    assert_eq!(h.closed(c), Some(CloseReason::StaleConnection));
+    assert_eq!(h.broker.stats().stale_connections, 1);
+}
+
+#[test]
+fn pong_keeps_connection_alive() {
+    let config = Config {
+        ping_interval: Duration::from_secs(1),
+        ping_max: 1,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    let mut pings = 0;
+    for _ in 0..100 {
+        h.advance(Duration::from_millis(100));
+        if h.take(c).contains("PING") {
+            pings += 1;
+            h.send(c, b"PONG\r\n");
+        }
+    }
+    assert!(pings >= 8, "{pings} pings in 10 s");
+    assert_eq!(h.closed(c), None);
+}
+
+#[test]
+fn slow_consumer_closed_without_error() {
+    let mut h = Harness::new(Config {
+        max_pending: 1024,
+        max_payload: 512,
+        ..Config::default()
+    });
+    h.report_written = false;
+    let sub = h.connect().unwrap();
+    h.send(sub, quiet());
+    h.send(sub, b"SUB foo 1\r\n");
+    let p = h.connect().unwrap();
+    h.send(p, quiet());
+    let payload = vec![b'x'; 400];
+    for _ in 0..4 {
+        let mut m = b"PUB foo 400\r\n".to_vec();
+        m.extend_from_slice(&payload);
+        m.extend_from_slice(b"\r\n");
+        h.send(p, &m);
+    }
+    assert_eq!(h.closed(sub), Some(CloseReason::SlowConsumerPendingBytes));
+    assert!(!h.take(sub).contains("-ERR"));
+    assert_eq!(h.broker.stats().slow_consumers, 1);
+    assert_eq!(h.closed(p), None);
+}
+
+#[test]
+fn shutdown_happens_once_and_flushes() {
+    let mut h = harness();
+    let a = h.connect().unwrap();
+    h.send(a, quiet());
+    h.send(a, b"SUB foo 1\r\n");
+    let b = h.connect().unwrap();
+    h.send(b, quiet());
+    h.take(a);
+    // Queue a delivery but do not drain before shutting down.
+    h.broker
+        .handle_input(b, bytes::BytesMut::from(&b"PUB foo 2\r\nhi\r\n"[..]), h.now);
+    assert!(h.shutdown());
+    assert!(!h.shutdown());
+    assert_eq!(h.take(a), "MSG foo 1 2\r\nhi\r\n");
+    assert_eq!(h.closed(a), Some(CloseReason::ServerShutdown));
+    assert_eq!(h.closed(b), Some(CloseReason::ServerShutdown));
+    assert_eq!((h.stop_listening, h.stopped), (1, 1));
+    assert_eq!(h.broker.phase(), Phase::Stopped);
+    assert!(h.connect().is_none());
+    assert_eq!(h.broker.poll_timeout(), None);
+}
+
+#[test]
+fn lame_duck_announces_and_closes_gradually() {
+    let config = Config {
+        lame_duck_duration: Duration::from_secs(30),
+        lame_duck_grace_period: Duration::from_secs(10),
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let a = h.connect().unwrap();
+    h.send(a, b"CONNECT {\"verbose\":false,\"protocol\":1}\r\n");
+    let b = h.connect().unwrap();
+    h.send(b, quiet());
+    h.take(a);
+    h.take(b);
+    assert!(h.broker.lame_duck(h.now));
+    assert!(!h.broker.lame_duck(h.now));
+    h.drain();
+    assert_eq!(h.stop_listening, 1);
+    assert!(h.take(a).contains("\"ldm\":true"));
+    assert_eq!(h.take(b), "");
+    assert!(h.connect().is_none());
+    h.advance(Duration::from_secs(9));
+    assert_eq!((h.closed(a), h.closed(b)), (None, None));
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.closed(a), Some(CloseReason::ServerShutdown));
+    assert_eq!(h.closed(b), Some(CloseReason::ServerShutdown));
+    assert_eq!(h.stopped, 1);
+    assert!(!h.shutdown());
+}
+
+#[test]
+fn connect_info_after_first_ping_for_protocol_1() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.take(c);
+    h.send(c, b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
+    let wire = h.take(c);
+    assert!(wire.starts_with("PONG\r\nINFO {"), "{wire}");
+    assert!(wire.contains("\"connect_info\":true,\"remote_account\":\"$G\"}"));
+    h.send(c, b"PING\r\n");
+    assert_eq!(h.take(c), "PONG\r\n");
+}
+
+#[test]
+fn reserved_reply_prefix_is_a_permissions_violation() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.send(c, b"SUB foo 1\r\nPUB foo _R_.abc 1\r\nx\r\nPING\r\n");
+    assert_eq!(
+        h.take_no_info(c),
+        "-ERR 'Permissions Violation for Publish with Reply of \"_R_.abc\"'\r\nPONG\r\n"
+    );
+}
+
+#[test]
+fn client_err_closes_and_stale_ids_are_ignored() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(c, b"-ERR 'boom'\r\n");
+    assert_eq!(h.closed(c), Some(CloseReason::ProtocolViolation));
+    // The slot is reused with a new generation; the old id reaches nothing.
+    let d = h.connect().unwrap();
+    assert_eq!(c.index(), d.index());
+    h.take(d);
+    h.send(c, b"PING\r\n");
+    h.disconnect(c);
+    assert_eq!(h.take(d), "");
+    assert_eq!(h.closed(d), None);
+    assert_eq!(h.conns[&c].closes, 1);
+}
+
+#[test]
+fn published_wildcard_matches_like_nats_server() {
+    // nats-server 2.15.1: a non-pedantic PUB to `*.bar` reaches `*.>`, `*.bar` and `*.*` (in
+    // that order) but not `x.bar`.
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.send(
+        c,
+        b"SUB *.bar 1\r\nSUB *.* 2\r\nSUB x.bar 3\r\nSUB *.> 4\r\nPUB *.bar 1\r\na\r\n",
+    );
+    assert_eq!(
+        h.take_no_info(c),
+        "MSG *.bar 4 1\r\na\r\nMSG *.bar 1 1\r\na\r\nMSG *.bar 2 1\r\na\r\n"
+    );
+}

@@ -1,0 +1,171 @@
+//! A deterministic harness for driving a [`Broker`] without sockets: fake connections, a
+//! virtual clock advanced to [`Broker::poll_timeout`], a fixed seed, no sleeps.
+//!
+//! Enabled in this crate's tests and, for other crates, with the `testing` feature.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::BytesMut;
+
+use crate::{Broker, CloseReason, Config, ConnId, Instant, Output, PeerInfo};
+
+/// What one fake client has received so far.
+#[derive(Debug, Default, Clone)]
+pub struct FakeConn {
+    /// Bytes received and not yet taken by [`Harness::take`].
+    pub received: Vec<u8>,
+    /// Why the broker closed it, once it has.
+    pub closed: Option<CloseReason>,
+    /// How many `Output::Close` the broker emitted for it (must never exceed one).
+    pub closes: usize,
+    /// Bytes that arrived after its close (must stay zero).
+    pub after_close: usize,
+}
+
+/// A broker plus fake connections and a virtual clock.
+#[derive(Debug)]
+pub struct Harness {
+    /// The broker under test.
+    pub broker: Broker,
+    /// The virtual clock.
+    pub now: Instant,
+    /// The fake connections by id.
+    pub conns: HashMap<ConnId, FakeConn>,
+    /// Whether `StopListening` was emitted, and how often.
+    pub stop_listening: usize,
+    /// How often `Stopped` was emitted.
+    pub stopped: usize,
+    /// Whether written bytes are reported back (turn off to provoke slow consumers).
+    pub report_written: bool,
+}
+
+impl Harness {
+    /// A harness around a broker with `config` and a fixed seed.
+    pub fn new(config: Config) -> Self {
+        Self::with_seed(config, 0x5eed)
+    }
+
+    /// A harness around a broker with `config` and `seed`.
+    pub fn with_seed(config: Config, seed: u64) -> Self {
+        let now = Instant::from_millis(1_000);
+        Self {
+            broker: Broker::new(config, seed, now),
+            now,
+            conns: HashMap::new(),
+            stop_listening: 0,
+            stopped: 0,
+            report_written: true,
+        }
+    }
+
+    /// Accepts a new in-process connection (its INFO is left in `received`).
+    pub fn connect(&mut self) -> Option<ConnId> {
+        let id = self.broker.accept(PeerInfo::in_process(), self.now).ok()?;
+        self.conns.entry(id).or_default();
+        self.drain();
+        Some(id)
+    }
+
+    /// Sends bytes from `conn` to the broker.
+    pub fn send(&mut self, conn: ConnId, bytes: &[u8]) {
+        self.broker
+            .handle_input(conn, BytesMut::from(bytes), self.now);
+        self.drain();
+    }
+
+    /// Sends bytes one at a time.
+    pub fn send_bytewise(&mut self, conn: ConnId, bytes: &[u8]) {
+        for b in bytes {
+            self.send(conn, std::slice::from_ref(b));
+        }
+    }
+
+    /// The client side closes `conn`.
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.broker
+            .handle_eof(conn, CloseReason::ClientClosed, self.now);
+        self.drain();
+    }
+
+    /// Takes what `conn` received so far, as text.
+    pub fn take(&mut self, conn: ConnId) -> String {
+        let fake = self.conns.entry(conn).or_default();
+        String::from_utf8_lossy(&std::mem::take(&mut fake.received)).into_owned()
+    }
+
+    /// Takes what `conn` received, dropping the INFO lines.
+    pub fn take_no_info(&mut self, conn: ConnId) -> String {
+        self.take(conn)
+            .split_inclusive("\r\n")
+            .filter(|l| !l.starts_with("INFO "))
+            .collect()
+    }
+
+    /// Why `conn` was closed, if it was.
+    pub fn closed(&self, conn: ConnId) -> Option<CloseReason> {
+        self.conns.get(&conn).and_then(|c| c.closed)
+    }
+
+    /// Advances the virtual clock by `by`, firing every timer due on the way, in order.
+    pub fn advance(&mut self, by: Duration) {
+        let end = self.now + by;
+        while let Some(at) = self.broker.poll_timeout() {
+            if at > end {
+                break;
+            }
+            self.now = self.now.max(at);
+            self.broker.handle_timeout(self.now);
+            self.drain();
+        }
+        self.now = end;
+        self.broker.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// Requests shutdown; returns whether this call started it.
+    pub fn shutdown(&mut self) -> bool {
+        match self.broker.shutdown(self.now) {
+            Some(actions) => {
+                for output in actions {
+                    self.perform(output);
+                }
+                self.drain();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Drains and performs every output.
+    pub fn drain(&mut self) {
+        while let Some(output) = self.broker.poll_output() {
+            self.perform(output);
+        }
+    }
+
+    fn perform(&mut self, output: Output) {
+        match output {
+            Output::Transmit { conn, segments } => {
+                let fake = self.conns.entry(conn).or_default();
+                let n: usize = segments.iter().map(|s| s.len()).sum();
+                if fake.closed.is_some() {
+                    fake.after_close += n;
+                }
+                for s in &segments {
+                    fake.received.extend_from_slice(s);
+                }
+                if self.report_written {
+                    self.broker.handle_written(conn, n, self.now);
+                }
+            }
+            Output::Close { conn, reason } => {
+                let fake = self.conns.entry(conn).or_default();
+                fake.closes += 1;
+                fake.closed.get_or_insert(reason);
+            }
+            Output::StopListening => self.stop_listening += 1,
+            Output::Stopped => self.stopped += 1,
+        }
+    }
+}

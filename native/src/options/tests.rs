@@ -1,0 +1,371 @@
+//! Tests for mapping configuration maps onto [`Options`].
+
+use std::path::Path;
+
+use super::*;
+
+fn apply(text: &str) -> Result<(Options, Vec<Warning>), ConfError> {
+    let map = conf::parse_str(text, Path::new("t.conf"), Path::new("."), &|_| None)?;
+    let mut o = Options::default();
+    let w = o.apply_conf(&map)?;
+    Ok((o, w))
+}
+
+fn ok(text: &str) -> Options {
+    let (o, w) = apply(text).unwrap();
+    assert!(w.is_empty(), "unexpected warnings: {w:?}");
+    o
+}
+
+fn err(text: &str) -> String {
+    apply(text).unwrap_err().to_string()
+}
+
+#[test]
+fn defaults() {
+    let o = Options::default();
+    assert_eq!(o.config, Config::default());
+    assert!(o.logtime);
+    assert!(!o.debug && !o.trace);
+    assert!(o.validate().is_ok());
+}
+
+#[test]
+fn listen_forms() {
+    let o = ok("listen: \"127.0.0.1:4333\"");
+    assert_eq!((o.config.host.as_str(), o.config.port), ("127.0.0.1", 4333));
+    let o = ok("listen: 4334");
+    assert_eq!((o.config.host.as_str(), o.config.port), ("0.0.0.0", 4334));
+    let o = ok("listen: \":4335\"");
+    assert_eq!(o.config.port, 4335);
+    let o = ok("listen: 127.0.0.1:4336");
+    assert_eq!((o.config.host.as_str(), o.config.port), ("127.0.0.1", 4336));
+    let o = ok("host: ::1\nport: -1");
+    assert_eq!((o.config.host.as_str(), o.config.port), ("::1", 0));
+    assert_eq!(ok("net: 10.0.0.1").config.host, "10.0.0.1");
+    assert_eq!(ok("port: 0").config.port, DEFAULT_PORT);
+    assert_eq!(
+        err("listen: \"abc\""),
+        "t.conf:1:1: could not parse address string \"abc\""
+    );
+    assert!(err("port: 70000").contains("invalid port 70000"));
+}
+
+#[test]
+fn limits() {
+    let o = ok(concat!(
+        "max_payload: 2MB\nmax_control_line: 8kb\nmax_pending: 100MB\n",
+        "max_connections: 10\nmax_subscriptions: 5\nping_max: 3\n",
+        "ping_interval: \"30s\"\nwrite_deadline: \"1h30m\"\n",
+        "lame_duck_duration: \"1m\"\nlame_duck_grace_period: \"5s\"\nno_header_support: true\n",
+        "server_name: my-server\n",
+    ));
+    let c = &o.config;
+    assert_eq!(c.max_payload, 2 << 20);
+    assert_eq!(c.max_control_line, 8192);
+    assert_eq!(c.max_pending, 100 << 20);
+    assert_eq!(
+        (c.max_connections, c.max_subscriptions, c.ping_max),
+        (10, 5, 3)
+    );
+    assert_eq!(c.ping_interval, Duration::from_secs(30));
+    assert_eq!(c.write_deadline, Duration::from_secs(5400));
+    assert_eq!(c.lame_duck_duration, Duration::from_secs(60));
+    assert_eq!(c.lame_duck_grace_period, Duration::from_secs(5));
+    assert!(!c.headers);
+    assert_eq!(c.server_name, "my-server");
+}
+
+#[test]
+fn max_connections_zero_rejects_all() {
+    assert_eq!(ok("max_connections: 0").config.max_connections, 0);
+    assert_eq!(ok("max_connections: -1").config.max_connections, 0);
+    assert_eq!(ok("max_subscriptions: -1").config.max_subscriptions, 0);
+}
+
+#[test]
+fn durations() {
+    // A bare integer is seconds, with a warning; unquoted 2m is 2,000,000 seconds.
+    let (o, w) = apply("ping_interval: 2m").unwrap();
+    assert_eq!(o.config.ping_interval, Duration::from_secs(2_000_000));
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].to_string()
+            .starts_with("t.conf:1:1: ping_interval should be converted to a duration")
+    );
+    assert_eq!(
+        ok("ping_interval: 5s").config.ping_interval,
+        Duration::from_secs(5)
+    );
+    assert_eq!(
+        ok("ping_interval: \"500ms\"").config.ping_interval,
+        Duration::from_millis(500)
+    );
+    assert_eq!(
+        err("ping_interval: \"bogus\""),
+        "t.conf:1:1: error parsing ping_interval: time: invalid duration \"bogus\""
+    );
+    assert!(err("lame_duck_duration: 10").contains("expected a duration string"));
+    assert_eq!(
+        err("lame_duck_duration: \"10s\""),
+        "t.conf:1:1: invalid lame_duck_duration of 10s, minimum is 30 seconds"
+    );
+}
+
+#[test]
+fn logging_and_files() {
+    let o = ok(concat!(
+        "debug: true\ntrace: yes\nlogtime: false\nlogfile: /tmp/x.log\n",
+        "pid_file: \"/tmp/x.pid\"\nports_file_dir: /tmp\nlogtime_utc: on\n",
+    ));
+    assert!(o.debug && o.trace && !o.logtime && o.logtime_utc);
+    assert_eq!(o.log_file.as_deref(), Some(Path::new("/tmp/x.log")));
+    assert_eq!(o.pid_file.as_deref(), Some(Path::new("/tmp/x.pid")));
+    assert_eq!(o.ports_file_dir.as_deref(), Some(Path::new("/tmp")));
+    assert_eq!(
+        ok("log_file: a.log").log_file.as_deref(),
+        Some(Path::new("a.log"))
+    );
+    assert!(ok("trace_verbose: true").trace);
+}
+
+#[test]
+fn monitoring() {
+    assert_eq!(
+        ok("http: 8222").http,
+        Some(Listen {
+            host: None,
+            port: 8222
+        })
+    );
+    assert_eq!(
+        ok("http: \"127.0.0.1:8223\"").http,
+        Some(Listen {
+            host: Some("127.0.0.1".into()),
+            port: 8223
+        })
+    );
+    assert_eq!(
+        ok("http_port: 8224").http,
+        Some(Listen {
+            host: None,
+            port: 8224
+        })
+    );
+    assert_eq!(
+        ok("monitor_port: -1").http,
+        Some(Listen {
+            host: None,
+            port: 0
+        })
+    );
+}
+
+#[test]
+fn authorization_forms() {
+    let o = ok("authorization { token: s3cr3t, timeout: 5 }");
+    assert_eq!(o.config.auth, Auth::Token("s3cr3t".into()));
+    assert_eq!(o.config.auth_timeout, Duration::from_secs(5));
+    let o = ok("authorization { user: a, password: b, timeout: 0.5 }");
+    assert_eq!(
+        o.config.auth,
+        Auth::Users(vec![User {
+            name: "a".into(),
+            password: "b".into()
+        }])
+    );
+    assert_eq!(o.config.auth_timeout, Duration::from_millis(500));
+    let o = ok(
+        "authorization {\n users = [\n {user: a, password: b}\n {user: c, pass: d}\n ]\n timeout: \"3s\"\n}",
+    );
+    assert_eq!(
+        o.config.auth,
+        Auth::Users(vec![
+            User {
+                name: "a".into(),
+                password: "b".into()
+            },
+            User {
+                name: "c".into(),
+                password: "d".into()
+            },
+        ])
+    );
+    assert_eq!(o.config.auth_timeout, Duration::from_secs(3));
+    let o = ok("PASS = hunter2\nauthorization { user: a, password: $PASS }");
+    assert_eq!(
+        o.config.auth,
+        Auth::Users(vec![User {
+            name: "a".into(),
+            password: "hunter2".into()
+        }])
+    );
+    let o = ok("authorization { user: a, password: $2a$11$xyz }");
+    assert_eq!(
+        o.config.auth,
+        Auth::Users(vec![User {
+            name: "a".into(),
+            password: "$2a$11$xyz".into()
+        }])
+    );
+}
+
+#[test]
+fn authorization_errors() {
+    assert_eq!(
+        err("authorization { user: a, password: b, token: c }"),
+        "t.conf:1:1: Cannot have a user/pass and token"
+    );
+    assert_eq!(
+        err("authorization { users: [ {user: a, password: b} ], token: c }"),
+        "t.conf:1:1: Can not have a token and a users array"
+    );
+    assert!(
+        err("authorization { user: x, users: [ {user: a, password: b} ] }")
+            .contains("single user/pass")
+    );
+    assert_eq!(
+        err("authorization {\n   bogus: 1 }"),
+        "t.conf:2:4: unknown field \"bogus\""
+    );
+    assert!(
+        err("authorization { users: [ {user: a, password: b, bogus: 1} ] }")
+            .contains("1:49: unknown field \"bogus\"")
+    );
+    assert!(
+        err("authorization { users: [ {user: a, permissions: {}} ] }").contains("not supported")
+    );
+    assert!(err("authorization { users: [ 1 ] }").contains("expected a {user, password} map"));
+    assert!(err("authorization: 1").contains("expected a map"));
+}
+
+#[test]
+fn users_list_empty_is_a_validation_error() {
+    let (o, _) = apply("authorization { users: [] }").unwrap();
+    assert!(matches!(
+        o.validate(),
+        Err(OptionsError::Invalid(ConfigError::NoUsers))
+    ));
+}
+
+#[test]
+fn unknown_and_unsupported_keys() {
+    assert_eq!(err("foo: 1"), "t.conf:1:1: unknown field \"foo\"");
+    assert_eq!(
+        err("port: 1\n  foo: 1"),
+        "t.conf:2:3: unknown field \"foo\""
+    );
+    assert_eq!(err("a = 1"), "t.conf:1:1: unknown field \"a\"");
+    ok("a = 4333\nport: $a");
+    assert_eq!(
+        err("cluster { port: 4248 }"),
+        "t.conf:1:1: \"cluster\" is not supported by skiff"
+    );
+    for key in [
+        "gateway {}",
+        "accounts {}",
+        "tls {}",
+        "mqtt {}",
+        "no_auth_user: x",
+        "operator: x",
+    ] {
+        assert!(err(key).contains("is not supported by skiff"), "{key}");
+    }
+    ok("syslog: false");
+    assert!(err("jetstream: enabled").contains("\"jetstream\" is not supported"));
+    assert!(err("jetstream { store_dir: /tmp }").contains("not supported"));
+    ok("jetstream: false");
+    ok("jetstream: disabled");
+    ok("jetstream { enabled: false }");
+    // Keys are matched case-insensitively, as nats-server does.
+    assert_eq!(ok("PORT: 4999").config.port, 4999);
+}
+
+#[test]
+fn ignored_blocks_warn() {
+    let (_, w) =
+        apply("leafnodes { remotes: [] }\nserver_tags: [a, b]\nstore_dir: /tmp/js\n").unwrap();
+    assert_eq!(w.len(), 3);
+    assert_eq!(
+        w[0].to_string(),
+        "t.conf:1:1: \"leafnodes\" is not supported by skiff; ignored"
+    );
+    assert_eq!(w[1].pos.as_ref().unwrap().line, 2);
+}
+
+#[test]
+fn type_errors() {
+    assert_eq!(
+        err("max_payload: \"x\""),
+        "t.conf:1:1: invalid value for \"max_payload\": expected an integer, got string \"x\""
+    );
+    assert!(err("port: 1.5").contains("expected an integer, got float 1.5"));
+    assert!(err("debug: 1").contains("expected a boolean, got integer 1"));
+    assert!(err("max_payload: 5s").contains("got string \"5s\""));
+    assert_eq!(
+        err("max_payload: 2tb"),
+        "t.conf:1:1: max_payload value is too big"
+    );
+    assert!(err("max_pending: -5").contains("negative"));
+    assert!(err("server_name: \"a b\"").contains("spaces"));
+}
+
+#[test]
+fn websocket_block() {
+    let o = ok(
+        "websocket {\n port: -1\n no_tls: true\n compression: true\n allowed_origins: [\"http://a\"]\n handshake_timeout: \"2s\"\n}",
+    );
+    let ws = o.websocket.as_ref().unwrap();
+    assert_eq!(
+        ws.listen,
+        Listen {
+            host: None,
+            port: 0
+        }
+    );
+    assert!(ws.no_tls && ws.compression);
+    assert_eq!(ws.allowed_origins, ["http://a"]);
+    assert_eq!(ws.handshake_timeout, Some(Duration::from_secs(2)));
+    assert!(o.validate().is_ok());
+    let o = ok("ws { listen: \"127.0.0.1:8080\" }");
+    let ws = o.websocket.as_ref().unwrap();
+    assert_eq!(
+        ws.listen,
+        Listen {
+            host: Some("127.0.0.1".into()),
+            port: 8080
+        }
+    );
+    assert!(o.validate().unwrap_err().to_string().contains("no_tls"));
+    assert!(err("websocket { port: 1, tls { cert_file: x } }").contains("not supported"));
+    assert!(err("websocket { port: 1, bogus: 1 }").contains("unknown field \"bogus\""));
+    assert!(err("websocket { no_tls: true }").contains("needs a port"));
+}
+
+#[test]
+fn validation() {
+    let (o, _) = apply("max_payload: 2MB\nmax_pending: 1MB").unwrap();
+    assert_eq!(
+        o.validate().unwrap_err().to_string(),
+        "max_payload (2097152) cannot be higher than max_pending (1048576)"
+    );
+    let (o, _) = apply("lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"30s\"").unwrap();
+    assert!(o.validate().is_err());
+}
+
+#[test]
+fn from_conf_file_reads_and_validates() {
+    let dir = std::env::temp_dir().join(format!("skiff-opts-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let good = dir.join("good.conf");
+    std::fs::write(&good, "port: 4555\nleafnodes {}\n").unwrap();
+    let (o, w) = Options::from_conf_file(&good).unwrap();
+    assert_eq!(o.config.port, 4555);
+    assert_eq!(o.config_file.as_deref(), Some(good.as_path()));
+    assert_eq!(w.len(), 1);
+    let bad = dir.join("bad.conf");
+    std::fs::write(&bad, "port: 1\nnope: 2\n").unwrap();
+    let e = Options::from_conf_file(&bad).unwrap_err().to_string();
+    assert_eq!(e, format!("{}:2:1: unknown field \"nope\"", bad.display()));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs every check and test on a fresh machine: installs what the tests need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "setup (apt, rustup target, pip, reference servers)"
+bash scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo doc -D warnings"
+RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps --quiet
+
+step "skiff-core builds for wasm32-unknown-unknown without browser crates"
+cargo build -p skiff-core --target wasm32-unknown-unknown --quiet
+if cargo tree -p skiff-core --target wasm32-unknown-unknown -e normal | grep -E 'wasm-bindgen|web-sys|js-sys'; then
+  echo "skiff-core must not depend on browser crates" >&2
+  exit 1
+fi
+
+if [ -f core/fuzz/Cargo.toml ]; then
+  step "fuzz targets build"
+  cargo build --manifest-path core/fuzz/Cargo.toml --quiet
+fi
+
+step "cargo test (unit, property, harness, conformance, real clients)"
+cargo test --workspace 2>&1 | tee target/test-output.txt
+
+step "summary"
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+echo "tests: ${passed} passed, ${failed} failed"
