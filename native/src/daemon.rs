@@ -1,34 +1,84 @@
-//! The `skiff` daemon: logging, a server with signal handling, exit codes like nats-server.
-//!
-//! [`run`] takes already-parsed options so any command-line front end can drive it; until the
-//! full nats-server-compatible CLI is joined in, [`args`] parses the essential flags.
+//! The `skiff` daemon: command line, logging, a server with signal handling, and nats-server's
+//! exit codes (0 after a clean shutdown or for usage; 1 for a bad configuration or a server
+//! that cannot start).
 
-pub mod args;
+mod signal_cmd;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use crate::cli::{self, CliError, Command};
 use crate::log::LogOptions;
-use crate::server::{Server, ServerOptions, StartError};
+use crate::options::{Options, Warning};
+use crate::server::{ReloadFn, Server, ServerOptions, StartError};
 
-/// Everything the daemon needs: the server and its logging.
-#[derive(Debug, Clone, Default)]
-#[non_exhaustive]
-pub struct DaemonOptions {
-    /// The server to run (signal handling is always turned on).
-    pub server: ServerOptions,
-    /// How to log.
-    pub log: LogOptions,
+impl From<&Options> for ServerOptions {
+    fn from(options: &Options) -> Self {
+        let mut server = Self::listen_on(options.config.host.clone(), options.config.port);
+        server.server_name.clone_from(&options.config.server_name);
+        server.config = options.config.clone();
+        server.pid_file.clone_from(&options.pid_file);
+        server.ports_file_dir.clone_from(&options.ports_file_dir);
+        server
+    }
 }
 
-/// Runs the daemon until a signal stops it. Exit code 0 after a clean shutdown, 1 when the
-/// server cannot start (logged as `[FTL]`, as nats-server does).
-pub fn run(options: DaemonOptions) -> ExitCode {
-    if let Err(e) = crate::log::init(&options.log) {
+impl From<&Options> for LogOptions {
+    fn from(options: &Options) -> Self {
+        let mut log = Self::default();
+        log.debug = options.debug;
+        log.trace = options.trace || options.trace_verbose;
+        log.logtime = options.logtime;
+        log.logtime_utc = options.logtime_utc;
+        log.file.clone_from(&options.log_file);
+        log
+    }
+}
+
+/// The binary's entry point: `args` is argv without the program name.
+pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
+    match cli::parse_args(args.clone()) {
+        Ok(Command::Run { options, warnings }) => run(&options, &warnings, reload_from_args(args)),
+        Ok(Command::TestConfig { options, warnings }) => test_config(&options, &warnings),
+        Ok(Command::Signal { signal, target }) => signal_cmd::send(signal, &target),
+        Ok(Command::Version) => {
+            println!("{}", cli::version_text());
+            ExitCode::SUCCESS
+        }
+        Ok(Command::Help) => {
+            println!("{}", cli::usage());
+            ExitCode::SUCCESS
+        }
+        Err(
+            e @ (CliError::UnknownFlag(_)
+            | CliError::MissingValue(_)
+            | CliError::InvalidValue { .. }
+            | CliError::BadSyntax(_)),
+        ) => {
+            // nats-server prints the flag error and the usage, and exits 0.
+            eprintln!("{e}\n{}", cli::usage());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("skiff: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the server until a signal stops it.
+pub fn run(options: &Options, warnings: &[Warning], reload: Option<ReloadFn>) -> ExitCode {
+    if let Err(e) = crate::log::init(&LogOptions::from(options)) {
         eprintln!("skiff: cannot open log file: {e}");
         return ExitCode::FAILURE;
     }
-    let mut server_options = options.server;
+    for warning in warnings {
+        tracing::warn!("{warning}");
+    }
+    let mut server_options = ServerOptions::from(options);
     server_options.handle_signals = true;
+    server_options.reload = reload;
     let server = match Server::run(server_options) {
         Ok(server) => server,
         Err(StartError::Listen { addr, source }) => {
@@ -47,21 +97,54 @@ pub fn run(options: DaemonOptions) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The binary's entry point: parse `args` (argv without the program name) and run.
-pub fn main_with_args(args: impl IntoIterator<Item = String>) -> ExitCode {
-    match args::parse(args) {
-        Ok(args::Parsed::Run(options)) => run(*options),
-        Ok(args::Parsed::Version) => {
-            println!("skiff: v{}", skiff_core::VERSION);
-            ExitCode::SUCCESS
-        }
-        Ok(args::Parsed::Help) => {
-            println!("{}", args::USAGE);
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("skiff: {e}\n\n{}", args::USAGE);
-            ExitCode::from(2)
-        }
+/// `-t`: report on the configuration file; warnings count as failures, as in nats-server.
+fn test_config(options: &Options, warnings: &[Warning]) -> ExitCode {
+    let file = options
+        .config_file
+        .as_ref()
+        .map_or_else(String::new, |p| p.display().to_string());
+    if let Some(warning) = warnings.first() {
+        eprintln!("skiff: {warning}");
+        return ExitCode::FAILURE;
+    }
+    println!("skiff: configuration file {file} test is successful");
+    ExitCode::SUCCESS
+}
+
+/// SIGHUP re-reads the configuration file by parsing the same command line again, so flags
+/// keep overriding the file.
+fn reload_from_args(args: Vec<OsString>) -> Option<ReloadFn> {
+    Some(Arc::new(move || match cli::parse_args(args.clone()) {
+        Ok(Command::Run { options, .. }) if options.config_file.is_some() => Ok(options.config),
+        Ok(Command::Run { .. }) => Err("no configuration file".to_owned()),
+        Ok(_) => Err("unexpected command".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_convert_thinly() {
+        let mut options = Options::default();
+        options.config.host = "127.0.0.1".to_owned();
+        options.config.port = 0;
+        options.config.server_name = "a".to_owned();
+        options.debug = true;
+        options.trace_verbose = true;
+        let server = ServerOptions::from(&options);
+        assert_eq!(
+            (
+                server.host.as_str(),
+                server.port,
+                server.server_name.as_str()
+            ),
+            ("127.0.0.1", 0, "a")
+        );
+        assert!(!server.handle_signals);
+        let log = LogOptions::from(&options);
+        assert!(log.debug && log.trace && log.logtime);
     }
 }

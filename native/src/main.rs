@@ -1,5 +1,5 @@
 //! `skiff`: the NATS-compatible broker daemon.
 
 fn main() -> std::process::ExitCode {
-    skiff::daemon::main_with_args(std::env::args().skip(1))
+    skiff::daemon::main_with_args(std::env::args_os().skip(1).collect())
 }

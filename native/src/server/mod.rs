@@ -207,7 +207,6 @@ impl Server {
         let seed = options
             .seed
             .unwrap_or_else(|| getrandom::u64().unwrap_or(0x5eed));
-        let broker = Broker::new(options.config.clone(), seed, clock.now());
         let executor = Arc::new(Executor::new());
 
         let signals = if options.handle_signals {
@@ -218,20 +217,6 @@ impl Server {
         } else {
             None
         };
-
-        log_banner(&broker, &options);
-        let control = (self.shared.control.clone(), control_rx);
-        let input = async_channel::bounded(INPUT_QUEUE);
-        let accept = listener.map(|l| {
-            let local = self.shared.local_addr.get().copied();
-            tracing::info!(
-                "Listening for client connections on {}:{}",
-                options.host,
-                local.map_or(options.port, |a| a.port())
-            );
-            self.shared.listening.store(true, Ordering::SeqCst);
-            executor.spawn(listener::accept_loop(l, control.0.clone()))
-        });
         let ports_file = match (&options.ports_file_dir, self.shared.local_addr.get()) {
             (Some(dir), Some(addr)) => {
                 let program = files::program_name(options.program_name.as_deref());
@@ -252,27 +237,58 @@ impl Server {
                 let _ = std::fs::remove_file(path);
             }
         });
-        let driver = Driver::new(
-            broker,
-            clock,
-            executor.clone(),
-            self.shared.clone(),
-            control,
-            input,
-            accept,
-            Some(on_stopped),
-        );
-        self.spawn_threads(executor, driver, options.thread_count());
-        tracing::info!("Server is ready");
-        self.shared.mark_ready();
+
+        let control = (self.shared.control.clone(), control_rx);
+        let accept = listener.map(|l| executor.spawn(listener::accept_loop(l, control.0.clone())));
+        let shared = self.shared.clone();
+        let driver_executor = executor.clone();
+        let threads = options.thread_count();
+        // The broker stays on the driver thread for its whole life (it need not be `Send`).
+        let driver_thread = move || {
+            let broker = Broker::new(options.config.clone(), seed, clock.now());
+            log_banner(&broker, &options);
+            if let Some(addr) = shared.local_addr.get() {
+                tracing::info!(
+                    "Listening for client connections on {}:{}",
+                    options.host,
+                    addr.port()
+                );
+                shared.listening.store(true, Ordering::SeqCst);
+            }
+            tracing::info!("Server is ready");
+            shared.mark_ready();
+            let input = async_channel::bounded(INPUT_QUEUE);
+            let driver = Driver::new(
+                broker,
+                clock,
+                driver_executor.clone(),
+                shared,
+                control,
+                input,
+                accept,
+                Some(on_stopped),
+            );
+            smol::block_on(driver_executor.run(driver.run()));
+        };
+        self.spawn_threads(executor, driver_thread, threads);
         Ok(())
     }
 
-    fn spawn_threads(&self, executor: Arc<Executor<'static>>, driver: Driver, count: usize) {
+    fn spawn_threads(
+        &self,
+        executor: Arc<Executor<'static>>,
+        driver: impl FnOnce() + Send + 'static,
+        count: usize,
+    ) {
         let mut threads = lock(&self.threads);
         let mut ids = lock(&self.thread_ids);
-        let driver_task = executor.spawn(driver.run());
-        for i in 0..count {
+        let handle = std::thread::Builder::new()
+            .name("skiff-driver".to_owned())
+            .spawn(driver)
+            .expect("spawning the driver thread");
+        ids.push(handle.thread().id());
+        threads.push(handle);
+        for i in 1..count {
             let executor = executor.clone();
             let shared = self.shared.clone();
             let handle = std::thread::Builder::new()
@@ -282,8 +298,6 @@ impl Server {
             ids.push(handle.thread().id());
             threads.push(handle);
         }
-        // The driver task lives as long as the executor threads run it.
-        driver_task.detach();
     }
 
     /// Waits up to `timeout` for the server to accept connections. False if it did not become
