@@ -17,7 +17,11 @@ fn read_until(stream: &mut TcpStream, end: &str) -> String {
     let mut buf = [0u8; 4096];
     while !seen.ends_with(end.as_bytes()) {
         let n = stream.read(&mut buf).expect("reading");
-        assert!(n > 0, "closed early after {:?}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "closed early after {:?}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
     String::from_utf8(seen).unwrap()
@@ -27,11 +31,16 @@ fn read_until(stream: &mut TcpStream, end: &str) -> String {
 fn tcp_client_publishes_and_receives() {
     let server = common::embedded();
     let mut client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
-    client.write_all(b"CONNECT {\"verbose\":false}\r\nSUB a.* 7\r\nPUB a.b r 3\r\nabc\r\nPING\r\n").unwrap();
+    client
+        .write_all(b"CONNECT {\"verbose\":false}\r\nSUB a.* 7\r\nPUB a.b r 3\r\nabc\r\nPING\r\n")
+        .unwrap();
     let seen = read_until(&mut client, "PONG\r\n");
     assert!(seen.starts_with("INFO {"), "{seen}");
     assert!(seen.ends_with("MSG a.b 7 r 3\r\nabc\r\nPONG\r\n"), "{seen}");
-    assert_eq!(server.client_url().unwrap(), format!("nats://{}", server.local_addr().unwrap()));
+    assert_eq!(
+        server.client_url().unwrap(),
+        format!("nats://{}", server.local_addr().unwrap())
+    );
 }
 
 #[test]
@@ -42,7 +51,9 @@ fn in_process_connection_needs_no_socket() {
     assert!(server.local_addr().is_none());
     let mut conn = server.in_process_connection().unwrap();
     smol::block_on(async {
-        conn.write_all(b"CONNECT {}\r\nSUB x 1\r\nPUB x 2\r\nhi\r\nPING\r\n").await.unwrap();
+        conn.write_all(b"CONNECT {}\r\nSUB x 1\r\nPUB x 2\r\nhi\r\nPING\r\n")
+            .await
+            .unwrap();
         let mut seen = Vec::new();
         let mut buf = [0u8; 1024];
         while !seen.ends_with(b"PONG\r\n") {
@@ -59,14 +70,20 @@ fn in_process_connection_needs_no_socket() {
     // The server closed the stream: reading ends.
     let mut rest = Vec::new();
     smol::block_on(conn.read_to_end(&mut rest)).unwrap();
-    assert_eq!(server.in_process_connection().err(), Some(ConnectError::Stopped));
+    assert_eq!(
+        server.in_process_connection().err(),
+        Some(ConnectError::Stopped)
+    );
 }
 
 #[test]
 fn lifecycle_errors_are_reported_not_panics() {
     let server = Server::new(ServerOptions::default()).unwrap();
     assert!(!server.ready_for_connections(Duration::from_millis(10)));
-    assert_eq!(server.in_process_connection().err(), Some(ConnectError::NotStarted));
+    assert_eq!(
+        server.in_process_connection().err(),
+        Some(ConnectError::NotStarted)
+    );
     server.wait_for_shutdown(); // never started: returns at once
     server.start().unwrap();
     assert!(matches!(server.start(), Err(StartError::AlreadyStarted)));
@@ -117,7 +134,9 @@ fn dropping_the_server_shuts_it_down() {
     read_until(&mut client, "\r\n");
     drop(server);
     let mut rest = Vec::new();
-    client.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     client.read_to_end(&mut rest).expect("closed by the server");
     assert!(TcpStream::connect(addr).is_err());
 }
@@ -141,12 +160,14 @@ fn shutdown_delivers_every_accepted_message() {
     let addr = server.local_addr().unwrap();
 
     let mut sub = TcpStream::connect(addr).unwrap();
-    sub.write_all(b"CONNECT {\"verbose\":false}\r\nSUB p.* 1\r\nPING\r\n").unwrap();
+    sub.write_all(b"CONNECT {\"verbose\":false}\r\nSUB p.* 1\r\nPING\r\n")
+        .unwrap();
     read_until(&mut sub, "PONG\r\n");
     let subscriber = std::thread::spawn(move || {
         let mut all = Vec::new();
         sub.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-        sub.read_to_end(&mut all).expect("read until the server closes");
+        sub.read_to_end(&mut all)
+            .expect("read until the server closes");
         String::from_utf8(all).unwrap()
     });
 
@@ -203,7 +224,10 @@ fn shutdown_delivers_every_accepted_message() {
         }
     }
     for p in 0..PUBLISHERS {
-        assert!(confirmed[p] > 0, "publisher {p} never got a message accepted");
+        assert!(
+            confirmed[p] > 0,
+            "publisher {p} never got a message accepted"
+        );
         let expected: Vec<u64> = (0..received[p].len() as u64).collect();
         assert_eq!(received[p], expected, "publisher {p}: gaps or reordering");
         assert!(

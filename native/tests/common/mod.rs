@@ -17,7 +17,10 @@ pub fn embedded() -> Server {
 /// An embedded server with `options`, ready for connections.
 pub fn embedded_with(options: ServerOptions) -> Server {
     let server = Server::run(options).expect("starting the server");
-    assert!(server.ready_for_connections(Duration::from_secs(10)), "server not ready");
+    assert!(
+        server.ready_for_connections(Duration::from_secs(10)),
+        "server not ready"
+    );
     server
 }
 
@@ -38,7 +41,10 @@ impl Daemon {
         if !args.contains(&"-p") {
             cmd.args(["-a", "127.0.0.1", "-p", "-1"]);
         }
-        cmd.args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawning skiff");
         let stderr = child.stderr.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -50,7 +56,12 @@ impl Daemon {
                 }
             }
         });
-        let mut daemon = Self { child, addr: "0.0.0.0:0".parse().unwrap(), log: Vec::new(), lines: Some(rx) };
+        let mut daemon = Self {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            log: Vec::new(),
+            lines: Some(rx),
+        };
         let ready = daemon.wait_for_line("Server is ready", Duration::from_secs(15));
         assert!(ready, "skiff did not become ready: {:?}", daemon.log);
         let listening = daemon
@@ -116,8 +127,14 @@ impl Drop for Daemon {
 
 /// Sends a signal with the system's `kill` command.
 pub fn send_signal(pid: u32, name: &str) {
-    let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status();
-    assert!(status.is_ok_and(|s| s.success()), "kill -{name} {pid} failed");
+    let status = Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .status();
+    assert!(
+        status.is_ok_and(|s| s.success()),
+        "kill -{name} {pid} failed"
+    );
 }
 
 /// Waits for a child, killing it if it takes longer than `timeout`.
