@@ -18,9 +18,9 @@ pub struct Bar {
     pub better: bool,
 }
 
-const LABEL_W: f64 = 300.0;
+const LABEL_W: f64 = 340.0;
 const PLOT_W: f64 = 520.0;
-const VALUE_W: f64 = 80.0;
+const VALUE_W: f64 = 130.0;
 const ROW_H: f64 = 20.0;
 const TOP: f64 = 56.0;
 const BOTTOM: f64 = 40.0;
@@ -55,11 +55,19 @@ pub fn render(title: &str, subtitle: &str, bars: &[Bar]) -> String {
         r##"<text x="10" y="20" font-size="15" font-weight="bold">{}</text>"##,
         esc(title)
     );
-    let _ = writeln!(s, r##"<text x="10" y="38" fill="#555">{}</text>"##, esc(subtitle));
+    let _ = writeln!(
+        s,
+        r##"<text x="10" y="38" fill="#555">{}</text>"##,
+        esc(subtitle)
+    );
     let plot_bottom = TOP + ROW_H * bars.len() as f64;
     for tick in [0.25, 0.5, 1.0, 2.0, 4.0] {
         let x = x_of(tick);
-        let (stroke, w) = if tick == 1.0 { ("#000", 1.5) } else { ("#ccc", 1.0) };
+        let (stroke, w) = if tick == 1.0 {
+            ("#000", 1.5)
+        } else {
+            ("#ccc", 1.0)
+        };
         let _ = writeln!(
             s,
             r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="{stroke}" stroke-width="{w}"/>"##,
@@ -75,7 +83,11 @@ pub fn render(title: &str, subtitle: &str, bars: &[Bar]) -> String {
     for (i, bar) in bars.iter().enumerate() {
         let y = TOP + ROW_H * i as f64;
         let (x0, x1) = (x_of(1.0), x_of(bar.ratio));
-        let (left, w) = if x1 >= x0 { (x0, x1 - x0) } else { (x1, x0 - x1) };
+        let (left, w) = if x1 >= x0 {
+            (x0, x1 - x0)
+        } else {
+            (x1, x0 - x1)
+        };
         let fill = if bar.better { "#2e9d4c" } else { "#d0453a" };
         let _ = writeln!(
             s,

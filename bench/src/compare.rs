@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::SystemTime;
 
 use crate::metrics::{Measurement, Metric, human};
-use crate::report::{Context, Contender, Results};
+use crate::report::{Contender, Context, Results};
 use crate::scenario::{self, Size};
 use crate::server::{self, ServerProcess};
 

@@ -117,7 +117,8 @@ fn respond(mut conn: Conn, stop: &AtomicBool) -> io::Result<()> {
                 payload,
                 ..
             } => {
-                let reply = std::str::from_utf8(reply).map_err(|_| wire::bad("bad reply subject"))?;
+                let reply =
+                    std::str::from_utf8(reply).map_err(|_| wire::bad("bad reply subject"))?;
                 wire::encode_pub(&mut out, reply, None, payload);
                 Ok(false)
             }

@@ -117,8 +117,7 @@ fn main() -> ExitCode {
         } => {
             let mut contenders = vec![(skiff_label, skiff), (nats_label, nats)];
             if debian {
-                let label = format!("nats-server-debian");
-                contenders.push((label, debian_path));
+                contenders.push(("nats-server-debian".to_string(), debian_path));
             }
             let opts = Options {
                 contenders,
@@ -168,5 +167,9 @@ fn run(addr: SocketAddr, pid: Option<u32>, sel: &Select) -> ExitCode {
             }
         }
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

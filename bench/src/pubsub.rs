@@ -96,7 +96,10 @@ impl Shared {
     }
 
     fn total_received(&self) -> u64 {
-        self.received.iter().map(|r| r.load(Ordering::Acquire)).sum()
+        self.received
+            .iter()
+            .map(|r| r.load(Ordering::Acquire))
+            .sum()
     }
 
     fn fail(&self) {
@@ -168,9 +171,12 @@ pub fn run(addr: SocketAddr, plan: Plan) -> io::Result<Measurement> {
         .into_iter()
         .enumerate()
         .map(|(i, conn)| {
-            let (shared, barrier, subject) = (Arc::clone(&shared), Arc::clone(&barrier), subject.clone());
+            let (shared, barrier, subject) =
+                (Arc::clone(&shared), Arc::clone(&barrier), subject.clone());
             thread::spawn(move || {
-                guard(&shared, || publisher(conn, &shared, &barrier, i as u32, &subject, plan))
+                guard(&shared, || {
+                    publisher(conn, &shared, &barrier, i as u32, &subject, plan)
+                })
             })
         })
         .collect();
@@ -184,7 +190,11 @@ pub fn run(addr: SocketAddr, plan: Plan) -> io::Result<Measurement> {
         let checkers: Vec<Checker> = sub_reports.iter().map(|r| r.checker.clone()).collect();
         seq::merge_members(&checkers, plan.pubs, plan.count)?;
     }
-    let first = pub_reports.iter().map(|r| r.first).min().expect("a publisher");
+    let first = pub_reports
+        .iter()
+        .map(|r| r.first)
+        .min()
+        .expect("a publisher");
     let last = if plan.subs == 0 {
         pub_reports.iter().map(|r| r.flushed).max()
     } else {
@@ -222,7 +232,10 @@ fn join_all<T>(handles: Vec<JoinHandle<io::Result<T>>>) -> io::Result<Vec<T>> {
             Ok(Ok(v)) => out.push(v),
             Ok(Err(e)) => {
                 let aborted = e.kind() == io::ErrorKind::Interrupted;
-                if first_err.as_ref().is_none_or(|f| f.kind() == io::ErrorKind::Interrupted && !aborted) {
+                if first_err
+                    .as_ref()
+                    .is_none_or(|f| f.kind() == io::ErrorKind::Interrupted && !aborted)
+                {
                     first_err = Some(e);
                 }
             }
@@ -233,7 +246,10 @@ fn join_all<T>(handles: Vec<JoinHandle<io::Result<T>>>) -> io::Result<Vec<T>> {
 }
 
 fn aborted() -> io::Error {
-    io::Error::new(io::ErrorKind::Interrupted, "aborted: another connection failed")
+    io::Error::new(
+        io::ErrorKind::Interrupted,
+        "aborted: another connection failed",
+    )
 }
 
 fn publisher(
@@ -294,7 +310,11 @@ fn subscriber(mut conn: Conn, shared: &Shared, idx: usize, plan: Plan) -> io::Re
     let mut progress = (Instant::now(), 0u64);
     let Conn { writer, reader } = &mut conn;
     loop {
-        let group_got = if plan.queue { shared.total_received() } else { got };
+        let group_got = if plan.queue {
+            shared.total_received()
+        } else {
+            got
+        };
         if group_got >= want {
             break;
         }
@@ -330,7 +350,9 @@ fn subscriber(mut conn: Conn, shared: &Shared, idx: usize, plan: Plan) -> io::Re
             shared.received[idx].store(got, Ordering::Release);
         }
         if !plan.queue && got > want {
-            return Err(wire::bad(format!("subscriber {idx}: got {got} messages, sent {want}")));
+            return Err(wire::bad(format!(
+                "subscriber {idx}: got {got} messages, sent {want}"
+            )));
         }
     }
     Ok(SubReport { last, checker })

@@ -89,7 +89,10 @@ impl Results {
 
     /// `value(challenger) / value(baseline)` for one metric, when both exist.
     fn ratio(&self, scenario: usize, challenger: usize, metric: Metric) -> Option<f64> {
-        let b = self.median(scenario, self.baseline()?)?.get(&metric).copied()?;
+        let b = self
+            .median(scenario, self.baseline()?)?
+            .get(&metric)
+            .copied()?;
         let c = self.median(scenario, challenger)?.get(&metric).copied()?;
         (b > 0.0 && c.is_finite()).then(|| c / b)
     }
@@ -122,12 +125,20 @@ impl Results {
 
     /// The chart as an SVG document.
     pub fn chart(&self) -> String {
-        let title = match (self.challengers().first(), self.baseline()) {
-            (Some(&c), Some(b)) => format!(
-                "{} / {} (medians)",
-                self.contenders[c].label, self.contenders[b].label
-            ),
-            _ => "ratios".to_string(),
+        let title = match self.baseline() {
+            Some(b) => {
+                let names: Vec<&str> = self
+                    .challengers()
+                    .into_iter()
+                    .map(|c| self.contenders[c].label.as_str())
+                    .collect();
+                format!(
+                    "{} relative to {} (medians)",
+                    names.join(", "),
+                    self.contenders[b].label
+                )
+            }
+            None => "ratios".to_string(),
         };
         chart::render(
             &title,
@@ -175,16 +186,9 @@ impl Results {
             );
         }
         let _ = writeln!(md, "\n![ratio chart]({chart_file})\n");
-        let sections: [(&str, fn(&Kind) -> bool); 3] = [
-            ("Throughput", |k| {
-                matches!(k, Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. })
-            }),
-            ("Request/reply latency", |k| matches!(k, Kind::ReqReply)),
-            ("Connection scale", |k| matches!(k, Kind::Conns { .. })),
-        ];
-        for (title, pick) in sections {
+        for title in SECTIONS {
             let picked: Vec<usize> = (0..self.scenarios.len())
-                .filter(|&s| pick(&self.scenarios[s].kind))
+                .filter(|&s| section_of(&self.scenarios[s].kind) == title)
                 .collect();
             if !picked.is_empty() {
                 let _ = writeln!(md, "## {title}\n");
@@ -215,8 +219,9 @@ impl Results {
         let _ = writeln!(md, "{header}\n{rule}");
         for &s in scenarios {
             let scenario = &self.scenarios[s];
-            let medians: Vec<Option<Measurement>> =
-                (0..self.contenders.len()).map(|c| self.median(s, c)).collect();
+            let medians: Vec<Option<Measurement>> = (0..self.contenders.len())
+                .map(|c| self.median(s, c))
+                .collect();
             for (i, &metric) in metrics_of(scenario).iter().enumerate() {
                 let name = if i == 0 {
                     format!(" `{}` ", scenario.name())
@@ -275,6 +280,18 @@ impl Results {
     }
 }
 
+/// Report sections, in order.
+const SECTIONS: [&str; 3] = ["Throughput", "Request/reply latency", "Connection scale"];
+
+/// The report section a scenario belongs to.
+fn section_of(kind: &Kind) -> &'static str {
+    match kind {
+        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } => SECTIONS[0],
+        Kind::ReqReply => SECTIONS[1],
+        Kind::Conns { .. } => SECTIONS[2],
+    }
+}
+
 /// Metrics shown for a scenario, in table order.
 pub fn metrics_of(s: &Scenario) -> &'static [Metric] {
     match s.kind {
@@ -293,7 +310,11 @@ pub fn metrics_of(s: &Scenario) -> &'static [Metric] {
 }
 
 fn with_arrow(m: Metric) -> String {
-    format!("{} {}", m.label(), if m.higher_is_better() { "↑" } else { "↓" })
+    format!(
+        "{} {}",
+        m.label(),
+        if m.higher_is_better() { "↑" } else { "↓" }
+    )
 }
 
 #[cfg(test)]
@@ -308,7 +329,10 @@ mod tests {
             version: "v1".into(),
         };
         let tp = |v: f64| -> Result<Measurement, String> {
-            Ok(Measurement::from([(Metric::MsgsPerSec, v), (Metric::MbPerSec, v / 10.0)]))
+            Ok(Measurement::from([
+                (Metric::MsgsPerSec, v),
+                (Metric::MbPerSec, v / 10.0),
+            ]))
         };
         let lat = |v: f64| -> Result<Measurement, String> {
             Ok(Measurement::from([
@@ -380,6 +404,9 @@ mod tests {
             s.truncate(1);
         }
         assert!(r.bars().is_empty());
-        assert!(!r.markdown(&Context::default(), "c.svg").contains("| skiff / "));
+        assert!(
+            !r.markdown(&Context::default(), "c.svg")
+                .contains("| skiff / ")
+        );
     }
 }

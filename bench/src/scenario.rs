@@ -163,7 +163,13 @@ pub fn matrix(size: Size) -> Vec<Scenario> {
     add(Kind::PubSub { pubs: 1, subs: 4 }, &[16, 1024, 64 * 1024]);
     add(Kind::PubSub { pubs: 1, subs: 100 }, &[16, 1024]);
     add(Kind::PubSub { pubs: 4, subs: 4 }, &[16, 1024]);
-    add(Kind::Queue { pubs: 1, members: 4 }, &[16, 1024]);
+    add(
+        Kind::Queue {
+            pubs: 1,
+            members: 4,
+        },
+        &[16, 1024],
+    );
     add(Kind::ReqReply, &[16, 1024]);
     add(Kind::Conns { n: 0 }, &[0]);
     out
@@ -198,7 +204,10 @@ mod tests {
             "reqrep/16B",
             "conns-10000",
         ] {
-            assert!(names.iter().any(|n| n == want), "{want} missing from {names:?}");
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:?}"
+            );
         }
     }
 

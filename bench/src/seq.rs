@@ -18,7 +18,10 @@ pub const MIN_PAYLOAD: usize = 16;
 
 /// Builds a payload template of `size` bytes (header zeroed, filler after it).
 pub fn template(size: usize) -> Vec<u8> {
-    assert!(size >= MIN_PAYLOAD, "payload must be at least {MIN_PAYLOAD} bytes");
+    assert!(
+        size >= MIN_PAYLOAD,
+        "payload must be at least {MIN_PAYLOAD} bytes"
+    );
     let mut p = vec![b'x'; size];
     p[..HEADER].fill(0);
     p
@@ -33,7 +36,10 @@ pub fn stamp(payload: &mut [u8], publisher: u32, seq: u64) {
 /// Reads publisher id and sequence number from the front of `payload`.
 pub fn read(payload: &[u8]) -> io::Result<(u32, u64)> {
     if payload.len() < HEADER {
-        return Err(bad(format!("payload of {} bytes has no header", payload.len())));
+        return Err(bad(format!(
+            "payload of {} bytes has no header",
+            payload.len()
+        )));
     }
     let publisher = u32::from_le_bytes(payload[..4].try_into().expect("4 bytes"));
     let seq = u64::from_le_bytes(payload[4..HEADER].try_into().expect("8 bytes"));

@@ -127,7 +127,7 @@ fn parse_one(
     data: &[u8],
     on: &mut impl FnMut(Event<'_>) -> io::Result<()>,
 ) -> io::Result<Option<usize>> {
-    let Some(nl) = data.iter().position(|&b| b == b'\n') else {
+    let Some(nl) = memchr::memchr(b'\n', data) else {
         if data.len() > MAX_LINE {
             return Err(bad("control line too long"));
         }
@@ -136,13 +136,21 @@ fn parse_one(
     let line = data[..nl].strip_suffix(b"\r").unwrap_or(&data[..nl]);
     let head = line.get(..3).unwrap_or(line);
     if head.eq_ignore_ascii_case(b"MSG") {
-        let args: Vec<&[u8]> = line[3..]
+        let mut args: [&[u8]; 4] = [&[]; 4];
+        let mut n = 0;
+        for arg in line[3..]
             .split(|&b| b == b' ' || b == b'\t')
             .filter(|a| !a.is_empty())
-            .collect();
-        let (subject, reply, size) = match args.as_slice() {
-            [subject, _sid, size] => (*subject, None, *size),
-            [subject, _sid, reply, size] => (*subject, Some(*reply), *size),
+        {
+            if n == args.len() {
+                return Err(bad("malformed MSG line"));
+            }
+            args[n] = arg;
+            n += 1;
+        }
+        let (subject, reply, size) = match n {
+            3 => (args[0], None, args[2]),
+            4 => (args[0], Some(args[2]), args[3]),
             _ => return Err(bad("malformed MSG line")),
         };
         let size = parse_size(size)?;
@@ -173,12 +181,14 @@ fn parse_one(
     Ok(Some(nl + 1))
 }
 
-/// Parses a decimal size field.
+/// Parses a decimal size field (1 to 9 ASCII digits, as nats-server sends).
 fn parse_size(digits: &[u8]) -> io::Result<usize> {
-    std::str::from_utf8(digits)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| bad("bad size in MSG line"))
+    if digits.is_empty() || digits.len() > 9 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(bad("bad size in MSG line"));
+    }
+    Ok(digits
+        .iter()
+        .fold(0, |n, &d| n * 10 + usize::from(d - b'0')))
 }
 
 /// An `InvalidData` error with a message.
@@ -188,7 +198,10 @@ pub fn bad(msg: impl Into<String>) -> io::Error {
 
 /// Turns a `-ERR` line from the server into an error.
 pub fn server_err(text: &[u8]) -> io::Error {
-    io::Error::other(format!("server sent -ERR {}", String::from_utf8_lossy(text)))
+    io::Error::other(format!(
+        "server sent -ERR {}",
+        String::from_utf8_lossy(text)
+    ))
 }
 
 /// The control line `PUB <subject> [reply] <len>\r\n` that precedes a payload of `len` bytes.
