@@ -64,7 +64,7 @@ pub fn run(opts: &Options) -> io::Result<(Results, Vec<PathBuf>)> {
             for c in order {
                 let outcome = run_once(&contenders[c].path, sc);
                 eprintln!(
-                    "[round {}/{}] {:<20} {:<14} {}",
+                    "[round {}/{}] {:<20} {:<18} {}",
                     round + 1,
                     opts.rounds,
                     sc.name(),

@@ -374,6 +374,36 @@ mod tests {
     }
 
     #[test]
+    fn stopping_keeps_later_ops_buffered() {
+        let mut reader = Reader::new(Chunks(b"PONG\r\nMSG a 1 2\r\nhi\r\n", 1 << 20));
+        reader.poll_until(|ev| Ok(ev == Event::Pong)).unwrap();
+        let mut got = Vec::new();
+        let stopped = reader
+            .poll(|ev| {
+                if let Event::Msg { payload, .. } = ev {
+                    got.extend_from_slice(payload);
+                }
+                Ok(true)
+            })
+            .unwrap();
+        assert!(stopped);
+        assert_eq!(got, b"hi");
+    }
+
+    #[test]
+    fn rejects_bad_terminator_and_size() {
+        for data in [
+            &b"MSG a 1 2\r\nhiX\r\n"[..],
+            b"MSG a 1 x\r\n",
+            b"MSG a 1 1234567890\r\n",
+        ] {
+            let mut reader = Reader::new(Chunks(data, 100));
+            let err = reader.poll(|_| Ok(false)).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{data:?}");
+        }
+    }
+
+    #[test]
     fn rejects_malformed_msg() {
         let mut reader = Reader::new(Chunks(b"MSG foo\r\n", 100));
         let err = reader.poll(|_| Ok(false)).unwrap_err();
