@@ -21,6 +21,8 @@ pub struct Options {
     pub size: Size,
     /// Only scenarios whose name contains this.
     pub filter: Option<String>,
+    /// Multiplies message counts and round trips (1.0 = the standard sizes).
+    pub scale: f64,
     /// Folder for the report and chart.
     pub out_dir: PathBuf,
     /// File stem of the report; defaults to the UTC date (`YYYY-MM-DD`).
@@ -33,7 +35,10 @@ pub struct Options {
 
 /// Runs the comparison, writes the report and chart, and returns the results and files.
 pub fn run(opts: &Options) -> io::Result<(Results, Vec<PathBuf>)> {
-    let scenarios = scenario::select(opts.size, opts.filter.as_deref());
+    let scenarios: Vec<_> = scenario::select(opts.size, opts.filter.as_deref())
+        .into_iter()
+        .map(|s| s.scaled(opts.scale))
+        .collect();
     if scenarios.is_empty() {
         return Err(io::Error::other("no scenario matches the filter"));
     }
@@ -168,6 +173,7 @@ mod tests {
             rounds: 1,
             size: Size::Quick,
             filter: Some("pub-only/16B".into()),
+            scale: 1.0,
             out_dir: std::env::temp_dir(),
             name: None,
             note: None,

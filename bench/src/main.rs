@@ -84,19 +84,33 @@ struct Select {
     /// Tiny counts (a smoke test for CI).
     #[arg(long)]
     quick: bool,
+    /// Multiply message counts and round trips by this (longer runs, less noise).
+    #[arg(long, default_value_t = 1.0)]
+    scale: f64,
 }
 
 impl Select {
     fn size(&self) -> Size {
         if self.quick { Size::Quick } else { Size::Full }
     }
+
+    fn scenarios(&self) -> Vec<scenario::Scenario> {
+        scenario::select(self.size(), self.filter.as_deref())
+            .into_iter()
+            .map(|s| s.scaled(self.scale))
+            .collect()
+    }
 }
 
 fn main() -> ExitCode {
     match Cli::parse().command {
         Cmd::List { sel } => {
-            for s in scenario::select(sel.size(), sel.filter.as_deref()) {
-                println!("{:<20} {}", s.name(), s.describe());
+            for s in sel.scenarios() {
+                let count = match s.kind {
+                    scenario::Kind::Conns { .. } => String::new(),
+                    _ => format!(" (count {})", s.count),
+                };
+                println!("{:<20} {}{count}", s.name(), s.describe());
             }
             ExitCode::SUCCESS
         }
@@ -124,6 +138,7 @@ fn main() -> ExitCode {
                 rounds: rounds.max(1),
                 size: sel.size(),
                 filter: sel.filter,
+                scale: sel.scale,
                 out_dir: out,
                 name,
                 note,
@@ -152,7 +167,7 @@ fn main() -> ExitCode {
 }
 
 fn run(addr: SocketAddr, pid: Option<u32>, sel: &Select) -> ExitCode {
-    let scenarios = scenario::select(sel.size(), sel.filter.as_deref());
+    let scenarios = sel.scenarios();
     if scenarios.is_empty() {
         eprintln!("no scenario matches; see `skiff-bench list`");
         return ExitCode::FAILURE;

@@ -195,8 +195,48 @@ impl Results {
                 self.table(&mut md, &picked);
             }
         }
+        self.spread(&mut md);
         self.notes(&mut md);
         md
+    }
+
+    /// Min–max over rounds of each scenario's first metric, so readers can judge the noise.
+    fn spread(&self, md: &mut String) {
+        if self.runs.iter().flatten().all(|rounds| rounds.len() < 2) {
+            return;
+        }
+        let _ = writeln!(
+            md,
+            "## Round-to-round spread\n\nMin–max over the rounds of each scenario's first \
+             metric: the wider the spread, the less a ratio near 1.0 means.\n"
+        );
+        let mut header = String::from("| Scenario | Metric |");
+        let mut rule = String::from("|---|---|");
+        for c in &self.contenders {
+            let _ = write!(header, " {} |", c.label);
+            rule.push_str("---:|");
+        }
+        let _ = writeln!(md, "{header}\n{rule}");
+        for (s, scenario) in self.scenarios.iter().enumerate() {
+            let metric = metrics_of(scenario)[0];
+            let _ = write!(md, "| `{}` | {} |", scenario.name(), with_arrow(metric));
+            for rounds in &self.runs[s] {
+                let mut vs: Vec<f64> = rounds
+                    .iter()
+                    .filter_map(|r| r.as_ref().ok()?.get(&metric).copied())
+                    .collect();
+                vs.sort_by(f64::total_cmp);
+                let cell = match (vs.first(), vs.last()) {
+                    (Some(lo), Some(hi)) => {
+                        format!("{}–{}", metrics::human(*lo), metrics::human(*hi))
+                    }
+                    _ => "FAIL".to_string(),
+                };
+                let _ = write!(md, " {cell} |");
+            }
+            md.push('\n');
+        }
+        md.push('\n');
     }
 
     fn table(&self, md: &mut String, scenarios: &[usize]) {
@@ -391,6 +431,8 @@ mod tests {
             "| `conns-200` | RSS KiB/conn ↓ | FAIL | – | – |",
             "## Failures",
             "round 1: boom",
+            "## Round-to-round spread",
+            "| `pubsub-1:1/16B` | msgs/s ↑ | 200–220 | 100–100 |",
         ] {
             assert!(md.contains(want), "missing {want:?} in\n{md}");
         }

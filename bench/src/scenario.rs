@@ -63,15 +63,31 @@ impl Scenario {
     /// A short description for reports.
     pub fn describe(&self) -> String {
         match self.kind {
-            Kind::PubOnly { pubs } => format!("{pubs} publisher(s), no subscriber"),
-            Kind::PubSub { pubs, subs } => {
-                format!("{pubs} publisher(s) → {subs} subscriber(s), each gets all")
-            }
-            Kind::Queue { pubs, members } => {
-                format!("{pubs} publisher(s) → queue group of {members}, each message to one")
-            }
+            Kind::PubOnly { pubs } => format!("{}, no subscriber", plural(pubs, "publisher")),
+            Kind::PubSub { pubs, subs } => format!(
+                "{} → {}, each gets every message",
+                plural(pubs, "publisher"),
+                plural(subs, "subscriber")
+            ),
+            Kind::Queue { pubs, members } => format!(
+                "{} → queue group of {members}, each message to one member",
+                plural(pubs, "publisher")
+            ),
             Kind::ReqReply => "1 requester ⇄ 1 responder, sequential".to_string(),
             Kind::Conns { n } => format!("{n} idle connections, 1 SUB each"),
+        }
+    }
+}
+
+impl Scenario {
+    /// The same scenario with its message count (or round trips) multiplied by `factor`.
+    pub fn scaled(self, factor: f64) -> Self {
+        match self.kind {
+            Kind::Conns { .. } => self,
+            _ => Self {
+                count: ((self.count as f64 * factor).round() as u64).max(4),
+                ..self
+            },
         }
     }
 }
@@ -79,6 +95,15 @@ impl Scenario {
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name())
+    }
+}
+
+/// `1 publisher`, `4 publishers`.
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -229,6 +254,15 @@ mod tests {
         let s = select(Size::Quick, Some("fanout-1:4/"));
         assert_eq!(s.len(), 3);
         assert!(select(Size::Quick, Some("nope")).is_empty());
+    }
+
+    #[test]
+    fn scaling_changes_counts_not_connections() {
+        let s = build(Kind::ReqReply, 16, Size::Full).scaled(2.0);
+        assert_eq!(s.count, 40_000);
+        let c = build(Kind::Conns { n: 0 }, 0, Size::Full);
+        assert_eq!(c.scaled(3.0), c);
+        assert_eq!(s.scaled(0.0).count, 4);
     }
 
     #[test]

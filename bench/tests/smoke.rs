@@ -33,6 +33,7 @@ fn quick_compare_nats_against_itself() {
         rounds: 1,
         size: Size::Quick,
         filter: None,
+        scale: 1.0,
         out_dir: out.clone(),
         name: Some("smoke".into()),
         note: Some("smoke test".into()),
