@@ -35,6 +35,7 @@ pub struct Options {
 
 /// Runs the comparison, writes the report and chart, and returns the results and files.
 pub fn run(opts: &Options) -> io::Result<(Results, Vec<PathBuf>)> {
+    let load_before = load_average();
     let scenarios: Vec<_> = scenario::select(opts.size, opts.filter.as_deref())
         .into_iter()
         .map(|s| s.scaled(opts.scale))
@@ -88,7 +89,13 @@ pub fn run(opts: &Options) -> io::Result<(Results, Vec<PathBuf>)> {
         scenarios,
         runs,
     };
-    let written = write(&results, opts)?;
+    let machine = format!(
+        "{}; load average {} before, {} after",
+        machine(),
+        load_before,
+        load_average()
+    );
+    let written = write(&results, opts, machine)?;
     Ok((results, written))
 }
 
@@ -107,13 +114,13 @@ fn headline(m: &Measurement) -> String {
 }
 
 /// Writes `<stem>.md` and `<stem>.svg` (and the `latest` copies) into the output folder.
-fn write(results: &Results, opts: &Options) -> io::Result<Vec<PathBuf>> {
+fn write(results: &Results, opts: &Options, machine: String) -> io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(&opts.out_dir)?;
     let when = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let stem = opts.name.clone().unwrap_or_else(|| when[..10].to_string());
     let ctx = Context {
         when,
-        machine: machine(),
+        machine,
         mode: match opts.size {
             Size::Full => "full".into(),
             Size::Quick => "quick".into(),
@@ -135,6 +142,14 @@ fn write(results: &Results, opts: &Options) -> io::Result<Vec<PathBuf>> {
         written.extend([md_path, svg_path]);
     }
     Ok(written)
+}
+
+/// The 1-minute load average from `/proc/loadavg`, or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".to_string())
 }
 
 /// `Linux 6.1.0 x86_64, 2 CPUs`-style description of this machine.
@@ -162,8 +177,9 @@ mod tests {
     }
 
     #[test]
-    fn machine_names_cpus() {
+    fn machine_names_cpus_and_load() {
         assert!(machine().ends_with("CPUs"));
+        assert!(load_average().parse::<f64>().is_ok());
     }
 
     #[test]

@@ -305,7 +305,9 @@ impl Results {
              the server) divided by the time from the first publish to the last receipt (for \
              pub-only: to the PONG after the last PUB); MB/s counts payload bytes (10^6). \
              Every subscriber checks per-publisher sequence numbers; queue-group members' \
-             sets are merged to prove each message went to exactly one member. Memory per \
+             sets are merged to prove each message went to exactly one member. Publishers \
+             keep at most 4 MiB in flight per subscriber (an end-to-end window), far below \
+             the default max_pending, so servers run with default settings. Memory per \
              connection = growth of the server's VmRSS after opening the idle connections, \
              divided by their number.\n"
         );
