@@ -201,7 +201,11 @@ pub fn run(addr: SocketAddr, plan: Plan) -> io::Result<Measurement> {
         sub_reports.iter().filter_map(|r| r.last).max()
     }
     .unwrap_or(first);
-    Ok(throughput(plan.delivered(), plan.payload, last - first))
+    Ok(throughput(
+        plan.delivered(),
+        plan.payload,
+        last.saturating_duration_since(first),
+    ))
 }
 
 /// The throughput metrics for `msgs` messages of `payload` bytes in `elapsed`.
