@@ -42,7 +42,11 @@ fn chunks<'a>(input: &'a [u8], cuts: &[Index]) -> Vec<&'a [u8]> {
 /// An op name in random letter case.
 fn name(upper: &'static str) -> impl Strategy<Value = String> {
     prop::collection::vec(any::<bool>(), upper.len()).prop_map(move |lower| {
-        upper.chars().zip(lower).map(|(c, l)| if l { c.to_ascii_lowercase() } else { c }).collect()
+        upper
+            .chars()
+            .zip(lower)
+            .map(|(c, l)| if l { c.to_ascii_lowercase() } else { c })
+            .collect()
     })
 }
 
@@ -68,11 +72,20 @@ fn opt_token() -> impl Strategy<Value = Option<String>> {
 
 /// One valid op: its wire bytes and what the parser must return for them.
 fn op() -> impl Strategy<Value = (Vec<u8>, ClientOp)> {
-    let publish = (name("PUB"), blank(), token(), opt_token(), blank(), trailing(), eol())
+    let publish = (
+        name("PUB"),
+        blank(),
+        token(),
+        opt_token(),
+        blank(),
+        trailing(),
+        eol(),
+    )
         .prop_flat_map(|args| (Just(args), prop::collection::vec(any::<u8>(), 0..40)))
         .prop_map(|((n, b, subject, reply, b2, t, e), payload)| {
             let reply_part = reply.as_ref().map_or(String::new(), |r| format!("{r}{b2}"));
-            let mut wire = format!("{n}{b}{subject}{b2}{reply_part}{}{t}{e}", payload.len()).into_bytes();
+            let mut wire =
+                format!("{n}{b}{subject}{b2}{reply_part}{}{t}{e}", payload.len()).into_bytes();
             wire.extend_from_slice(&payload);
             wire.extend_from_slice(b"\r\n");
             let op = ClientOp::Pub {
@@ -82,18 +95,29 @@ fn op() -> impl Strategy<Value = (Vec<u8>, ClientOp)> {
             };
             (wire, op)
         });
-    let hpublish = (name("HPUB"), blank(), token(), opt_token(), trailing(), eol())
+    let hpublish = (
+        name("HPUB"),
+        blank(),
+        token(),
+        opt_token(),
+        trailing(),
+        eol(),
+    )
         .prop_flat_map(|args| {
-            (Just(args), prop::collection::vec(any::<u8>(), 0..40))
-                .prop_flat_map(|(args, message)| {
+            (Just(args), prop::collection::vec(any::<u8>(), 0..40)).prop_flat_map(
+                |(args, message)| {
                     let len = message.len();
                     (Just(args), Just(message), 0..=len)
-                })
+                },
+            )
         })
         .prop_map(|((n, b, subject, reply, t, e), message, header_len)| {
             let reply_part = reply.as_ref().map_or(String::new(), |r| format!("{r}{b}"));
-            let mut wire =
-                format!("{n}{b}{subject}{b}{reply_part}{header_len}{b}{}{t}{e}", message.len()).into_bytes();
+            let mut wire = format!(
+                "{n}{b}{subject}{b}{reply_part}{header_len}{b}{}{t}{e}",
+                message.len()
+            )
+            .into_bytes();
             wire.extend_from_slice(&message);
             wire.extend_from_slice(b"\r\n");
             let op = ClientOp::HPub {
@@ -104,8 +128,16 @@ fn op() -> impl Strategy<Value = (Vec<u8>, ClientOp)> {
             };
             (wire, op)
         });
-    let subscribe = (name("SUB"), blank(), token(), opt_token(), token(), trailing(), eol()).prop_map(
-        |(n, b, subject, queue, sid, t, e)| {
+    let subscribe = (
+        name("SUB"),
+        blank(),
+        token(),
+        opt_token(),
+        token(),
+        trailing(),
+        eol(),
+    )
+        .prop_map(|(n, b, subject, queue, sid, t, e)| {
             let queue_part = queue.as_ref().map_or(String::new(), |q| format!("{q}{b}"));
             let wire = format!("{n}{b}{subject}{b}{queue_part}{sid}{t}{e}").into_bytes();
             let op = ClientOp::Sub {
@@ -114,24 +146,57 @@ fn op() -> impl Strategy<Value = (Vec<u8>, ClientOp)> {
                 sid: Bytes::from(sid),
             };
             (wire, op)
-        },
-    );
-    let unsubscribe = (name("UNSUB"), blank(), token(), prop::option::of(0u64..1_000_000), trailing(), eol())
+        });
+    let unsubscribe = (
+        name("UNSUB"),
+        blank(),
+        token(),
+        prop::option::of(0u64..1_000_000),
+        trailing(),
+        eol(),
+    )
         .prop_map(|(n, b, sid, max, t, e)| {
             let max_part = max.map_or(String::new(), |m| format!("{b}{m}"));
             let wire = format!("{n}{b}{sid}{max_part}{t}{e}").into_bytes();
-            (wire, ClientOp::Unsub { sid: Bytes::from(sid), max })
+            (
+                wire,
+                ClientOp::Unsub {
+                    sid: Bytes::from(sid),
+                    max,
+                },
+            )
         });
     let json = "\\{[a-z0-9\":, ]{0,20}\\}";
-    let connect = (name("CONNECT"), prop::sample::select(vec!["", " ", "\t "]), json, eol()).prop_map(
-        |(n, b, json, e)| (format!("{n}{b}{json}{e}").into_bytes(), ClientOp::Connect(Bytes::from(json))),
-    );
-    let info = (name("INFO"), blank(), json, eol())
-        .prop_map(|(n, b, json, e)| (format!("{n}{b}{json}{e}").into_bytes(), ClientOp::Info(Bytes::from(json))));
-    let err = (name("-ERR"), blank(), "'[a-zA-Z ]{0,12}'", eol())
-        .prop_map(|(n, b, text, e)| (format!("{n}{b}{text}{e}").into_bytes(), ClientOp::Err(Bytes::from(text))));
+    let connect = (
+        name("CONNECT"),
+        prop::sample::select(vec!["", " ", "\t "]),
+        json,
+        eol(),
+    )
+        .prop_map(|(n, b, json, e)| {
+            (
+                format!("{n}{b}{json}{e}").into_bytes(),
+                ClientOp::Connect(Bytes::from(json)),
+            )
+        });
+    let info = (name("INFO"), blank(), json, eol()).prop_map(|(n, b, json, e)| {
+        (
+            format!("{n}{b}{json}{e}").into_bytes(),
+            ClientOp::Info(Bytes::from(json)),
+        )
+    });
+    let err = (name("-ERR"), blank(), "'[a-zA-Z ]{0,12}'", eol()).prop_map(|(n, b, text, e)| {
+        (
+            format!("{n}{b}{text}{e}").into_bytes(),
+            ClientOp::Err(Bytes::from(text)),
+        )
+    });
     let simple = (
-        prop::sample::select(vec![("PING", ClientOp::Ping), ("PONG", ClientOp::Pong), ("+OK", ClientOp::Ok)]),
+        prop::sample::select(vec![
+            ("PING", ClientOp::Ping),
+            ("PONG", ClientOp::Pong),
+            ("+OK", ClientOp::Ok),
+        ]),
         "[a-z \t\r]{0,6}",
         eol(),
     )
