@@ -5,12 +5,19 @@ use bytes::BytesMut;
 use skiff_core::{Broker, Config, Instant, Output, PeerInfo};
 
 fn main() {
-    let rounds: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(200);
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(200);
     let mut broker = Broker::new(Config::default(), 1, Instant::ZERO);
-    let sub = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+    let sub = broker
+        .accept(PeerInfo::in_process(), Instant::ZERO)
+        .unwrap();
     let ops = &b"CONNECT {\"verbose\":false}\r\nSUB foo.bar 1\r\n"[..];
     broker.handle_input(sub, BytesMut::from(ops), Instant::ZERO);
-    let publisher = broker.accept(PeerInfo::in_process(), Instant::ZERO).unwrap();
+    let publisher = broker
+        .accept(PeerInfo::in_process(), Instant::ZERO)
+        .unwrap();
     let connect = &b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"[..];
     broker.handle_input(publisher, BytesMut::from(connect), Instant::ZERO);
     let batch: Vec<u8> = b"PUB foo.bar 16\r\n0123456789abcdef\r\n".repeat(1000);
