@@ -35,7 +35,10 @@ fuzz_target!(|data: &[u8]| {
     let limits = if first & 1 == 0 {
         ParserLimits::default()
     } else {
-        ParserLimits { max_control_line: 16, max_payload: 16 }
+        ParserLimits {
+            max_control_line: 16,
+            max_payload: 16,
+        }
     };
     let split = usize::from(first >> 1) % (input.len() + 1);
     let (a, b) = input.split_at(split);

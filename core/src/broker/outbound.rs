@@ -5,10 +5,15 @@
 use bytes::{Bytes, BytesMut};
 
 /// Payloads at least this long are shared (refcount) instead of copied into the line buffer.
-const SHARE_THRESHOLD: usize = 512;
+/// Below it a copy is cheaper than one more segment in the vectored write (measured with the
+/// load generator: 1 KiB payloads shared as segments ran at half the copied rate).
+const SHARE_THRESHOLD: usize = 4096;
 
-/// Initial capacity of the line buffer.
-const LINE_BUFFER: usize = 4096;
+/// Smallest amount the line buffer grows by.
+const MIN_GROWTH: usize = 512;
+
+/// Largest amount the line buffer grows by at once.
+const MAX_GROWTH: usize = 64 * 1024;
 
 #[derive(Debug, Default)]
 pub(crate) struct Outbound {
@@ -18,6 +23,9 @@ pub(crate) struct Outbound {
     segments: Vec<Bytes>,
     /// Bytes queued here or transmitted and not yet reported written.
     pending: usize,
+    /// Bytes cut into the last transmit: sizes the next growth of the line buffer, so idle
+    /// connections keep small buffers and busy ones grow few times.
+    last_flush: usize,
     /// Whether the connection is on the broker's dirty list.
     pub(crate) dirty: bool,
 }
@@ -36,9 +44,15 @@ impl Outbound {
     /// The line buffer, to encode a control line into. Call [`Outbound::commit`] afterwards.
     pub(crate) fn line_buffer(&mut self) -> &mut BytesMut {
         if self.buf.capacity() - self.buf.len() < 256 {
-            self.buf.reserve(LINE_BUFFER);
+            self.grow(0);
         }
         &mut self.buf
+    }
+
+    /// Makes room for at least `extra` more bytes, growing in proportion to recent traffic.
+    fn grow(&mut self, extra: usize) {
+        let growth = (self.last_flush + self.buf.len()).clamp(MIN_GROWTH, MAX_GROWTH);
+        self.buf.reserve(growth.max(extra));
     }
 
     /// Accounts for bytes written into the line buffer since `before` (its earlier length).
@@ -48,6 +62,9 @@ impl Outbound {
 
     /// Appends raw bytes.
     pub(crate) fn push_slice(&mut self, bytes: &[u8]) {
+        if self.buf.capacity() - self.buf.len() < bytes.len() {
+            self.grow(bytes.len());
+        }
         self.buf.extend_from_slice(bytes);
         self.pending += bytes.len();
     }
@@ -57,9 +74,11 @@ impl Outbound {
         if payload.len() >= SHARE_THRESHOLD {
             self.cut();
             self.segments.push(payload.clone());
-            self.buf.reserve(LINE_BUFFER);
-            self.buf.extend_from_slice(b"\r\n");
+            self.line_buffer().extend_from_slice(b"\r\n");
         } else {
+            if self.buf.capacity() - self.buf.len() < payload.len() + 2 {
+                self.grow(payload.len() + 2);
+            }
             self.buf.extend_from_slice(payload);
             self.buf.extend_from_slice(b"\r\n");
         }
@@ -68,6 +87,7 @@ impl Outbound {
 
     /// Takes everything queued as the segments of one transmit.
     pub(crate) fn take(&mut self) -> Vec<Bytes> {
+        self.last_flush = self.buf.len() + self.segments.iter().map(Bytes::len).sum::<usize>();
         self.cut();
         self.dirty = false;
         std::mem::take(&mut self.segments)

@@ -174,90 +174,133 @@ impl Parser {
     }
 
     fn step(&mut self, buf: &mut BytesMut) -> Result<Option<ClientOp>, ParseError> {
-        loop {
-            match self.state {
-                State::Start => {
-                    if buf.is_empty() {
-                        return Ok(None);
+        let op = match self.state {
+            State::Start => {
+                if buf.is_empty() {
+                    return Ok(None);
+                }
+                let Some((kind, name_len)) = opname::recognize(buf)? else {
+                    return Ok(None);
+                };
+                match kind {
+                    OpKind::Skip(op) => {
+                        buf.advance(name_len);
+                        return self.skip_line(op, buf);
                     }
-                    let Some((kind, name_len)) = opname::recognize(buf)? else {
-                        return Ok(None);
-                    };
-                    buf.advance(name_len);
-                    self.state = match kind {
-                        OpKind::Skip(op) => State::Skip(op),
-                        OpKind::Line(op) => State::BeforeArgs(op),
-                    };
-                }
-                State::Skip(op) => {
-                    let Some(nl) = memchr(b'\n', buf) else {
-                        buf.clear();
-                        return Ok(None);
-                    };
-                    buf.advance(nl + 1);
-                    self.state = State::Start;
-                    return Ok(Some(match op {
-                        SkipOp::Ping => ClientOp::Ping,
-                        SkipOp::Pong => ClientOp::Pong,
-                        SkipOp::Ok => ClientOp::Ok,
-                    }));
-                }
-                State::BeforeArgs(op) => {
-                    let Some(start) = buf.iter().position(|&b| !is_pub_delim(b)) else {
-                        buf.clear();
-                        return Ok(None);
-                    };
-                    buf.advance(start);
-                    self.state = State::Args { op, scanned: 1 };
-                }
-                State::Args { op, scanned } => {
-                    debug_assert!(scanned <= buf.len(), "the host removed buffered bytes");
-                    let from = scanned.min(buf.len());
-                    let Some(offset) = memchr(b'\n', &buf[from..]) else {
-                        self.state = State::Args {
-                            op,
-                            scanned: buf.len(),
-                        };
-                        self.check_partial_line(buf)?;
-                        return Ok(None);
-                    };
-                    let line_len = from + offset + 1;
-                    let arg_len = line_len - 1 - usize::from(drops_cr(&buf[..line_len - 1]));
-                    if arg_len > self.limits.max_control_line {
-                        return Err(ParseError::MaxControlLine);
+                    OpKind::Line(op) => {
+                        let blanks = buf[name_len..]
+                            .iter()
+                            .take_while(|&&b| is_pub_delim(b))
+                            .count();
+                        return self.args_at(op, name_len + blanks, buf);
                     }
-                    let args = &buf[..arg_len];
-                    let op = match op {
-                        LineOp::Pub | LineOp::HPub => {
-                            self.state = State::Payload(self.pub_header(op, args, line_len)?);
-                            continue;
-                        }
-                        LineOp::Sub => sub(args)?,
-                        LineOp::Unsub => unsub(args)?,
-                        LineOp::HMsg => return Err(ParseError::UnknownOp),
-                        LineOp::Connect => LineSpans::Connect,
-                        LineOp::Info => LineSpans::Info,
-                        LineOp::Err => LineSpans::Err,
-                    };
-                    self.state = State::Start;
-                    return Ok(Some(op.fill(take_line(buf, arg_len, line_len))));
                 }
-                State::Payload(pending) => {
-                    let end = pending.line_len + pending.size;
-                    if buf.get(end).is_some_and(|&b| b != b'\r')
-                        || buf.get(end + 1).is_some_and(|&b| b != b'\n')
-                    {
-                        return Err(ParseError::UnknownOp);
-                    }
-                    if buf.len() < end + 2 {
-                        return Ok(None);
-                    }
-                    self.state = State::Start;
-                    return Ok(Some(pending.take(buf)));
-                }
-                State::Failed(err) => return Err(err),
             }
+            State::Skip(op) => return self.skip_line(op, buf),
+            State::BeforeArgs(op) => op,
+            State::Args { op, scanned } => return self.line(op, scanned, buf),
+            State::Payload(pending) => return self.payload(pending, buf),
+            State::Failed(err) => return Err(err),
+        };
+        let blanks = buf.iter().take_while(|&&b| is_pub_delim(b)).count();
+        self.args_at(op, blanks, buf)
+    }
+
+    /// Discards a PING/PONG/+OK line up to its `\n`.
+    fn skip_line(
+        &mut self,
+        op: SkipOp,
+        buf: &mut BytesMut,
+    ) -> Result<Option<ClientOp>, ParseError> {
+        let Some(nl) = find_newline(buf) else {
+            self.state = State::Skip(op);
+            buf.clear();
+            return Ok(None);
+        };
+        buf.advance(nl + 1);
+        self.state = State::Start;
+        Ok(Some(match op {
+            SkipOp::Ping => ClientOp::Ping,
+            SkipOp::Pong => ClientOp::Pong,
+            SkipOp::Ok => ClientOp::Ok,
+        }))
+    }
+
+    /// Drops the op name and blanks (`start` bytes) before the arguments of `op`, if the
+    /// arguments have begun.
+    fn args_at(
+        &mut self,
+        op: LineOp,
+        start: usize,
+        buf: &mut BytesMut,
+    ) -> Result<Option<ClientOp>, ParseError> {
+        if start == buf.len() {
+            self.state = State::BeforeArgs(op);
+            buf.clear();
+            return Ok(None);
         }
+        buf.advance(start);
+        self.line(op, 1, buf)
+    }
+
+    /// Reads the arguments of `op` at the front of `buf`, whose first `scanned` bytes hold no
+    /// line end.
+    fn line(
+        &mut self,
+        op: LineOp,
+        scanned: usize,
+        buf: &mut BytesMut,
+    ) -> Result<Option<ClientOp>, ParseError> {
+        debug_assert!(scanned <= buf.len(), "the host removed buffered bytes");
+        let from = scanned.min(buf.len());
+        let Some(offset) = find_newline(&buf[from..]) else {
+            self.state = State::Args {
+                op,
+                scanned: buf.len(),
+            };
+            self.check_partial_line(buf)?;
+            return Ok(None);
+        };
+        let line_len = from + offset + 1;
+        let arg_len = line_len - 1 - usize::from(drops_cr(&buf[..line_len - 1]));
+        if arg_len > self.limits.max_control_line {
+            return Err(ParseError::MaxControlLine);
+        }
+        let args = &buf[..arg_len];
+        let op = match op {
+            LineOp::Pub | LineOp::HPub => {
+                let pending = self.pub_header(op, args, line_len)?;
+                return self.payload(pending, buf);
+            }
+            LineOp::Sub => sub(args)?,
+            LineOp::Unsub => unsub(args)?,
+            LineOp::HMsg => return Err(ParseError::UnknownOp),
+            LineOp::Connect => LineSpans::Connect,
+            LineOp::Info => LineSpans::Info,
+            LineOp::Err => LineSpans::Err,
+        };
+        self.state = State::Start;
+        Ok(Some(op.fill(take_line(buf, arg_len, line_len))))
+    }
+
+    /// Returns the PUB/HPUB once its payload and CRLF are in `buf`.
+    fn payload(
+        &mut self,
+        pending: PendingPub,
+        buf: &mut BytesMut,
+    ) -> Result<Option<ClientOp>, ParseError> {
+        let end = pending.line_len + pending.size;
+        if buf.get(end).is_some_and(|&b| b != b'\r')
+            || buf.get(end + 1).is_some_and(|&b| b != b'\n')
+        {
+            return Err(ParseError::UnknownOp);
+        }
+        if buf.len() < end + 2 {
+            self.state = State::Payload(pending);
+            return Ok(None);
+        }
+        self.state = State::Start;
+        Ok(Some(pending.take(buf)))
     }
 
     /// Rejects a line still waiting for its `\n` once it can no longer end within the limit.
@@ -313,12 +356,21 @@ impl Parser {
 }
 
 impl PendingPub {
-    /// Removes the whole frame from `buf` (which must hold it) and slices the op out of it.
+    /// Removes the whole frame from `buf` (which must hold it) and cuts the op out of it.
+    ///
+    /// Each `Bytes` costs one reference-count increment; nothing is copied.
     fn take(self, buf: &mut BytesMut) -> ClientOp {
-        let frame = buf.split_to(self.line_len + self.size + 2).freeze();
-        let subject = frame.slice(self.subject.range());
-        let reply = self.reply.map(|reply| frame.slice(reply.range()));
-        let body = frame.slice(self.line_len..self.line_len + self.size);
+        debug_assert_eq!(
+            self.subject.start, 0,
+            "PUB arguments start with the subject"
+        );
+        let mut line = buf.split_to(self.line_len);
+        let body = buf.split_to(self.size).freeze();
+        buf.advance(2);
+        let reply = self
+            .reply
+            .map(|reply| cut(line.split_off(reply.start), reply.len()));
+        let subject = cut(line, self.subject.end);
         match self.header_len {
             None => ClientOp::Pub {
                 subject,
@@ -333,6 +385,12 @@ impl PendingPub {
             },
         }
     }
+}
+
+/// The first `len` bytes of `bytes`, which starts with them.
+fn cut(mut bytes: BytesMut, len: usize) -> Bytes {
+    bytes.truncate(len);
+    bytes.freeze()
 }
 
 /// A SUB's arguments, checked.
@@ -387,34 +445,70 @@ enum LineSpans {
 }
 
 impl LineSpans {
-    /// The op with its arguments sliced out of `line`.
-    fn fill(self, line: Bytes) -> ClientOp {
+    /// The op with its arguments cut out of `line`, its line without the terminator.
+    fn fill(self, mut line: BytesMut) -> ClientOp {
         match self {
-            Self::Connect => ClientOp::Connect(line),
-            Self::Info => ClientOp::Info(line),
-            Self::Err => ClientOp::Err(line),
+            Self::Connect => ClientOp::Connect(line.freeze()),
+            Self::Info => ClientOp::Info(line.freeze()),
+            Self::Err => ClientOp::Err(line.freeze()),
             Self::Sub {
                 subject,
                 queue,
                 sid,
-            } => ClientOp::Sub {
-                subject: line.slice(subject.range()),
-                queue: queue.map(|queue| line.slice(queue.range())),
-                sid: line.slice(sid.range()),
-            },
+            } => {
+                let mut at = 0;
+                ClientOp::Sub {
+                    subject: split_span(&mut line, &mut at, subject),
+                    queue: queue.map(|queue| split_span(&mut line, &mut at, queue)),
+                    sid: last_span(line, at, sid),
+                }
+            }
             Self::Unsub { sid, max } => ClientOp::Unsub {
-                sid: line.slice(sid.range()),
+                sid: last_span(line, 0, sid),
                 max,
             },
         }
     }
 }
 
+/// Cuts `span` out of `rest`, which starts at offset `at` of the line; moves `at` past it.
+fn split_span(rest: &mut BytesMut, at: &mut usize, span: Span) -> Bytes {
+    rest.advance(span.start - *at);
+    *at = span.end;
+    rest.split_to(span.len()).freeze()
+}
+
+/// Turns `rest`, which starts at offset `at` of the line, into its `span`.
+fn last_span(mut rest: BytesMut, at: usize, span: Span) -> Bytes {
+    rest.advance(span.start - at);
+    cut(rest, span.len())
+}
+
 /// Removes a control line of `line_len` bytes from `buf`, returning its first `arg_len`.
-fn take_line(buf: &mut BytesMut, arg_len: usize, line_len: usize) -> Bytes {
-    let line = buf.split_to(arg_len).freeze();
+fn take_line(buf: &mut BytesMut, arg_len: usize, line_len: usize) -> BytesMut {
+    let line = buf.split_to(arg_len);
     buf.advance(line_len - arg_len);
     line
+}
+
+/// The index of the first `\n` in `hay`.
+///
+/// Most control lines are short, and `memchr`'s setup costs more than the search on a few
+/// bytes, so the first eight are checked as one word (a byte equal to `\n` becomes zero; the
+/// lowest byte flagged by the zero-byte test is always a true zero).
+fn find_newline(hay: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    const NEWLINES: u64 = u64::from_le_bytes([b'\n'; 8]);
+    let Some(head) = hay.first_chunk::<8>() else {
+        return hay.iter().position(|&b| b == b'\n');
+    };
+    let x = u64::from_le_bytes(*head) ^ NEWLINES;
+    let zeros = x.wrapping_sub(ONES) & !x & HIGHS;
+    if zeros != 0 {
+        return Some(zeros.trailing_zeros() as usize / 8);
+    }
+    memchr(b'\n', &hay[8..]).map(|i| i + 8)
 }
 
 /// Whether nats-server drops the byte before the `\n` ending the arguments `args`: it does when

@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{Connection, Kind, Recv, Server, StartError, Target, UNSUPPORTED_TAGS};
+use super::{Connection, Kind, Recv, Server, StartError, Target, kind_supports};
 use crate::version::Version;
 
 /// A client connection over TCP (`TCP_NODELAY`, so each send is its own segment).
@@ -60,14 +60,18 @@ impl Connection for TcpConnection {
 pub fn read_info(addr: SocketAddr) -> io::Result<serde_json::Value> {
     let mut conn = TcpConnection::connect(addr)?;
     let mut got = Vec::new();
-    while !got.ends_with(b"\r\n") {
+    while !got.windows(2).any(|w| w == b"\r\n") {
         match conn.recv(Duration::from_secs(5)) {
             Recv::Data(d) => got.extend(d),
             _ => return Err(io::Error::other("no INFO from the server")),
         }
     }
     conn.close();
-    let line = got
+    let end = got
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .unwrap_or(got.len());
+    let line = got[..end]
         .strip_prefix(b"INFO ")
         .ok_or_else(|| io::Error::other("first line is not INFO"))?;
     serde_json::from_slice(line.trim_ascii()).map_err(io::Error::other)
@@ -126,7 +130,7 @@ impl Target for AddrTarget {
         self.version
     }
     fn supports(&self, tag: &str) -> bool {
-        !UNSUPPORTED_TAGS.contains(&tag)
+        kind_supports(self.kind(), tag)
     }
     fn parallel(&self) -> bool {
         false

@@ -13,6 +13,10 @@ impl Span {
     pub(super) fn range(self) -> Range<usize> {
         self.start..self.end
     }
+
+    pub(super) fn len(self) -> usize {
+        self.end - self.start
+    }
 }
 
 /// PUB and HPUB split their arguments on runs of spaces and tabs only.
@@ -39,24 +43,20 @@ impl<const N: usize> Args<N> {
             spans: [Span { start: 0, end: 0 }; N],
             len: 0,
         };
-        let mut start = None;
-        for (i, &b) in line.iter().enumerate() {
-            match (is_delim(b), start) {
-                (true, Some(s)) => {
-                    args.push(Span { start: s, end: i })?;
-                    start = None;
-                }
-                (false, None) => start = Some(i),
-                _ => {}
+        let mut i = 0;
+        loop {
+            while i < line.len() && is_delim(line[i]) {
+                i += 1;
             }
+            if i == line.len() {
+                return Some(args);
+            }
+            let start = i;
+            while i < line.len() && !is_delim(line[i]) {
+                i += 1;
+            }
+            args.push(Span { start, end: i })?;
         }
-        if let Some(s) = start {
-            args.push(Span {
-                start: s,
-                end: line.len(),
-            })?;
-        }
-        Some(args)
     }
 
     fn push(&mut self, span: Span) -> Option<()> {

@@ -44,6 +44,12 @@ pub(super) fn recognize(buf: &[u8]) -> Result<Option<(OpKind, usize)>, ParseErro
     use OpKind::{Line, Skip};
     use SkipOp as S;
 
+    if let Some(&head) = buf.first_chunk::<4>() {
+        if let Some(found) = recognize_common(u32::from_le_bytes(head)) {
+            return Ok(Some(found));
+        }
+    }
+
     // (name in upper case, kind, needs a space or tab after the name)
     let (name, kind, needs_sep): (&[u8], OpKind, bool) = match buf[0].to_ascii_uppercase() {
         b'P' => match buf.get(1).map(u8::to_ascii_uppercase) {
@@ -86,6 +92,28 @@ pub(super) fn recognize(buf: &[u8]) -> Result<Option<(OpKind, usize)>, ParseErro
         None => Ok(None),
         Some(b' ' | b'\t') => Ok(Some((kind, name.len() + 1))),
         Some(_) => Err(ParseError::UnknownOp),
+    }
+}
+
+/// The hottest ops from their first four bytes, without a byte loop. ORing `0x20` into an
+/// ASCII letter lower-cases it, and no other byte turns into a lower-case letter that way.
+fn recognize_common(head: u32) -> Option<(OpKind, usize)> {
+    const fn word(bytes: &[u8; 4]) -> u32 {
+        u32::from_le_bytes(*bytes)
+    }
+    // Fold the three letters of `PUB`/`SUB`, leave the separator byte as it is.
+    let three = head | word(b"\x20\x20\x20\x00");
+    let four = head | word(b"\x20\x20\x20\x20");
+    match () {
+        () if three == word(b"pub ") || three == word(b"pub\t") => {
+            Some((OpKind::Line(LineOp::Pub), 4))
+        }
+        () if three == word(b"sub ") || three == word(b"sub\t") => {
+            Some((OpKind::Line(LineOp::Sub), 4))
+        }
+        () if four == word(b"ping") => Some((OpKind::Skip(SkipOp::Ping), 4)),
+        () if four == word(b"pong") => Some((OpKind::Skip(SkipOp::Pong), 4)),
+        () => None,
     }
 }
 

@@ -606,3 +606,27 @@ fn empty_buffer_waits() {
     let mut parser = Parser::default();
     assert_eq!(parser.parse(&mut BytesMut::new()), Ok(None));
 }
+
+#[test]
+fn find_newline_agrees_with_a_plain_search() {
+    // Bytes that trip naive zero-byte tests: 0x0b (= `\n` ^ 1), 0x8a (`\n` with the high bit).
+    for len in 0..40 {
+        for fill in [b'a', 0x0b, 0x8a, 0x0a ^ 0x80, 0x00, 0xff] {
+            let mut hay = vec![fill; len];
+            assert_eq!(
+                super::find_newline(&hay),
+                hay.iter().position(|&b| b == b'\n')
+            );
+            for at in 0..len {
+                hay[at] = b'\n';
+                if at > 0 {
+                    hay[at - 1] = 0x0b;
+                }
+                assert_eq!(
+                    super::find_newline(&hay),
+                    hay.iter().position(|&b| b == b'\n')
+                );
+            }
+        }
+    }
+}
