@@ -15,14 +15,23 @@ pub(crate) struct ConnectOptions {
     pub(crate) headers: bool,
     pub(crate) no_responders: bool,
     pub(crate) protocol: i64,
+    #[serde(deserialize_with = "null_as_empty")]
     pub(crate) name: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub(crate) lang: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub(crate) version: String,
     pub(crate) auth_token: Option<String>,
     pub(crate) user: Option<String>,
     pub(crate) pass: Option<String>,
     pub(crate) account: Option<serde_json::Value>,
     pub(crate) new_account: Option<serde_json::Value>,
+}
+
+/// A JSON `null` string is empty, as Go's decoder leaves a string untouched on `null`
+/// (async-nats sends `"name":null`).
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
 }
 
 impl Default for ConnectOptions {
@@ -85,6 +94,20 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::User;
+
+    #[test]
+    fn null_strings_are_accepted() {
+        let json = br#"{"verbose":false,"jwt":null,"nkey":null,"sig":null,"name":null,"lang":"rust","user":null,"pass":null,"auth_token":null}"#;
+        let options = ConnectOptions::parse(json).expect("null fields decode");
+        assert_eq!(
+            (
+                options.name.as_str(),
+                options.lang.as_str(),
+                options.verbose
+            ),
+            ("", "rust", false)
+        );
+    }
 
     #[test]
     fn defaults_apply_to_absent_fields() {
