@@ -34,6 +34,9 @@ async def main(url):
     await asyncio.sleep(0.2)
     n = q1.pending_msgs + q2.pending_msgs
     assert n == 50, n
+    # Drain waits for unread messages: drop these subscriptions first.
+    await q1.unsubscribe()
+    await q2.unsubscribe()
 
     # Request/reply.
     async def echo(msg):
@@ -56,7 +59,10 @@ async def main(url):
     m = await hsub.next_msg(timeout=5)
     assert m.headers.get("Trace-Id") == "abc" and m.data == b"body", m
 
+    for s in (sub, tail, hsub):
+        await s.unsubscribe()
     await nc.drain()
+    assert nc.is_closed
     print("OK")
 
 
