@@ -26,13 +26,13 @@ impl From<&Options> for ServerOptions {
 
 impl From<&Options> for LogOptions {
     fn from(options: &Options) -> Self {
-        let mut log = Self::default();
-        log.debug = options.debug;
-        log.trace = options.trace || options.trace_verbose;
-        log.logtime = options.logtime;
-        log.logtime_utc = options.logtime_utc;
-        log.file.clone_from(&options.log_file);
-        log
+        Self {
+            debug: options.debug,
+            trace: options.trace || options.trace_verbose,
+            logtime: options.logtime,
+            logtime_utc: options.logtime_utc,
+            file: options.log_file.clone(),
+        }
     }
 }
 

@@ -12,11 +12,16 @@ use skiff::{Server, ServerOptions};
 const WAIT: Duration = Duration::from_secs(5);
 
 async fn connect(server: &Server) -> async_nats::Client {
-    async_nats::connect(server.client_url().unwrap()).await.expect("connecting")
+    async_nats::connect(server.client_url().unwrap())
+        .await
+        .expect("connecting")
 }
 
 async fn next(sub: &mut async_nats::Subscriber) -> async_nats::Message {
-    tokio::time::timeout(WAIT, sub.next()).await.expect("timed out").expect("subscription ended")
+    tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("timed out")
+        .expect("subscription ended")
 }
 
 #[tokio::test]
@@ -25,11 +30,20 @@ async fn publish_subscribe_with_wildcards() {
     let client = connect(&server).await;
     let mut star = client.subscribe("orders.*.created").await.unwrap();
     let mut tail = client.subscribe("orders.>").await.unwrap();
-    client.publish("orders.eu.created", "one".into()).await.unwrap();
-    client.publish("orders.us.deleted", "two".into()).await.unwrap();
+    client
+        .publish("orders.eu.created", "one".into())
+        .await
+        .unwrap();
+    client
+        .publish("orders.us.deleted", "two".into())
+        .await
+        .unwrap();
     client.flush().await.unwrap();
     let m = next(&mut star).await;
-    assert_eq!((m.subject.as_str(), &m.payload[..]), ("orders.eu.created", &b"one"[..]));
+    assert_eq!(
+        (m.subject.as_str(), &m.payload[..]),
+        ("orders.eu.created", &b"one"[..])
+    );
     assert_eq!(next(&mut tail).await.payload, "one");
     assert_eq!(next(&mut tail).await.payload, "two");
 }
@@ -64,7 +78,10 @@ async fn queue_group_delivers_each_message_once() {
         extra += 1;
     }
     assert_eq!((seen.len(), extra), (100, 0));
-    let mut sorted: Vec<u32> = seen.iter().map(|p| std::str::from_utf8(p).unwrap().parse().unwrap()).collect();
+    let mut sorted: Vec<u32> = seen
+        .iter()
+        .map(|p| std::str::from_utf8(p).unwrap().parse().unwrap())
+        .collect();
     sorted.sort_unstable();
     assert_eq!(sorted, (0..100).collect::<Vec<_>>());
 }
@@ -93,7 +110,11 @@ async fn request_reply_and_no_responders() {
         .await
         .unwrap()
         .unwrap_err();
-    assert_eq!(err.kind(), async_nats::RequestErrorKind::NoResponders, "{err:?}");
+    assert_eq!(
+        err.kind(),
+        async_nats::RequestErrorKind::NoResponders,
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -105,11 +126,19 @@ async fn headers_round_trip() {
     headers.insert("Trace-Id", "abc123");
     headers.append("Multi", "1");
     headers.append("Multi", "2");
-    client.publish_with_headers("h", headers, Bytes::from_static(b"body")).await.unwrap();
+    client
+        .publish_with_headers("h", headers, Bytes::from_static(b"body"))
+        .await
+        .unwrap();
     let m = next(&mut sub).await;
     let got = m.headers.expect("headers");
     assert_eq!(got.get("Trace-Id").map(|v| v.as_str()), Some("abc123"));
-    assert_eq!(got.get_all("Multi").map(|v| v.as_str().to_owned()).collect::<Vec<_>>(), ["1", "2"]);
+    assert_eq!(
+        got.get_all("Multi")
+            .map(|v| v.as_str().to_owned())
+            .collect::<Vec<_>>(),
+        ["1", "2"]
+    );
     assert_eq!(m.payload, "body");
 }
 
@@ -129,7 +158,9 @@ async fn flush_and_drain() {
     }
     // Draining the subscriber's client unsubscribes, flushes and closes it; the stream ends.
     subscriber.drain().await.unwrap();
-    let end = tokio::time::timeout(WAIT, sub.next()).await.expect("stream ends after drain");
+    let end = tokio::time::timeout(WAIT, sub.next())
+        .await
+        .expect("stream ends after drain");
     assert!(end.is_none());
     publisher.publish("d", "still served".into()).await.unwrap();
     publisher.flush().await.unwrap();
@@ -166,21 +197,31 @@ async fn client_reconnects_after_a_server_restart() {
     // The client resubscribes on reconnect; publish until a message gets through.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        assert!(tokio::time::Instant::now() < deadline, "no delivery after the restart");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no delivery after the restart"
+        );
         let _ = client.publish("r", "after".into()).await;
         match tokio::time::timeout(Duration::from_millis(250), sub.next()).await {
             Ok(Some(m)) if m.payload == "after" => break,
             _ => {}
         }
     }
-    assert_eq!(client.connection_state(), async_nats::connection::State::Connected);
+    assert_eq!(
+        client.connection_state(),
+        async_nats::connection::State::Connected
+    );
     drop(client);
-    tokio::task::spawn_blocking(move || drop(second)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(second))
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn daemon_serves_async_nats() {
-    let daemon = tokio::task::spawn_blocking(|| common::Daemon::start(&[])).await.unwrap();
+    let daemon = tokio::task::spawn_blocking(|| common::Daemon::start(&[]))
+        .await
+        .unwrap();
     let client = async_nats::connect(daemon.url()).await.unwrap();
     let mut sub = client.subscribe("x.>").await.unwrap();
     client.publish("x.y", "z".into()).await.unwrap();

@@ -15,15 +15,26 @@ fn clients_dir() -> PathBuf {
 
 /// Runs `cmd`, failing the test with its output unless it exits 0 and prints "OK".
 fn expect_ok(mut cmd: Command, what: &str) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {what}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {what}: {e}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stdout.contains("OK"), "{what} failed ({:?}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success() && stdout.contains("OK"),
+        "{what} failed ({:?}):\n{stdout}\n{stderr}",
+        out.status
+    );
 }
 
 fn stop(mut daemon: Daemon) {
     daemon.signal("INT");
-    assert_eq!(daemon.wait(Duration::from_secs(20)).code(), Some(0), "{:?}", daemon.log);
+    assert_eq!(
+        daemon.wait(Duration::from_secs(20)).code(),
+        Some(0),
+        "{:?}",
+        daemon.log
+    );
 }
 
 #[test]
@@ -38,7 +49,8 @@ fn nats_py_client() {
     }
     let daemon = Daemon::start(&[]);
     let mut cmd = Command::new("python3");
-    cmd.arg(clients_dir().join("nats_py_check.py")).arg(daemon.url());
+    cmd.arg(clients_dir().join("nats_py_check.py"))
+        .arg(daemon.url());
     expect_ok(cmd, "nats-py check");
     stop(daemon);
 }
@@ -46,9 +58,14 @@ fn nats_py_client() {
 #[test]
 fn nats_go_client() {
     let gopath = Path::new("/usr/share/gocode");
-    let has_go = Command::new("go").arg("version").output().is_ok_and(|o| o.status.success());
+    let has_go = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !has_go || !gopath.join("src/github.com/nats-io/nats.go").exists() {
-        eprintln!("SKIPPED nats_go_client: go or golang-github-nats-io-go-nats-dev is not installed");
+        eprintln!(
+            "SKIPPED nats_go_client: go or golang-github-nats-io-go-nats-dev is not installed"
+        );
         return;
     }
     // Build offline in GOPATH mode: the source is copied into a private GOPATH whose first
@@ -56,7 +73,11 @@ fn nats_go_client() {
     let work = std::env::temp_dir().join(format!("skiff-natsgo-{}", std::process::id()));
     let src = work.join("src/natsgocheck");
     std::fs::create_dir_all(&src).unwrap();
-    std::fs::copy(clients_dir().join("go/natsgocheck/main.go"), src.join("main.go")).unwrap();
+    std::fs::copy(
+        clients_dir().join("go/natsgocheck/main.go"),
+        src.join("main.go"),
+    )
+    .unwrap();
     let binary = work.join("natsgocheck");
     let build = Command::new("go")
         .args(["build", "-o"])
@@ -67,7 +88,11 @@ fn nats_go_client() {
         .env("GOCACHE", work.join("cache"))
         .output()
         .unwrap();
-    assert!(build.status.success(), "go build failed:\n{}", String::from_utf8_lossy(&build.stderr));
+    assert!(
+        build.status.success(),
+        "go build failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
 
     let daemon = Daemon::start(&[]);
     let mut cmd = Command::new(&binary);
