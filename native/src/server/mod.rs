@@ -2,7 +2,7 @@
 //!
 //! Inside, one driver task owns the broker; an accept loop, a reader and a writer task per
 //! connection, and (if asked) a signal task talk to it over channels. See
-//! [`driver`](self::driver) for the loop itself.
+//! the private `driver` module for the loop itself.
 
 mod clock;
 mod conn;

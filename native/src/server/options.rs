@@ -32,7 +32,7 @@ pub struct ServerOptions {
     pub pid_file: Option<PathBuf>,
     /// Write `<program>_<pid>.ports` here at start and remove it at exit.
     pub ports_file_dir: Option<PathBuf>,
-    /// The program name used in the ports file name (defaults to argv[0]'s file name).
+    /// The program name used in the ports file name (defaults to the file name of `argv[0]`).
     pub program_name: Option<String>,
     /// Translate SIGINT/SIGTERM/SIGUSR2/SIGHUP into shutdown, lame duck and reload requests.
     pub handle_signals: bool,
