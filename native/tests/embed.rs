@@ -11,11 +11,11 @@ use std::time::Duration;
 use futures_lite::{AsyncReadExt, AsyncWriteExt};
 use skiff::{ConnectError, Server, ServerOptions, StartError};
 
-/// Reads from `stream` until the text read so far ends with `end`.
+/// Reads from `stream` until the text read so far contains `end`.
 fn read_until(stream: &mut TcpStream, end: &str) -> String {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
-    while !seen.ends_with(end.as_bytes()) {
+    while !seen.windows(end.len()).any(|w| w == end.as_bytes()) {
         let n = stream.read(&mut buf).expect("reading");
         assert!(
             n > 0,
@@ -237,4 +237,78 @@ fn shutdown_delivers_every_accepted_message() {
             confirmed[p]
         );
     }
+}
+
+#[test]
+fn lame_duck_closes_clients_then_stops() {
+    let mut options = ServerOptions::default();
+    options.config.lame_duck_duration = Duration::from_millis(1500);
+    options.config.lame_duck_grace_period = Duration::from_millis(200);
+    let server = common::embedded_with(options);
+    let mut client = TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    client
+        .write_all(b"CONNECT {\"protocol\":1,\"verbose\":false}\r\nPING\r\n")
+        .unwrap();
+    read_until(&mut client, "PONG\r\n");
+    server.lame_duck();
+    let mut rest = Vec::new();
+    client
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    client
+        .read_to_end(&mut rest)
+        .expect("closed during lame duck");
+    server.wait_for_shutdown();
+    assert_eq!(
+        server.shutdown_count(),
+        0,
+        "lame duck is not a shutdown request"
+    );
+    assert!(
+        String::from_utf8_lossy(&rest).contains("\"ldm\":true"),
+        "{}",
+        String::from_utf8_lossy(&rest)
+    );
+}
+
+/// A subscriber that never reads: once the socket buffers fill, a write misses the deadline
+/// and the connection is closed as a slow consumer; the publisher is unaffected.
+#[test]
+fn a_stuck_reader_misses_the_write_deadline() {
+    let mut options = ServerOptions::default();
+    options.config.write_deadline = Duration::from_millis(200);
+    let server = common::embedded_with(options);
+    let addr = server.local_addr().unwrap();
+    let mut stuck = TcpStream::connect(addr).unwrap();
+    stuck
+        .write_all(b"CONNECT {\"verbose\":false}\r\nSUB big 1\r\nPING\r\n")
+        .unwrap();
+    read_until(&mut stuck, "PONG\r\n");
+
+    let mut publisher = TcpStream::connect(addr).unwrap();
+    publisher
+        .write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .unwrap();
+    let payload = vec![b'x'; 64 * 1024];
+    let mut frame = format!("PUB big {}\r\n", payload.len()).into_bytes();
+    frame.extend_from_slice(&payload);
+    frame.extend_from_slice(b"\r\n");
+    for _ in 0..400 {
+        publisher.write_all(&frame).unwrap();
+    }
+    publisher.write_all(b"PING\r\n").unwrap();
+    read_until(&mut publisher, "PONG\r\n");
+
+    // Now read: the stream ends (after whatever was written before the close).
+    std::thread::sleep(Duration::from_millis(600));
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut sink = Vec::new();
+    let end = stuck.read_to_end(&mut sink);
+    assert!(end.is_ok() || end.is_err_and(|e| e.kind() == std::io::ErrorKind::ConnectionReset));
+    assert!(
+        sink.len() < 400 * payload.len(),
+        "everything was delivered: no slow consumer"
+    );
 }
