@@ -121,13 +121,26 @@ impl Auth {
     }
 }
 
-/// One user/password pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One user: name, password and what the user may do.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct User {
     /// The user name (`user` in CONNECT).
     pub name: String,
     /// The password (`pass` in CONNECT).
     pub password: String,
+    /// Publish/subscribe permissions; `None` allows everything.
+    pub permissions: Option<crate::Permissions>,
+}
+
+impl User {
+    /// A user with full permissions.
+    pub fn new(name: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            password: password.into(),
+            permissions: None,
+        }
+    }
 }
 
 /// An invalid combination of configuration values.

@@ -39,6 +39,7 @@ pub mod sublist;
 mod broker;
 mod config;
 mod output;
+mod permissions;
 mod stats;
 mod time;
 
@@ -48,6 +49,7 @@ pub mod testing;
 pub use broker::{Broker, Phase, Refused, Shutdown};
 pub use config::{Auth, Config, ConfigError, User};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
+pub use permissions::{Permissions, Rules};
 pub use stats::{ConnInfo, Stats, Traffic};
 pub use time::Instant;
 

@@ -494,6 +494,7 @@ impl Given {
                 c.auth = Auth::Users(vec![User {
                     name: user.clone(),
                     password: pass.clone().unwrap_or_default(),
+                    ..Default::default()
                 }]);
             }
             (None, None, Some(token)) => c.auth = Auth::Token(token.clone()),

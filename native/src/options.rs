@@ -44,7 +44,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use skiff_core::{Auth, Config, ConfigError, User};
+use skiff_core::{Auth, Config, ConfigError, Permissions, Rules, User};
 
 use crate::conf::duration::parse_go_duration;
 use crate::conf::{self, ConfError, Entry, Kind, Map, Pos, Value};
@@ -454,6 +454,7 @@ fn apply_authorization(
         (true, None, None) => Auth::Users(vec![User {
             name: user.unwrap_or_default(),
             password: password.unwrap_or_default(),
+            ..Default::default()
         }]),
         (false, Some(token), None) => Auth::Token(token),
         (false, None, Some(users)) => Auth::Users(users),
@@ -480,12 +481,14 @@ fn user_list(e: &Entry) -> Result<Vec<User>, ConfError> {
         let mut user = User {
             name: String::new(),
             password: String::new(),
+            ..Default::default()
         };
         for u in m.entries().iter().filter(|u| !u.referenced) {
             match u.key.to_ascii_lowercase().as_str() {
                 "user" | "username" => user.name = string(u)?,
                 "pass" | "password" => user.password = string(u)?,
-                "permissions" | "nkey" | "allowed_connection_types" | "account" => {
+                "permissions" => user.permissions = Some(permissions(u)?),
+                "nkey" | "allowed_connection_types" | "account" => {
                     return Err(key_err(
                         u,
                         format!("\"{}\" for users is not supported by skiff", u.key),
@@ -593,6 +596,69 @@ fn jetstream_disabled(v: &Value) -> bool {
             .get("enabled")
             .is_some_and(|e| e.value.kind == Kind::Bool(false)),
         _ => false,
+    }
+}
+
+/// `permissions: { publish: <rules>, subscribe: <rules> }` of one user.
+fn permissions(e: &Entry) -> Result<Permissions, ConfError> {
+    let mut perms = Permissions::default();
+    for p in map(e)?.entries().iter().filter(|p| !p.referenced) {
+        match p.key.to_ascii_lowercase().as_str() {
+            "publish" | "pub" => perms.publish = rules(p)?,
+            "subscribe" | "sub" => perms.subscribe = rules(p)?,
+            "allow_responses" | "responses" => {
+                return Err(key_err(
+                    p,
+                    format!("\"{}\" in permissions is not supported by skiff", p.key),
+                ));
+            }
+            _ => return Err(unknown(p)),
+        }
+    }
+    Ok(perms)
+}
+
+/// Permission rules: a subject, a list of subjects (both an allow list), or
+/// `{ allow: ..., deny: ... }`.
+fn rules(e: &Entry) -> Result<Rules, ConfError> {
+    match &e.value.kind {
+        Kind::String(_) | Kind::Array(_) => Ok(Rules {
+            allow: Some(subjects(e, &e.value)?),
+            deny: Vec::new(),
+        }),
+        Kind::Map(m) => {
+            let mut rules = Rules::default();
+            for r in m.entries().iter().filter(|r| !r.referenced) {
+                match r.key.to_ascii_lowercase().as_str() {
+                    "allow" => rules.allow = Some(subjects(r, &r.value)?),
+                    "deny" => rules.deny = subjects(r, &r.value)?,
+                    _ => return Err(unknown(r)),
+                }
+            }
+            Ok(rules)
+        }
+        _ => Err(type_err(
+            e,
+            "a subject, a list of subjects or an {allow, deny} map",
+        )),
+    }
+}
+
+/// A subject or a list of subjects.
+fn subjects(e: &Entry, value: &Value) -> Result<Vec<String>, ConfError> {
+    let subject = |v: &Value| match &v.kind {
+        Kind::String(s) if skiff_core::subject::is_valid_subscription(s.as_bytes()) => {
+            Ok(s.clone())
+        }
+        Kind::String(s) => Err(ConfError::at(
+            &v.pos,
+            format!("invalid subject \"{s}\" in permissions"),
+        )),
+        _ => Err(type_err(e, "a subject or a list of subjects")),
+    };
+    match &value.kind {
+        Kind::Array(items) => items.iter().map(subject).collect(),
+        _ => subject(value).map(|s| vec![s]),
     }
 }
 

@@ -1,9 +1,7 @@
 //! Scenario server configuration: dotted keys with conf-syntax values, rendered as a
 //! nats-server config file, or translated into a `skiff_core::Config` for the in-memory target.
 
-use std::time::Duration;
-
-use skiff_core::{Auth, Config, User};
+use skiff_core::Config;
 
 /// Renders `key = value` pairs as nats-server conf text; `a.b = v` becomes `a { b: v }`.
 pub fn render_conf(config: &[(String, String)]) -> String {
@@ -60,66 +58,17 @@ pub fn render_conf(config: &[(String, String)]) -> String {
     out
 }
 
-/// Builds the core's configuration for a scenario. Keys the core target cannot express are
-/// an error (the scenario is then skipped on that target).
+/// Builds the core's configuration for a scenario: the rendered config file goes through the
+/// daemon's own config parser (`skiff::options`), so the core target understands exactly what
+/// `skiff -c` does. A key the daemon refuses is an error (the scenario is then skipped).
 pub fn core_config(config: &[(String, String)]) -> Result<Config, String> {
-    let mut c = Config::default();
-    let (mut user, mut password) = (None, None);
-    for (key, value) in config {
-        let v = value.trim_matches('"');
-        match key.as_str() {
-            "max_payload" => c.max_payload = size(v)?,
-            "max_control_line" => c.max_control_line = size(v)?,
-            "max_pending" => c.max_pending = size(v)?,
-            "max_connections" => c.max_connections = size(v)?,
-            "max_subscriptions" => c.max_subscriptions = size(v)?,
-            "ping_max" => c.ping_max = size(v)? as u32,
-            "ping_interval" => c.ping_interval = duration(v)?,
-            "write_deadline" => c.write_deadline = duration(v)?,
-            "no_header_support" => c.headers = v != "true",
-            "authorization.timeout" => c.auth_timeout = duration(v)?,
-            "authorization.token" => c.auth = Auth::Token(v.to_owned()),
-            "authorization.user" => user = Some(v.to_owned()),
-            "authorization.password" => password = Some(v.to_owned()),
-            other => {
-                return Err(format!(
-                    "config key {other} is not supported by the core target"
-                ));
-            }
-        }
-    }
-    match (user, password) {
-        (Some(name), Some(password)) => c.auth = Auth::Users(vec![User { name, password }]),
-        (None, None) => {}
-        _ => return Err("authorization.user needs authorization.password".into()),
-    }
-    Ok(c)
-}
-
-fn size(v: &str) -> Result<usize, String> {
-    let lower = v.to_ascii_lowercase();
-    let (digits, mult) = if let Some(d) = lower.strip_suffix("kb") {
-        (d, 1024)
-    } else if let Some(d) = lower.strip_suffix("mb") {
-        (d, 1024 * 1024)
-    } else if let Some(d) = lower.strip_suffix('k') {
-        (d, 1000)
-    } else {
-        (lower.as_str(), 1)
-    };
-    digits
-        .trim()
-        .parse::<usize>()
-        .map(|n| n * mult)
-        .map_err(|_| format!("bad size {v:?}"))
-}
-
-/// A conf duration: `"250ms"`, `"2s"`, or a bare number of seconds.
-fn duration(v: &str) -> Result<Duration, String> {
-    if let Ok(secs) = v.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    crate::scenario::parse_duration(v)
+    let text = render_conf(config);
+    let origin = std::path::Path::new("scenario.conf");
+    let map = skiff::conf::parse_str(&text, origin, std::path::Path::new("."), &|_| None)
+        .map_err(|e| e.to_string())?;
+    let mut options = skiff::options::Options::default();
+    options.apply_conf(&map).map_err(|e| e.to_string())?;
+    Ok(options.config)
 }
 
 #[cfg(test)]
@@ -155,7 +104,7 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.max_payload, 1024);
-        assert_eq!(c.ping_interval, Duration::from_secs(1));
+        assert_eq!(c.ping_interval, std::time::Duration::from_secs(1));
         assert!(c.auth.is_required());
         assert!(core_config(&pairs(&[("cluster.port", "1")])).is_err());
     }

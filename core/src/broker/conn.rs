@@ -7,7 +7,7 @@ use bytes::{Bytes, BytesMut};
 use super::connect::ConnectOptions;
 use super::outbound::Outbound;
 use crate::proto::Parser;
-use crate::{ConnId, Instant, PeerInfo, Traffic};
+use crate::{ConnId, Instant, PeerInfo, Permissions, Traffic};
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,8 @@ pub(crate) struct Conn {
     pub(crate) opts: ConnectOptions,
     /// Headers negotiated (client asked and server supports).
     pub(crate) headers: bool,
+    /// The authenticated user's permissions, if restricted.
+    pub(crate) perms: Option<Box<Permissions>>,
     pub(crate) read_buf: BytesMut,
     pub(crate) parser: Parser,
     pub(crate) out: Outbound,

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use crate::Auth;
+use crate::{Auth, Permissions};
 
 /// The options of a client's CONNECT. Absent fields keep nats-server's defaults
 /// (`verbose`, `pedantic` and `echo` default to true).
@@ -62,23 +62,32 @@ impl ConnectOptions {
         serde_json::from_slice(json).ok()
     }
 
-    /// Whether these credentials satisfy `auth`.
-    pub(crate) fn is_authorized(&self, auth: &Auth) -> bool {
+    /// Checks these credentials against `auth`: `None` when they fail, else the permissions
+    /// of the authenticated user (`Some(None)` when unrestricted).
+    pub(crate) fn authorize<'a>(&self, auth: &'a Auth) -> Option<Option<&'a Permissions>> {
         match auth {
-            Auth::None => true,
+            Auth::None => Some(None),
             Auth::Token(token) => self
                 .auth_token
                 .as_deref()
-                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes())),
+                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+                .then_some(None),
             Auth::Users(users) => {
-                let (Some(user), Some(pass)) = (self.user.as_deref(), self.pass.as_deref()) else {
-                    return false;
-                };
-                users.iter().any(|u| {
-                    u.name == user && constant_time_eq(u.password.as_bytes(), pass.as_bytes())
-                })
+                let (user, pass) = (self.user.as_deref()?, self.pass.as_deref()?);
+                users
+                    .iter()
+                    .find(|u| {
+                        u.name == user && constant_time_eq(u.password.as_bytes(), pass.as_bytes())
+                    })
+                    .map(|u| u.permissions.as_ref())
             }
         }
+    }
+
+    /// Whether these credentials satisfy `auth`.
+    #[cfg(test)]
+    fn is_authorized(&self, auth: &Auth) -> bool {
+        self.authorize(auth).is_some()
     }
 }
 
@@ -128,6 +137,7 @@ mod tests {
         let users = Auth::Users(vec![User {
             name: "a".into(),
             password: "b".into(),
+            ..Default::default()
         }]);
         let ok = ConnectOptions::parse(br#"{"user":"a","pass":"b"}"#).unwrap();
         let bad = ConnectOptions::parse(br#"{"user":"a","pass":"c"}"#).unwrap();

@@ -238,6 +238,7 @@ impl Broker {
             phase: ConnPhase::AwaitConnect,
             opts: ConnectOptions::default(),
             headers: false,
+            perms: None,
             read_buf: BytesMut::new(),
             parser,
             out: Default::default(),
@@ -506,17 +507,19 @@ impl Broker {
             self.close(id, CloseReason::ProtocolViolation, None);
             return;
         };
-        if !opts.is_authorized(&self.config.auth)
-            || opts.account.is_some()
-            || opts.new_account.is_some()
-        {
-            self.close(
-                id,
-                CloseReason::AuthenticationFailure,
-                Some("Authorization Violation"),
-            );
-            return;
-        }
+        let perms = match opts.authorize(&self.config.auth) {
+            Some(perms) if opts.account.is_none() && opts.new_account.is_none() => {
+                perms.cloned().map(Box::new)
+            }
+            _ => {
+                self.close(
+                    id,
+                    CloseReason::AuthenticationFailure,
+                    Some("Authorization Violation"),
+                );
+                return;
+            }
+        };
         if !(0..=1).contains(&opts.protocol) {
             self.close(
                 id,
@@ -538,6 +541,7 @@ impl Broker {
         let server_headers = self.config.headers;
         let Some(c) = self.conn_mut(id) else { return };
         c.headers = opts.headers && server_headers;
+        c.perms = perms;
         c.parser.set_headers(c.headers);
         let verbose = opts.verbose;
         c.opts = opts;
@@ -608,6 +612,23 @@ impl Broker {
         }
         if max_subs > 0 && c.subs.len() >= max_subs {
             self.send_err(id, "maximum subscriptions exceeded");
+            return;
+        }
+        if c.perms
+            .as_ref()
+            .is_some_and(|p| !p.subscribe.permits(&subject))
+        {
+            let mut text = format!(
+                "Permissions Violation for Subscription to \"{}\"",
+                String::from_utf8_lossy(&subject)
+            );
+            if let Some(queue) = &queue {
+                text.push_str(&format!(
+                    " using queue \"{}\"",
+                    String::from_utf8_lossy(queue)
+                ));
+            }
+            self.send_err(id, &text);
             return;
         }
         if !subject::is_valid_subscription(&subject) {
@@ -700,6 +721,18 @@ impl Broker {
                 return;
             }
         }
+        let denied = self
+            .conn_mut(id)
+            .and_then(|c| c.perms.as_ref())
+            .is_some_and(|p| !p.publish.permits(&subject));
+        if denied {
+            let text = format!(
+                "Permissions Violation for Publish to \"{}\"",
+                String::from_utf8_lossy(&subject)
+            );
+            self.send_err(id, &text);
+            return;
+        }
         if verbose {
             self.send(id, encode::OK);
         }
@@ -762,27 +795,33 @@ impl Broker {
 
     /// Queues one MSG/HMSG for subscription `key`; returns whether it was queued.
     fn deliver_to(&mut self, key: SubKey, msg: &Message<'_>) -> bool {
+        let max_pending = self.config.max_pending;
         let Some(sub) = self.subs[key.0 as usize].as_mut() else {
             return false;
         };
         if sub.max.is_some_and(|max| sub.delivered >= max) {
             return false;
         }
-        sub.delivered += 1;
-        let done = sub.max.is_some_and(|max| sub.delivered >= max);
         let conn_id = sub.conn;
-        let sid = sub.sid.clone();
-        let max_pending = self.config.max_pending;
-        let Some(c) = self.conn_mut(conn_id) else {
+        let Some(c) = conn_in(&mut self.slots, conn_id) else {
             return false;
         };
+        if c.perms
+            .as_ref()
+            .is_some_and(|p| p.subscribe.denies(msg.subject))
+        {
+            return false;
+        }
+        sub.delivered += 1;
+        let done = sub.max.is_some_and(|max| sub.delivered >= max);
+        let sid = &sub.sid;
         let buf = c.out.line_buffer();
         let before = buf.len();
         let body = if msg.header_len > 0 && c.headers {
             encode::hmsg_line(
                 buf,
                 msg.subject,
-                &sid,
+                sid,
                 msg.reply,
                 msg.header_len,
                 msg.message.len(),
@@ -790,7 +829,7 @@ impl Broker {
             msg.message.clone()
         } else {
             let body = msg.message.slice(msg.header_len..);
-            encode::msg_line(buf, msg.subject, &sid, msg.reply, body.len());
+            encode::msg_line(buf, msg.subject, sid, msg.reply, body.len());
             body
         };
         c.out.commit(before);

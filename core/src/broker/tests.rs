@@ -273,6 +273,7 @@ fn token_and_user_auth() {
     let users = Auth::Users(vec![User {
         name: "u".into(),
         password: "p".into(),
+        ..Default::default()
     }]);
     let mut h = Harness::new(Config {
         auth: users,

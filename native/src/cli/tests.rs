@@ -135,7 +135,8 @@ fn auth_flags() {
         run(&["--user", "a", "--pass", "b"]).config.auth,
         Auth::Users(vec![User {
             name: "a".into(),
-            password: "b".into()
+            password: "b".into(),
+            ..Default::default()
         }])
     );
     assert_eq!(

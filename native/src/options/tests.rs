@@ -171,7 +171,8 @@ fn authorization_forms() {
         o.config.auth,
         Auth::Users(vec![User {
             name: "a".into(),
-            password: "b".into()
+            password: "b".into(),
+            ..Default::default()
         }])
     );
     assert_eq!(o.config.auth_timeout, Duration::from_millis(500));
@@ -183,11 +184,13 @@ fn authorization_forms() {
         Auth::Users(vec![
             User {
                 name: "a".into(),
-                password: "b".into()
+                password: "b".into(),
+                ..Default::default()
             },
             User {
                 name: "c".into(),
-                password: "d".into()
+                password: "d".into(),
+                ..Default::default()
             },
         ])
     );
@@ -197,7 +200,8 @@ fn authorization_forms() {
         o.config.auth,
         Auth::Users(vec![User {
             name: "a".into(),
-            password: "hunter2".into()
+            password: "hunter2".into(),
+            ..Default::default()
         }])
     );
     let o = ok("authorization { user: a, password: $2a$11$xyz }");
@@ -205,7 +209,8 @@ fn authorization_forms() {
         o.config.auth,
         Auth::Users(vec![User {
             name: "a".into(),
-            password: "$2a$11$xyz".into()
+            password: "$2a$11$xyz".into(),
+            ..Default::default()
         }])
     );
 }
@@ -232,9 +237,7 @@ fn authorization_errors() {
         err("authorization { users: [ {user: a, password: b, bogus: 1} ] }")
             .contains("1:49: unknown field \"bogus\"")
     );
-    assert!(
-        err("authorization { users: [ {user: a, permissions: {}} ] }").contains("not supported")
-    );
+    assert!(err("authorization { users: [ {user: a, nkey: x} ] }").contains("not supported"));
     assert!(err("authorization { users: [ 1 ] }").contains("expected a {user, password} map"));
     assert!(err("authorization: 1").contains("expected a map"));
 }
@@ -368,4 +371,27 @@ fn from_conf_file_reads_and_validates() {
     let e = Options::from_conf_file(&bad).unwrap_err().to_string();
     assert_eq!(e, format!("{}:2:1: unknown field \"nope\"", bad.display()));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn user_permissions() {
+    let o = ok(
+        "authorization { users: [ { user: a, password: p, permissions: { publish: \"ok.>\", \
+         subscribe: { allow: [\">\"], deny: \"secret.>\" } } } ] }",
+    );
+    let Auth::Users(users) = &o.config.auth else {
+        panic!("users expected")
+    };
+    let perms = users[0].permissions.as_ref().unwrap();
+    assert_eq!(perms.publish.allow, Some(vec!["ok.>".to_string()]));
+    assert_eq!(perms.subscribe.allow, Some(vec![">".to_string()]));
+    assert_eq!(perms.subscribe.deny, vec!["secret.>".to_string()]);
+    assert!(
+        err("authorization { users: [ {user: a, permissions: { publish: \"a..b\" }} ] }")
+            .contains("invalid subject")
+    );
+    assert!(
+        err("authorization { users: [ {user: a, permissions: { allow_responses: true }} ] }")
+            .contains("not supported")
+    );
 }

@@ -99,7 +99,7 @@ pub trait Target: Send + Sync {
 pub const UNSUPPORTED_TAGS: &[&str] = &["websocket", "leafnode", "tls"];
 
 /// Capabilities Skiff does not have yet (on top of [`UNSUPPORTED_TAGS`]).
-pub const SKIFF_UNSUPPORTED_TAGS: &[&str] = &["permissions"];
+pub const SKIFF_UNSUPPORTED_TAGS: &[&str] = &[];
 
 /// Whether a target of `kind` runs scenarios tagged `tag`.
 pub fn kind_supports(kind: Kind, tag: &str) -> bool {

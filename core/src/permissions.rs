@@ -1,0 +1,82 @@
+//! Per-user publish and subscribe permissions (nats-server's `permissions` block).
+
+use crate::subject::matches_pattern;
+
+/// What one user may publish and subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Permissions {
+    /// Subjects the user may publish to.
+    pub publish: Rules,
+    /// Subjects the user may subscribe to (deny rules are also applied at delivery).
+    pub subscribe: Rules,
+}
+
+/// An allow list and a deny list of subject patterns. Deny wins over allow.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rules {
+    /// When set, only subjects matching one of these patterns are permitted.
+    pub allow: Option<Vec<String>>,
+    /// Subjects matching one of these patterns are never permitted.
+    pub deny: Vec<String>,
+}
+
+impl Rules {
+    /// Whether `subject` (a published subject, or a subscription's subject with its wildcards
+    /// taken as tokens) is permitted.
+    pub fn permits(&self, subject: &[u8]) -> bool {
+        let allowed = self
+            .allow
+            .as_ref()
+            .is_none_or(|allow| allow.iter().any(|p| matches_pattern(p.as_bytes(), subject)));
+        allowed && !self.denies(subject)
+    }
+
+    /// Whether a deny pattern matches `subject`.
+    pub fn denies(&self, subject: &[u8]) -> bool {
+        self.deny
+            .iter()
+            .any(|p| matches_pattern(p.as_bytes(), subject))
+    }
+
+    /// Whether there is no rule at all.
+    pub fn is_empty(&self) -> bool {
+        self.allow.is_none() && self.deny.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(allow: Option<&[&str]>, deny: &[&str]) -> Rules {
+        Rules {
+            allow: allow.map(|a| a.iter().map(|s| s.to_string()).collect()),
+            deny: deny.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn allow_and_deny() {
+        let r = rules(Some(&["ok.>", "x"]), &["ok.secret"]);
+        assert!(r.permits(b"ok.a") && r.permits(b"x") && r.permits(b"ok.a.b"));
+        assert!(!r.permits(b"ok.secret") && !r.permits(b"y") && !r.permits(b"ok"));
+        let open = Rules::default();
+        assert!(open.permits(b"anything") && open.is_empty());
+    }
+
+    #[test]
+    fn wildcard_subscriptions_need_a_covering_allow() {
+        let r = rules(Some(&["foo.*"]), &[]);
+        assert!(r.permits(b"foo.*") && r.permits(b"foo.bar"));
+        assert!(!r.permits(b">") && !r.permits(b"foo") && !r.permits(b"bar.x"));
+        // As in nats-server, the SUB subject's wildcards are matched as tokens: `foo.*` covers
+        // the token `>` in second place.
+        assert!(r.permits(b"foo.>"));
+        let deny = rules(None, &["secret.>"]);
+        assert!(
+            deny.permits(b">"),
+            "a wider SUB is allowed; delivery filters denied subjects"
+        );
+        assert!(!deny.permits(b"secret.x") && deny.denies(b"secret.a.b"));
+    }
+}
