@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::tcp::{RemoteServer, read_info};
-use super::{Connection, Kind, Server, StartError, Target, kind_supports};
+use super::{Connection, Kind, Server, StartError, Target, supports_tag};
 use crate::conf::render_conf;
 use crate::version::Version;
 
@@ -63,7 +63,7 @@ impl Target for BinaryTarget {
         self.version
     }
     fn supports(&self, tag: &str) -> bool {
-        kind_supports(self.kind, tag)
+        supports_tag(tag)
     }
     fn parallel(&self) -> bool {
         true

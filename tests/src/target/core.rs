@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use skiff_core::{Broker, CloseReason, ConnId, Instant, Output, PeerInfo};
 
-use super::{Connection, Kind, Recv, Server, StartError, Target, kind_supports};
+use super::{Connection, Kind, Recv, Server, StartError, Target, supports_tag};
 use crate::conf::core_config;
 use crate::version::Version;
 
@@ -68,7 +68,7 @@ impl Target for CoreTarget {
         self.version
     }
     fn supports(&self, tag: &str) -> bool {
-        kind_supports(self.kind(), tag)
+        supports_tag(tag)
     }
     fn parallel(&self) -> bool {
         true

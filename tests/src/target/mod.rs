@@ -98,11 +98,7 @@ pub trait Target: Send + Sync {
 /// Tags no target in this crate supports yet.
 pub const UNSUPPORTED_TAGS: &[&str] = &["websocket", "leafnode", "tls"];
 
-/// Capabilities Skiff does not have yet (on top of [`UNSUPPORTED_TAGS`]).
-pub const SKIFF_UNSUPPORTED_TAGS: &[&str] = &[];
-
-/// Whether a target of `kind` runs scenarios tagged `tag`.
-pub fn kind_supports(kind: Kind, tag: &str) -> bool {
+/// Whether a target runs scenarios tagged `tag`.
+pub fn supports_tag(tag: &str) -> bool {
     !UNSUPPORTED_TAGS.contains(&tag)
-        && !(kind == Kind::Skiff && SKIFF_UNSUPPORTED_TAGS.contains(&tag))
 }

@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{Connection, Kind, Recv, Server, StartError, Target, kind_supports};
+use super::{Connection, Kind, Recv, Server, StartError, Target, supports_tag};
 use crate::version::Version;
 
 /// A client connection over TCP (`TCP_NODELAY`, so each send is its own segment).
@@ -130,7 +130,7 @@ impl Target for AddrTarget {
         self.version
     }
     fn supports(&self, tag: &str) -> bool {
-        kind_supports(self.kind(), tag)
+        supports_tag(tag)
     }
     fn parallel(&self) -> bool {
         false
