@@ -47,6 +47,16 @@ pub(crate) struct Conn {
     pub(crate) last_activity: Instant,
 }
 
+impl Conn {
+    /// Drops an empty read buffer so it stops pinning the host's read allocation (a slice of
+    /// which it still is) while the connection is idle.
+    pub(crate) fn release_read_buffer(&mut self) {
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
+        }
+    }
+}
+
 /// Server-to-client keepalive state (nats-server's ping timer).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PingState {

@@ -299,6 +299,7 @@ impl Broker {
             let auth_required = self.config.auth.is_required();
             let Some(c) = self.conn_mut(conn) else { return };
             if c.read_buf.is_empty() {
+                c.release_read_buffer();
                 return;
             }
             if c.phase == ConnPhase::AwaitConnect
@@ -317,7 +318,12 @@ impl Broker {
             c.read_buf = buf;
             match parsed {
                 Ok(Some(op)) => self.handle_op(conn, op),
-                Ok(None) => return,
+                Ok(None) => {
+                    if let Some(c) = self.conn_mut(conn) {
+                        c.release_read_buffer();
+                    }
+                    return;
+                }
                 Err(error) => {
                     self.close(conn, CloseReason::Protocol(error), error.wire_text());
                     return;
@@ -598,6 +604,11 @@ impl Broker {
     }
 
     fn on_sub(&mut self, id: ConnId, subject: Bytes, queue: Option<Bytes>, sid: Bytes) {
+        // Own copies: slices of the read buffer would pin the whole read allocation for the
+        // subscription's lifetime (measured: ~32 KiB per idle connection).
+        let subject = Bytes::copy_from_slice(&subject);
+        let queue = queue.map(|q| Bytes::copy_from_slice(&q));
+        let sid = Bytes::copy_from_slice(&sid);
         let now = self.now;
         let max_subs = self.config.max_subscriptions;
         let Some(c) = self.conn_mut(id) else { return };

@@ -15,8 +15,10 @@ use skiff_core::{CloseReason, ConnId};
 
 use super::driver::{Control, Input};
 
-/// Bytes requested from the socket per read.
-const READ_CHUNK: usize = 32 * 1024;
+/// Smallest read (and the first): what an idle connection holds.
+const MIN_READ: usize = 512;
+/// Largest read.
+const MAX_READ: usize = 64 * 1024;
 /// Segments gathered into one vectored write.
 const MAX_IOVECS: usize = 64;
 
@@ -77,14 +79,16 @@ pub(crate) async fn read_loop(
     control: async_channel::Sender<Control>,
 ) {
     let mut buf = BytesMut::new();
+    let mut size = MIN_READ;
     let reason = loop {
-        if buf.capacity() < READ_CHUNK / 4 {
-            buf.reserve(READ_CHUNK);
+        if buf.capacity() < size {
+            buf.reserve(size);
         }
-        buf.resize(buf.capacity(), 0);
+        buf.resize(size, 0);
         match reader.read(&mut buf).await {
             Ok(0) => break CloseReason::ClientClosed,
             Ok(n) => {
+                size = next_read_size(size, n);
                 buf.truncate(n);
                 if input.send((conn, buf.split())).await.is_err() {
                     return;
@@ -98,6 +102,19 @@ pub(crate) async fn read_loop(
         }
     };
     let _ = control.send(Control::Eof(conn, reason)).await;
+}
+
+/// The read size after a read of `n` bytes into `size`: doubles while reads fill the buffer,
+/// halves while they use under a quarter of it (nats-server's dynamic read buffer), so idle
+/// connections hold little memory and busy ones read in large chunks.
+fn next_read_size(size: usize, n: usize) -> usize {
+    if n == size {
+        (size * 2).min(MAX_READ)
+    } else if n < size / 4 {
+        (size / 2).max(MIN_READ)
+    } else {
+        size
+    }
 }
 
 /// Performs the driver's write commands until told to close or the stream fails.
@@ -290,5 +307,14 @@ mod tests {
         broker
             .accept(skiff_core::PeerInfo::in_process(), now)
             .expect("accepting")
+    }
+
+    #[test]
+    fn read_size_adapts() {
+        assert_eq!(next_read_size(MIN_READ, MIN_READ), 2 * MIN_READ);
+        assert_eq!(next_read_size(MAX_READ, MAX_READ), MAX_READ);
+        assert_eq!(next_read_size(4096, 100), 2048);
+        assert_eq!(next_read_size(MIN_READ, 1), MIN_READ);
+        assert_eq!(next_read_size(4096, 2000), 4096);
     }
 }
