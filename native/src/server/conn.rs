@@ -31,6 +31,8 @@ pub(crate) type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
 pub(crate) struct ConnIo {
     reader: BoxReader,
     writer: BoxWriter,
+    /// A handle the driver may write to directly while the writer task is idle.
+    direct: Option<smol::net::TcpStream>,
 }
 
 impl std::fmt::Debug for ConnIo {
@@ -48,17 +50,21 @@ impl ConnIo {
         Self {
             reader: Box::new(reader),
             writer: Box::new(writer),
+            direct: None,
         }
     }
 
-    /// A TCP stream (two handles on one socket).
+    /// A TCP stream (three handles on one socket: reader, writer, direct writes).
     pub(crate) fn tcp(stream: smol::net::TcpStream) -> Self {
-        Self::new(stream.clone(), stream)
+        Self {
+            direct: Some(stream.clone()),
+            ..Self::new(stream.clone(), stream)
+        }
     }
 
-    /// The halves.
-    pub(crate) fn into_halves(self) -> (BoxReader, BoxWriter) {
-        (self.reader, self.writer)
+    /// The halves, and the direct-write handle if the transport has one.
+    pub(crate) fn into_parts(self) -> (BoxReader, BoxWriter, Option<smol::net::TcpStream>) {
+        (self.reader, self.writer, self.direct)
     }
 }
 
@@ -194,6 +200,34 @@ async fn write_pending(
         }
         Err(_) => Err(CloseReason::WriteError),
     }
+}
+
+/// Writes as much of `segments` as the socket takes right now without waiting, and drops what
+/// was written from the front. Returns the bytes written (0 when the socket would block).
+pub(crate) fn write_now(
+    stream: &mut smol::net::TcpStream,
+    segments: &mut VecDeque<Bytes>,
+) -> io::Result<usize> {
+    use std::pin::Pin;
+    use std::task::{Context, Poll, Waker};
+
+    let slices: Vec<IoSlice<'_>> = segments
+        .iter()
+        .take(MAX_IOVECS)
+        .map(|b| IoSlice::new(b))
+        .collect();
+    // A non-blocking attempt: async-io tries the syscall first and only registers the (no-op)
+    // waker when the socket would block, which the writer task then takes over.
+    let mut cx = Context::from_waker(Waker::noop());
+    let n = match Pin::new(stream).poll_write_vectored(&mut cx, &slices) {
+        Poll::Ready(Ok(n)) => n,
+        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => 0,
+        Poll::Ready(Err(e)) => return Err(e),
+        Poll::Pending => 0,
+    };
+    drop(slices);
+    advance(segments, n);
+    Ok(n)
 }
 
 /// Drops `n` written bytes from the front of `pending`.

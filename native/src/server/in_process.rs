@@ -78,7 +78,7 @@ mod tests {
     fn bytes_cross_in_both_directions() {
         smol::block_on(async {
             let (mut client, server) = pair();
-            let (mut reader, mut writer) = server.into_halves();
+            let (mut reader, mut writer, _) = server.into_parts();
             client.write_all(b"PING\r\n").await.unwrap();
             let mut buf = [0u8; 6];
             reader.read_exact(&mut buf).await.unwrap();
