@@ -135,8 +135,14 @@ impl Driver {
     /// Runs until the broker has stopped and every accepted write is flushed.
     pub(crate) async fn run(mut self) {
         let mut timer = Timer::never();
+        // The deadline the timer is armed for: re-arming costs a reactor round trip, so only
+        // a changed deadline is re-armed.
+        let mut armed = None;
         while !self.stopped {
             let wake = next_wake(&self.control_rx, &self.input_rx, &mut timer).await;
+            if matches!(wake, Wake::Timer) {
+                armed = None; // a fired timer must be armed again, even for the same deadline
+            }
             self.handle_wake(wake);
             for _ in 0..MAX_BATCH {
                 if let Ok(c) = self.control_rx.try_recv() {
@@ -152,8 +158,15 @@ impl Driver {
             }
             self.drain_outputs();
             match self.broker.poll_timeout() {
-                Some(at) => timer.set_at(self.clock.to_std(at)),
-                None => timer = Timer::never(),
+                Some(at) if armed != Some(at) => {
+                    armed = Some(at);
+                    timer.set_at(self.clock.to_std(at));
+                }
+                Some(_) => {}
+                None => {
+                    armed = None;
+                    timer = Timer::never();
+                }
             }
             self.closing.retain(|t| !t.is_finished());
         }
