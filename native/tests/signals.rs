@@ -192,3 +192,141 @@ fn daemon_writes_pid_file_and_obeys_signal_command() {
     );
     let _ = std::fs::remove_file(pid_file);
 }
+
+/// Reads from `stream` until `needle` shows up or `timeout` passes; returns what was read.
+fn read_until(stream: &mut std::net::TcpStream, needle: &str, timeout: Duration) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let deadline = std::time::Instant::now() + timeout;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < deadline {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {}
+        }
+        if String::from_utf8_lossy(&got).contains(needle) {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn daemon_sighup_reloads_limits_from_the_config_file() {
+    use std::io::Write;
+    let dir = tempfile_dir("reload");
+    let conf = dir.join("skiff.conf");
+    std::fs::write(&conf, "max_payload: 100\n").unwrap();
+    let mut daemon = Daemon::start(&["-c", conf.to_str().unwrap()]);
+    let mut before = std::net::TcpStream::connect(daemon.addr).unwrap();
+    assert!(
+        read_until(&mut before, "\"max_payload\":100", Duration::from_secs(5)).contains("INFO")
+    );
+
+    std::fs::write(&conf, "max_payload: 1000\n").unwrap();
+    daemon.signal("HUP");
+    assert!(
+        daemon.wait_for_line("Reloaded server configuration", Duration::from_secs(10)),
+        "{:?}",
+        daemon.log
+    );
+    let mut after = std::net::TcpStream::connect(daemon.addr).unwrap();
+    assert!(
+        read_until(&mut after, "\"max_payload\":1000", Duration::from_secs(5)).contains("INFO")
+    );
+    let payload = "x".repeat(500);
+    write!(
+        after,
+        "CONNECT {{\"verbose\":false}}\r\nPUB foo 500\r\n{payload}\r\nPING\r\n"
+    )
+    .unwrap();
+    let reply = read_until(&mut after, "PONG", Duration::from_secs(5));
+    assert!(reply.contains("PONG") && !reply.contains("-ERR"), "{reply}");
+
+    daemon.signal("INT");
+    assert_eq!(daemon.wait(Duration::from_secs(20)).code(), Some(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn daemon_sigusr2_lame_duck_announces_closes_and_exits() {
+    use std::io::Write;
+    let dir = tempfile_dir("ldm");
+    let conf = dir.join("skiff.conf");
+    std::fs::write(
+        &conf,
+        "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n",
+    )
+    .unwrap();
+    let mut daemon = Daemon::start(&["-c", conf.to_str().unwrap()]);
+    let mut client = std::net::TcpStream::connect(daemon.addr).unwrap();
+    read_until(&mut client, "\r\n", Duration::from_secs(5));
+    write!(
+        client,
+        "CONNECT {{\"verbose\":false,\"protocol\":1}}\r\nPING\r\n"
+    )
+    .unwrap();
+    read_until(&mut client, "PONG", Duration::from_secs(5));
+
+    daemon.signal("USR2");
+    let announced = read_until(&mut client, "\"ldm\":true", Duration::from_secs(5));
+    assert!(announced.contains("\"ldm\":true"), "{announced}");
+    // After the grace period the client is closed and the server stops by itself.
+    let status = daemon.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{:?}", daemon.log);
+    assert!(
+        daemon.log.iter().any(|l| l.contains("lame duck")),
+        "{:?}",
+        daemon.log
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn daemon_second_sigint_during_the_drain_exits_at_once() {
+    use std::io::Write;
+    let mut daemon = Daemon::start(&[]);
+    // A subscriber that never reads, and enough traffic to fill its socket buffers, so the
+    // graceful drain has to wait for the write deadline (10 s by default).
+    let mut stuck = std::net::TcpStream::connect(daemon.addr).unwrap();
+    write!(
+        stuck,
+        "CONNECT {{\"verbose\":false}}\r\nSUB big 1\r\nPING\r\n"
+    )
+    .unwrap();
+    read_until(&mut stuck, "PONG", Duration::from_secs(5));
+    let mut publisher = std::net::TcpStream::connect(daemon.addr).unwrap();
+    let payload = "x".repeat(60_000);
+    let mut batch = String::from("CONNECT {\"verbose\":false}\r\n");
+    for _ in 0..100 {
+        batch.push_str(&format!("PUB big 60000\r\n{payload}\r\n"));
+    }
+    batch.push_str("PING\r\n");
+    publisher.write_all(batch.as_bytes()).unwrap();
+    read_until(&mut publisher, "PONG", Duration::from_secs(10));
+
+    daemon.signal("INT");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        daemon.child.try_wait().unwrap().is_none(),
+        "the drain should still be waiting"
+    );
+    let start = std::time::Instant::now();
+    daemon.signal("INT");
+    let status = daemon.wait(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(0), "{:?}", daemon.log);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+fn tempfile_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("skiff-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
