@@ -11,6 +11,32 @@ use super::driver::Control;
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
+/// Pending connections the kernel queues for the accept loop. The standard library's default
+/// (128) made bursts of connects wait for SYN retransmits (a second each): 10,000 connections
+/// took ten times as long as nats-server's. The kernel caps this at `net.core.somaxconn`.
+const BACKLOG: i32 = 4096;
+
+/// Binds the client listener on `addr` (`host:port`) with address reuse and a deep backlog,
+/// as Go's listener does.
+pub(crate) fn bind(addr: &str) -> std::io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    use std::net::ToSocketAddrs;
+
+    let mut last = None;
+    for candidate in addr.to_socket_addrs()? {
+        let socket = Socket::new(Domain::for_address(candidate), Type::STREAM, None)?;
+        socket.set_reuse_address(true)?;
+        match socket
+            .bind(&candidate.into())
+            .and_then(|()| socket.listen(BACKLOG))
+        {
+            Ok(()) => return Ok(socket.into()),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other(format!("no address for {addr}"))))
+}
+
 /// Accepts clients until the task is dropped (the driver drops it on `StopListening`).
 pub(crate) async fn accept_loop(listener: TcpListener, control: async_channel::Sender<Control>) {
     loop {

@@ -13,7 +13,7 @@ mod listener;
 mod options;
 pub(crate) mod shared;
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -182,7 +182,7 @@ impl Server {
 
         let listener = if options.listen {
             let addr = format!("{}:{}", options.host, options.port);
-            let listener = TcpListener::bind(&addr)
+            let listener = listener::bind(&addr)
                 .and_then(smol::net::TcpListener::try_from)
                 .map_err(|source| StartError::Listen { addr, source })?;
             let local = listener.local_addr().map_err(|source| StartError::Listen {
