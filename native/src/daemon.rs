@@ -112,10 +112,13 @@ fn test_config(options: &Options, warnings: &[Warning]) -> ExitCode {
 }
 
 /// SIGHUP re-reads the configuration file by parsing the same command line again, so flags
-/// keep overriding the file.
+/// keep overriding the file; limits, authorization and the log level (`debug`, `trace`) change.
 fn reload_from_args(args: Vec<OsString>) -> Option<ReloadFn> {
     Some(Arc::new(move || match cli::parse_args(args.clone()) {
-        Ok(Command::Run { options, .. }) if options.config_file.is_some() => Ok(options.config),
+        Ok(Command::Run { options, .. }) if options.config_file.is_some() => {
+            crate::log::set_level(options.debug, options.trace || options.trace_verbose);
+            Ok(options.config)
+        }
         Ok(Command::Run { .. }) => Err("no configuration file".to_owned()),
         Ok(_) => Err("unexpected command".to_owned()),
         Err(e) => Err(e.to_string()),

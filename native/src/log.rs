@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -60,10 +61,29 @@ pub fn init(options: &LogOptions) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The most detailed level printed: 0 info, 1 debug, 2 trace. Global so a SIGHUP reload can
+/// change `debug`/`trace` while the subscriber stays installed.
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+
+/// Changes what is logged (config reload of `debug`/`trace`).
+pub fn set_level(debug: bool, trace: bool) {
+    MAX_LEVEL.store(
+        u8::from(debug || trace) + u8::from(trace),
+        Ordering::Relaxed,
+    );
+}
+
+fn max_level() -> Level {
+    match MAX_LEVEL.load(Ordering::Relaxed) {
+        0 => Level::INFO,
+        1 => Level::DEBUG,
+        _ => Level::TRACE,
+    }
+}
+
 /// A `tracing` layer writing nats-server's log lines.
 pub struct NatsFormat {
     pid: u32,
-    max_level: Level,
     logtime: bool,
     utc: bool,
     sink: Mutex<Box<dyn std::io::Write + Send>>,
@@ -72,7 +92,7 @@ pub struct NatsFormat {
 impl std::fmt::Debug for NatsFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NatsFormat")
-            .field("max_level", &self.max_level)
+            .field("max_level", &max_level())
             .finish_non_exhaustive()
     }
 }
@@ -80,16 +100,9 @@ impl std::fmt::Debug for NatsFormat {
 impl NatsFormat {
     /// A layer for `options` writing to `sink`.
     pub fn new(options: &LogOptions, sink: Box<dyn std::io::Write + Send>) -> Self {
-        let max_level = if options.trace {
-            Level::TRACE
-        } else if options.debug {
-            Level::DEBUG
-        } else {
-            Level::INFO
-        };
+        set_level(options.debug, options.trace);
         Self {
             pid: std::process::id(),
-            max_level,
             logtime: options.logtime,
             utc: options.logtime_utc,
             sink: Mutex::new(sink),
@@ -126,7 +139,7 @@ fn label(level: Level) -> &'static str {
 
 impl<S: Subscriber> Layer<S> for NatsFormat {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
-        *metadata.level() <= self.max_level && metadata.target().starts_with("skiff")
+        *metadata.level() <= max_level() && metadata.target().starts_with("skiff")
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {

@@ -234,8 +234,11 @@ fn daemon_sighup_reloads_limits_from_the_config_file() {
         daemon.log
     );
     let mut after = std::net::TcpStream::connect(daemon.addr).unwrap();
+    let info = read_until(&mut after, "\"max_payload\":1000", Duration::from_secs(5));
+    let port = format!("\"port\":{}", daemon.addr.port());
     assert!(
-        read_until(&mut after, "\"max_payload\":1000", Duration::from_secs(5)).contains("INFO")
+        info.contains(&port),
+        "the reloaded INFO keeps the bound port: {info}"
     );
     let payload = "x".repeat(500);
     write!(

@@ -439,13 +439,18 @@ impl Broker {
         true
     }
 
-    /// Applies a new configuration (SIGHUP reload). The server identity is kept; limits apply
-    /// to existing connections from their next operation.
+    /// Applies a new configuration (SIGHUP reload). The server identity (id, name) and listen
+    /// address are kept; limits apply to existing connections from their next operation.
     pub fn reload(&mut self, config: Config, now: Instant) -> Result<(), ConfigError> {
         self.advance(now);
         config.validate()?;
+        // The identity and the listen address stay: clients and INFO keep seeing the same
+        // server (a random port, `-p -1`, would otherwise turn into 0).
         let config = Config {
             server_id: self.server_id.clone(),
+            server_name: self.config.server_name.clone(),
+            host: self.config.host.clone(),
+            port: self.config.port,
             ..config
         };
         self.info = InfoTemplate::new(&config, &self.server_id);

@@ -483,3 +483,33 @@ fn published_wildcard_matches_like_nats_server() {
         "MSG *.bar 4 1\r\na\r\nMSG *.bar 1 1\r\na\r\nMSG *.bar 2 1\r\na\r\n"
     );
 }
+
+#[test]
+fn reload_applies_limits_and_keeps_identity_and_address() {
+    let config = Config {
+        port: 4333,
+        max_payload: 10,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let id = h.broker.server_id().to_owned();
+    let reloaded = Config {
+        port: 0,
+        max_payload: 100,
+        ..Config::default()
+    };
+    h.broker.reload(reloaded, h.now).unwrap();
+    let c = h.connect().unwrap();
+    let info = h.take(c);
+    assert!(
+        info.contains("\"port\":4333") && info.contains("\"max_payload\":100"),
+        "{info}"
+    );
+    assert!(info.contains(&id));
+    let bad = Config {
+        max_payload: 10,
+        max_pending: 5,
+        ..Config::default()
+    };
+    assert!(h.broker.reload(bad, h.now).is_err());
+}
