@@ -231,7 +231,7 @@ impl Broker {
         };
         let mut parser = Parser::new(limits);
         parser.set_headers(false);
-        let mut conn = Box::new(Conn {
+        let conn = Box::new(Conn {
             id,
             cid,
             peer,
@@ -249,20 +249,10 @@ impl Broker {
             start: now,
             last_activity: now,
         });
-        let info = InfoFor {
-            client_id: cid,
-            client_ip: peer.addr,
-            connect_info: false,
-            lame_duck: false,
-        };
-        let buf = conn.out.line_buffer();
-        let before = buf.len();
-        self.info.write(buf, info);
-        conn.out.commit(before);
         slot.conn = Some(conn);
         self.stats.connections += 1;
         self.stats.total_connections += 1;
-        self.mark_dirty(id);
+        self.send_info(id, InfoKind::Accept);
 
         if self.stats.connections > self.config.max_connections {
             self.close(
@@ -592,19 +582,7 @@ impl Broker {
         }
         self.send(id, encode::PONG);
         if announce {
-            let Some(c) = conn_in(&mut self.slots, id) else {
-                return;
-            };
-            let info = InfoFor {
-                client_id: c.cid,
-                client_ip: c.peer.addr,
-                connect_info: true,
-                lame_duck: false,
-            };
-            let buf = c.out.line_buffer();
-            let before = buf.len();
-            self.info.write(buf, info);
-            c.out.commit(before);
+            self.send_info(id, InfoKind::ConnectInfo);
         }
     }
 
@@ -948,23 +926,9 @@ impl Broker {
     }
 
     fn send_lame_duck_info(&mut self, id: ConnId) {
-        let Some(c) = conn_in(&mut self.slots, id) else {
-            return;
-        };
-        if c.opts.protocol < 1 {
-            return;
+        if self.conn_mut(id).is_some_and(|c| c.opts.protocol >= 1) {
+            self.send_info(id, InfoKind::LameDuck);
         }
-        let info = InfoFor {
-            client_id: c.cid,
-            client_ip: c.peer.addr,
-            connect_info: false,
-            lame_duck: true,
-        };
-        let buf = c.out.line_buffer();
-        let before = buf.len();
-        self.info.write(buf, info);
-        c.out.commit(before);
-        self.mark_dirty(id);
     }
 
     // ----- lifecycle -----
@@ -1051,6 +1015,24 @@ impl Broker {
         }
     }
 
+    /// Queues an INFO line for `id`, completed for what it announces.
+    fn send_info(&mut self, id: ConnId, kind: InfoKind) {
+        let Some(c) = conn_in(&mut self.slots, id) else {
+            return;
+        };
+        let info = InfoFor {
+            client_id: c.cid,
+            client_ip: c.peer.addr,
+            connect_info: kind == InfoKind::ConnectInfo,
+            lame_duck: kind == InfoKind::LameDuck,
+        };
+        let buf = c.out.line_buffer();
+        let before = buf.len();
+        self.info.write(buf, info);
+        c.out.commit(before);
+        self.mark_dirty(id);
+    }
+
     fn send_err(&mut self, id: ConnId, text: &str) {
         if let Some(c) = self.conn_mut(id) {
             let buf = c.out.line_buffer();
@@ -1121,6 +1103,17 @@ fn conn_in(slots: &mut [Slot], id: ConnId) -> Option<&mut Conn> {
         return None;
     }
     slot.conn.as_deref_mut()
+}
+
+/// Why an INFO line is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InfoKind {
+    /// The first bytes of a new connection.
+    Accept,
+    /// After the first PONG for a protocol-1 client (nats-server ≥ 2.12).
+    ConnectInfo,
+    /// Lame duck mode announced (`ldm`).
+    LameDuck,
 }
 
 /// A message being routed.
