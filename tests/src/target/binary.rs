@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::tcp::{RemoteServer, read_info};
-use super::{Connection, Kind, Server, StartError, Target, supports_tag};
+use super::{Connection, Kind, Server, StartError, Target};
 use crate::conf::render_conf;
 use crate::version::Version;
 
@@ -61,9 +61,6 @@ impl Target for BinaryTarget {
     }
     fn version(&self) -> Version {
         self.version
-    }
-    fn supports(&self, tag: &str) -> bool {
-        supports_tag(tag)
     }
     fn parallel(&self) -> bool {
         true

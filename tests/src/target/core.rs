@@ -16,7 +16,7 @@ use std::time::Duration;
 use bytes::BytesMut;
 use skiff_core::{Broker, CloseReason, ConnId, Instant, Output, PeerInfo};
 
-use super::{Connection, Kind, Recv, Server, StartError, Target, supports_tag};
+use super::{Connection, Kind, Recv, Server, StartError, Target};
 use crate::conf::core_config;
 use crate::version::Version;
 
@@ -66,9 +66,6 @@ impl Target for CoreTarget {
     }
     fn version(&self) -> Version {
         self.version
-    }
-    fn supports(&self, tag: &str) -> bool {
-        supports_tag(tag)
     }
     fn parallel(&self) -> bool {
         true

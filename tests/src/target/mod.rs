@@ -87,8 +87,11 @@ pub trait Target: Send + Sync {
     fn kind(&self) -> Kind;
     /// The nats-server version whose behaviour `@>=x`/`@<x` conditions compare against.
     fn version(&self) -> Version;
-    /// Whether the target supports a capability tag.
-    fn supports(&self, tag: &str) -> bool;
+    /// Whether the target supports a capability tag (by default: every tag but
+    /// [`UNSUPPORTED_TAGS`]).
+    fn supports(&self, tag: &str) -> bool {
+        !UNSUPPORTED_TAGS.contains(&tag)
+    }
     /// Whether scenarios may run on it at the same time (each on its own server).
     fn parallel(&self) -> bool;
     /// Starts a server with this configuration (dotted keys, conf-syntax values).
@@ -97,8 +100,3 @@ pub trait Target: Send + Sync {
 
 /// Tags no target in this crate supports yet.
 pub const UNSUPPORTED_TAGS: &[&str] = &["websocket", "leafnode", "tls"];
-
-/// Whether a target runs scenarios tagged `tag`.
-pub fn supports_tag(tag: &str) -> bool {
-    !UNSUPPORTED_TAGS.contains(&tag)
-}

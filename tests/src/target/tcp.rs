@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{Connection, Kind, Recv, Server, StartError, Target, supports_tag};
+use super::{Connection, Kind, Recv, Server, StartError, Target};
 use crate::version::Version;
 
 /// A client connection over TCP (`TCP_NODELAY`, so each send is its own segment).
@@ -128,9 +128,6 @@ impl Target for AddrTarget {
     }
     fn version(&self) -> Version {
         self.version
-    }
-    fn supports(&self, tag: &str) -> bool {
-        supports_tag(tag)
     }
     fn parallel(&self) -> bool {
         false
