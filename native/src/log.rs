@@ -6,8 +6,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -57,33 +57,34 @@ pub fn init(options: &LogOptions) -> std::io::Result<()> {
         None => Box::new(std::io::stderr()),
     };
     let layer = NatsFormat::new(options, sink);
-    let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer));
+    let level = layer.level.clone();
+    if tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer)).is_ok() {
+        let _ = INSTALLED_LEVEL.set(level);
+    }
     Ok(())
 }
 
-/// The most detailed level printed: 0 info, 1 debug, 2 trace. Global so a SIGHUP reload can
-/// change `debug`/`trace` while the subscriber stays installed.
-static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+/// The level of the logger [`init`] installed, so a SIGHUP reload can change `debug`/`trace`
+/// while the subscriber stays installed.
+static INSTALLED_LEVEL: OnceLock<Arc<AtomicU8>> = OnceLock::new();
 
-/// Changes what is logged (config reload of `debug`/`trace`).
+/// Changes what the installed logger prints (config reload of `debug`/`trace`).
 pub fn set_level(debug: bool, trace: bool) {
-    MAX_LEVEL.store(
-        u8::from(debug || trace) + u8::from(trace),
-        Ordering::Relaxed,
-    );
+    if let Some(level) = INSTALLED_LEVEL.get() {
+        level.store(level_code(debug, trace), Ordering::Relaxed);
+    }
 }
 
-fn max_level() -> Level {
-    match MAX_LEVEL.load(Ordering::Relaxed) {
-        0 => Level::INFO,
-        1 => Level::DEBUG,
-        _ => Level::TRACE,
-    }
+/// 0 info, 1 debug, 2 trace.
+fn level_code(debug: bool, trace: bool) -> u8 {
+    u8::from(debug || trace) + u8::from(trace)
 }
 
 /// A `tracing` layer writing nats-server's log lines.
 pub struct NatsFormat {
     pid: u32,
+    /// The most detailed level printed, as [`level_code`]; shared with [`set_level`].
+    level: Arc<AtomicU8>,
     logtime: bool,
     utc: bool,
     sink: Mutex<Box<dyn std::io::Write + Send>>,
@@ -92,7 +93,7 @@ pub struct NatsFormat {
 impl std::fmt::Debug for NatsFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NatsFormat")
-            .field("max_level", &max_level())
+            .field("max_level", &self.max_level())
             .finish_non_exhaustive()
     }
 }
@@ -100,12 +101,21 @@ impl std::fmt::Debug for NatsFormat {
 impl NatsFormat {
     /// A layer for `options` writing to `sink`.
     pub fn new(options: &LogOptions, sink: Box<dyn std::io::Write + Send>) -> Self {
-        set_level(options.debug, options.trace);
         Self {
             pid: std::process::id(),
+            level: Arc::new(AtomicU8::new(level_code(options.debug, options.trace))),
             logtime: options.logtime,
             utc: options.logtime_utc,
             sink: Mutex::new(sink),
+        }
+    }
+
+    /// The most detailed level printed now.
+    fn max_level(&self) -> Level {
+        match self.level.load(Ordering::Relaxed) {
+            0 => Level::INFO,
+            1 => Level::DEBUG,
+            _ => Level::TRACE,
         }
     }
 
@@ -139,7 +149,7 @@ fn label(level: Level) -> &'static str {
 
 impl<S: Subscriber> Layer<S> for NatsFormat {
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _: Context<'_, S>) -> bool {
-        *metadata.level() <= max_level() && metadata.target().starts_with("skiff")
+        *metadata.level() <= self.max_level() && metadata.target().starts_with("skiff")
     }
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
