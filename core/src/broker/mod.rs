@@ -686,6 +686,12 @@ impl Broker {
             c.opts.echo,
             c.opts.no_responders,
         );
+        // One publish rule: server-reserved subjects and the user's publish permissions.
+        let publish_denied = subject.starts_with(b"_GR_.")
+            || subject.starts_with(b"$NRG.")
+            || c.perms
+                .as_ref()
+                .is_some_and(|p| !p.publish.permits(&subject));
         c.traffic.in_msgs += 1;
         c.traffic.in_bytes += message.len() as u64;
         self.stats.traffic.in_msgs += 1;
@@ -694,7 +700,7 @@ impl Broker {
         if pedantic && !subject::is_valid_literal(&subject) {
             self.send_err(id, "Invalid Publish Subject");
         }
-        if subject.starts_with(b"_GR_.") || subject.starts_with(b"$NRG.") {
+        if publish_denied {
             let text = format!(
                 "Permissions Violation for Publish to \"{}\"",
                 String::from_utf8_lossy(&subject)
@@ -714,18 +720,6 @@ impl Broker {
                 self.send_err(id, &text);
                 return;
             }
-        }
-        let denied = self
-            .conn_mut(id)
-            .and_then(|c| c.perms.as_ref())
-            .is_some_and(|p| !p.publish.permits(&subject));
-        if denied {
-            let text = format!(
-                "Permissions Violation for Publish to \"{}\"",
-                String::from_utf8_lossy(&subject)
-            );
-            self.send_err(id, &text);
-            return;
         }
         if verbose {
             self.send(id, encode::OK);
@@ -831,9 +825,12 @@ impl Broker {
         c.traffic.out_msgs += 1;
         c.traffic.out_bytes += body.len() as u64;
         let slow = c.out.pending() > max_pending;
+        if !c.out.dirty {
+            c.out.dirty = true;
+            self.dirty.push(conn_id);
+        }
         self.stats.traffic.out_msgs += 1;
         self.stats.traffic.out_bytes += body.len() as u64;
-        self.mark_dirty(conn_id);
         if done {
             self.remove_sub(key);
         }
