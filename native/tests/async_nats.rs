@@ -148,7 +148,10 @@ async fn flush_and_drain() {
     let publisher = connect(&server).await;
     let subscriber = connect(&server).await;
     let mut sub = subscriber.subscribe("d").await.unwrap();
-    subscriber.flush().await.unwrap();
+    // async-nats' flush only empties the client's buffer; a message the subscriber sends
+    // itself coming back proves the server has the subscription before the publisher starts.
+    subscriber.publish("d", "probe".into()).await.unwrap();
+    assert_eq!(next(&mut sub).await.payload, "probe");
     for i in 0..1000 {
         publisher.publish("d", i.to_string().into()).await.unwrap();
     }

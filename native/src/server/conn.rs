@@ -1,19 +1,23 @@
-//! Per-connection tasks: a reader feeding the driver and a writer performing transmits.
+//! Per-connection tasks: a reader handing bytes to the broker and a writer performing the
+//! transmits the driver could not write at once.
 //!
-//! The reader reads into a `BytesMut` and hands each chunk to the driver over a bounded
-//! channel (back-pressure on fast publishers). The writer receives the core's segments, writes
-//! them with vectored writes, reports every write to the driver (`handle_written`, so the core's
-//! pending-bytes accounting stays exact) and gives up on a write that misses the deadline.
+//! The reader reads into a `BytesMut` and gives each chunk to the hub, which routes it and
+//! writes what it can before the reader reads again. The writer receives the segments that did
+//! not fit into the socket, writes them with vectored writes, reports every write to the hub
+//! (`handle_written`, so the core's pending-bytes accounting stays exact) and gives up on a
+//! write that misses the deadline.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Read as _, Write as _};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt};
 use skiff_core::{CloseReason, ConnId};
+use smol::Async;
 
-use super::driver::{Control, Input};
+use super::driver::HubRef;
 
 /// Smallest read (and the first): what an idle connection holds.
 const MIN_READ: usize = 512;
@@ -23,17 +27,29 @@ const MAX_READ: usize = 64 * 1024;
 /// segments per message) still go out hundreds of messages per system call.
 const MAX_IOVECS: usize = 1024;
 
-/// The reading half of a connection.
+/// A TCP socket registered with the reactor, shared by a connection's reader, its writer and
+/// the driver's direct writes.
+pub(crate) type Direct = Arc<Async<std::net::TcpStream>>;
+
+/// The reading half of a byte stream other than TCP.
 pub(crate) type BoxReader = Box<dyn AsyncRead + Send + Unpin>;
 /// The writing half of a connection.
 pub(crate) type BoxWriter = Box<dyn AsyncWrite + Send + Unpin>;
 
+/// The reading half of a connection.
+pub(crate) enum Reader {
+    /// A TCP socket, read with readiness waits of its own (see [`read_loop`]).
+    Tcp(Direct),
+    /// Any other byte stream.
+    Stream(BoxReader),
+}
+
 /// A connection's byte stream, split into halves that two tasks own.
 pub(crate) struct ConnIo {
-    reader: BoxReader,
+    reader: Reader,
     writer: BoxWriter,
     /// A handle the driver may write to directly while the writer task is idle.
-    direct: Option<smol::net::TcpStream>,
+    direct: Option<Direct>,
 }
 
 impl std::fmt::Debug for ConnIo {
@@ -49,7 +65,7 @@ impl ConnIo {
         writer: impl AsyncWrite + Send + Unpin + 'static,
     ) -> Self {
         Self {
-            reader: Box::new(reader),
+            reader: Reader::Stream(Box::new(reader)),
             writer: Box::new(writer),
             direct: None,
         }
@@ -57,14 +73,17 @@ impl ConnIo {
 
     /// A TCP stream (three handles on one socket: reader, writer, direct writes).
     pub(crate) fn tcp(stream: smol::net::TcpStream) -> Self {
+        let writer = Box::new(stream.clone());
+        let socket = Direct::from(stream);
         Self {
-            direct: Some(stream.clone()),
-            ..Self::new(stream.clone(), stream)
+            reader: Reader::Tcp(socket.clone()),
+            writer,
+            direct: Some(socket),
         }
     }
 
     /// The halves, and the direct-write handle if the transport has one.
-    pub(crate) fn into_parts(self) -> (BoxReader, BoxWriter, Option<smol::net::TcpStream>) {
+    pub(crate) fn into_parts(self) -> (Reader, BoxWriter, Option<Direct>) {
         (self.reader, self.writer, self.direct)
     }
 }
@@ -78,27 +97,64 @@ pub(crate) enum WriteCmd {
     Close,
 }
 
-/// Reads until end-of-stream or error, sending chunks to the driver.
-pub(crate) async fn read_loop(
-    conn: ConnId,
-    mut reader: BoxReader,
-    input: async_channel::Sender<Input>,
-    control: async_channel::Sender<Control>,
-) {
+impl Reader {
+    /// Reads into `buf`. `drained` says the last read left the socket empty: a TCP reader
+    /// then waits for readiness before reading instead of paying for a read that would block.
+    async fn read(&mut self, buf: &mut [u8], drained: bool) -> io::Result<usize> {
+        match self {
+            Self::Tcp(socket) => {
+                if drained {
+                    first_wake(socket.readable()).await?;
+                }
+                socket.read_with(|s| (&*s).read(buf)).await
+            }
+            Self::Stream(reader) => reader.read(buf).await,
+        }
+    }
+}
+
+/// Polls `wait` until it is ready or has been woken once. async-io's readiness futures may
+/// miss an event delivered by another thread's reactor tick in the instant they register, so
+/// the caller treats any wake-up as "try the operation" (as `Async::read_with` does).
+async fn first_wake(wait: impl Future<Output = io::Result<()>>) -> io::Result<()> {
+    let mut wait = std::pin::pin!(wait);
+    let mut polled = false;
+    std::future::poll_fn(|cx| {
+        if std::mem::replace(&mut polled, true) {
+            std::task::Poll::Ready(Ok(()))
+        } else {
+            wait.as_mut().poll(cx)
+        }
+    })
+    .await
+}
+
+/// Reads until end-of-stream or error, handing chunks to the hub, which routes them before
+/// this task reads again.
+pub(crate) async fn read_loop(conn: ConnId, mut reader: Reader, hub: HubRef) {
     let mut buf = BytesMut::new();
     let mut size = MIN_READ;
+    let mut drained = false;
     let reason = loop {
         if buf.capacity() < size {
             buf.reserve(size);
         }
         buf.resize(size, 0);
-        match reader.read(&mut buf).await {
+        match reader.read(&mut buf, drained).await {
             Ok(0) => break CloseReason::ClientClosed,
             Ok(n) => {
+                drained = n < size;
                 size = next_read_size(size, n);
                 buf.truncate(n);
-                if input.send((conn, buf.split())).await.is_err() {
+                let Some(hub) = hub.upgrade() else { return };
+                if !hub.borrow_mut().input(conn, buf.split()) {
                     return;
+                }
+                drop(hub);
+                if !drained {
+                    // More is waiting: let the other connections, writers and timers run
+                    // before reading on (a reader of a busy socket never has to wait).
+                    futures_lite::future::yield_now().await;
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.clear(),
@@ -108,7 +164,9 @@ pub(crate) async fn read_loop(
             }
         }
     };
-    let _ = control.send(Control::Eof(conn, reason)).await;
+    if let Some(hub) = hub.upgrade() {
+        hub.borrow_mut().ended(conn, reason);
+    }
 }
 
 /// The read size after a read of `n` bytes into `size`: doubles while reads fill the buffer,
@@ -129,10 +187,15 @@ pub(crate) async fn write_loop(
     conn: ConnId,
     mut writer: BoxWriter,
     commands: async_channel::Receiver<WriteCmd>,
-    control: async_channel::Sender<Control>,
+    hub: HubRef,
     deadline: Duration,
 ) {
     let mut pending = VecDeque::new();
+    let mut report = |n| {
+        if let Some(hub) = hub.upgrade() {
+            hub.borrow_mut().written(conn, n);
+        }
+    };
     loop {
         // A closed command channel means the driver is gone: close like an ordered close.
         let mut close = match commands.recv().await {
@@ -150,33 +213,41 @@ pub(crate) async fn write_loop(
             }
         }
         if let Err(reason) =
-            write_pending(conn, &mut writer, &mut pending, &control, deadline).await
+            write_pending(conn, &mut writer, &mut pending, &mut report, deadline).await
         {
-            let _ = control.send(Control::Eof(conn, reason)).await;
+            if let Some(hub) = hub.upgrade() {
+                hub.borrow_mut().ended(conn, reason);
+            }
             return;
         }
         if close {
-            let _ = writer.close().or(timeout(deadline)).await;
+            let mut expiry = smol::Timer::after(deadline);
+            let _ = expired(&mut expiry).or(writer.close()).await;
             return;
         }
     }
 }
 
-/// Writes every pending segment, reporting progress; each write must finish within `deadline`.
+/// Writes every pending segment, reporting each write's size. As nats-server's write deadline,
+/// `deadline` bounds the whole batch, and an expired deadline wins over a write that would
+/// only now make progress: a reader that takes a little every so often is still too slow.
 async fn write_pending(
     conn: ConnId,
     writer: &mut BoxWriter,
     pending: &mut VecDeque<Bytes>,
-    control: &async_channel::Sender<Control>,
+    report: &mut impl FnMut(usize),
     deadline: Duration,
 ) -> Result<(), CloseReason> {
+    let mut expiry = smol::Timer::after(deadline);
     while !pending.is_empty() {
         let slices: Vec<IoSlice<'_>> = pending
             .iter()
             .take(MAX_IOVECS)
             .map(|b| IoSlice::new(b))
             .collect();
-        let written = writer.write_vectored(&slices).or(timeout(deadline)).await;
+        let written = expired(&mut expiry)
+            .or(writer.write_vectored(&slices))
+            .await;
         drop(slices);
         let n = match written {
             Ok(0) => return Err(CloseReason::WriteError),
@@ -192,9 +263,9 @@ async fn write_pending(
             }
         };
         advance(pending, n);
-        let _ = control.try_send(Control::Written(conn, n));
+        report(n);
     }
-    match writer.flush().or(timeout(deadline)).await {
+    match expired(&mut expiry).or(writer.flush()).await {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::TimedOut => {
             Err(CloseReason::SlowConsumerWriteDeadline)
@@ -205,26 +276,24 @@ async fn write_pending(
 
 /// Writes as much of `segments` as the socket takes right now without waiting, and drops what
 /// was written from the front. Returns the bytes written (0 when the socket would block).
-pub(crate) fn write_now(
-    stream: &mut smol::net::TcpStream,
-    segments: &mut VecDeque<Bytes>,
-) -> io::Result<usize> {
-    use std::pin::Pin;
-    use std::task::{Context, Poll, Waker};
-
+pub(crate) fn write_now(socket: &Direct, segments: &mut VecDeque<Bytes>) -> io::Result<usize> {
     let slices: Vec<IoSlice<'_>> = segments
         .iter()
         .take(MAX_IOVECS)
         .map(|b| IoSlice::new(b))
         .collect();
-    // A non-blocking attempt: async-io tries the syscall first and only registers the (no-op)
-    // waker when the socket would block, which the writer task then takes over.
-    let mut cx = Context::from_waker(Waker::noop());
-    let n = match Pin::new(stream).poll_write_vectored(&mut cx, &slices) {
-        Poll::Ready(Ok(n)) => n,
-        Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => 0,
-        Poll::Ready(Err(e)) => return Err(e),
-        Poll::Pending => 0,
+    // The socket is non-blocking: a full send buffer is `WouldBlock`, left to the writer task.
+    let n = match socket.get_ref().write_vectored(&slices) {
+        Ok(n) => n,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted
+            ) =>
+        {
+            0
+        }
+        Err(e) => return Err(e),
     };
     drop(slices);
     advance(segments, n);
@@ -250,9 +319,9 @@ fn advance(pending: &mut VecDeque<Bytes>, mut n: usize) {
     }
 }
 
-/// Completes with `TimedOut` after `after`.
-async fn timeout<T>(after: Duration) -> io::Result<T> {
-    smol::Timer::after(after).await;
+/// Completes with `TimedOut` once `expiry` fires.
+async fn expired<T>(expiry: &mut smol::Timer) -> io::Result<T> {
+    expiry.await;
     Err(io::ErrorKind::TimedOut.into())
 }
 
@@ -315,22 +384,19 @@ mod tests {
                 limit: 3,
             });
             let mut pending = queue(&[b"MSG a 1 2\r\n", b"hi", b"\r\n"]);
-            let (ctl_tx, ctl_rx) = async_channel::unbounded();
             let id = test_conn_id();
+            let mut reports = Vec::new();
             write_pending(
                 id,
                 &mut writer,
                 &mut pending,
-                &ctl_tx,
+                &mut |n| reports.push(n),
                 Duration::from_secs(1),
             )
             .await
             .unwrap();
-            let mut total = 0;
-            while let Ok(Control::Written(_, n)) = ctl_rx.try_recv() {
-                total += n;
-            }
-            assert_eq!(total, 15);
+            assert_eq!(reports.iter().sum::<usize>(), 15);
+            assert!(reports.iter().all(|&n| n <= 3));
             assert!(pending.is_empty());
         });
     }

@@ -1,39 +1,36 @@
-//! The driver: the one task that owns the [`Broker`] and performs its outputs.
+//! The driver: the [`Broker`] and its connections, on one thread.
 //!
-//! Every input reaches the driver as a message: reads on a bounded channel (back-pressure),
-//! everything else (accepted connections, bytes written, end of stream, host requests) on an
-//! unbounded control channel. After each wake-up the driver drains every queued message before
-//! polling outputs, so deliveries are batched per connection, then re-arms its one timer at
-//! [`Broker::poll_timeout`].
+//! The broker lives in a [`Hub`] behind an `Rc<RefCell<_>>` on a single-threaded executor.
+//! Every task on that thread calls the hub directly: a reader hands the bytes it read to the
+//! broker and performs the resulting outputs before it reads again, a writer reports the bytes
+//! it wrote, the accept loop attaches sockets, a timer task fires the broker's one deadline.
+//! No message crosses a channel or wakes another task on the way from one client to another,
+//! which keeps the request/reply path to one reactor wait per hop. Only what comes from other
+//! threads (the embedder's requests, in-process connections, signals) arrives on the control
+//! channel.
+//!
+//! No borrow of the hub is held across an `.await`, so the borrows never overlap.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::{Rc, Weak};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use bytes::BytesMut;
 use futures_lite::FutureExt;
-use skiff_core::{Broker, CloseReason, Config, ConfigError, ConnId, Output, PeerInfo};
-use smol::{Executor, Task, Timer};
+use skiff_core::{Broker, CloseReason, Config, ConfigError, ConnId, Instant, Output, PeerInfo};
+use smol::{LocalExecutor, Task, Timer};
 
 use super::clock::Clock;
-use super::conn::{self, ConnIo, WriteCmd};
+use super::conn::{self, ConnIo, Direct, WriteCmd};
 use super::shared::Shared;
 
-/// Bytes read from a connection.
-pub(crate) type Input = (ConnId, BytesMut);
-
-/// Most queued messages handled before outputs are performed.
-const MAX_BATCH: usize = 1024;
-
-/// A message to the driver other than bytes read.
+/// A message to the driver from another thread.
 #[derive(Debug)]
 pub(crate) enum Control {
     /// A new connection to register with the broker.
     Attach(ConnIo, PeerInfo),
-    /// `n` bytes were written to a connection.
-    Written(ConnId, usize),
-    /// A connection ended (end of stream, read or write failure, write deadline).
-    Eof(ConnId, CloseReason),
     /// A request from the embedder or a signal.
     Request(Request),
 }
@@ -51,146 +48,311 @@ pub(crate) enum Request {
     Reload(Box<Config>, async_channel::Sender<Result<(), ConfigError>>),
 }
 
-/// The tasks serving one live connection.
+/// The hub as the tasks hold it: they never keep it alive, so dropping the hub at the end of
+/// [`run`] cancels every task it owns.
+pub(crate) type HubRef = Weak<RefCell<Hub>>;
+
+/// The tasks and handles serving one live connection.
 struct ConnTasks {
     writes: async_channel::Sender<WriteCmd>,
-    reader: Task<()>,
+    /// Held so that closing the connection cancels its reader.
+    _reader: Task<()>,
     writer: Task<()>,
     /// The socket, for writing directly while the writer task has nothing queued.
-    direct: Option<smol::net::TcpStream>,
+    direct: Option<Direct>,
     /// Bytes handed to the writer task and not yet reported written.
     queued: usize,
 }
 
-/// What woke the driver.
-enum Wake {
-    Control(Control),
-    Input(Input),
-    Timer,
-}
-
-/// The driver's state. Built by the server, consumed by [`Driver::run`].
-pub(crate) struct Driver {
-    pub(crate) broker: Broker,
-    pub(crate) clock: Clock,
-    pub(crate) executor: Arc<Executor<'static>>,
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) control_tx: async_channel::Sender<Control>,
-    pub(crate) control_rx: async_channel::Receiver<Control>,
-    pub(crate) input_tx: async_channel::Sender<Input>,
-    pub(crate) input_rx: async_channel::Receiver<Input>,
-    /// The accept loop; dropping it stops listening.
-    pub(crate) listener: Option<Task<()>>,
-    /// Runs once the broker has stopped and writes are flushed (removes the ports file).
-    pub(crate) on_stopped: Option<Box<dyn FnOnce() + Send>>,
+/// The broker and everything that performs its outputs.
+pub(crate) struct Hub {
+    broker: Broker,
+    clock: Clock,
+    executor: Rc<LocalExecutor<'static>>,
+    shared: Arc<Shared>,
+    /// This hub, for the tasks it spawns.
+    this: HubRef,
     conns: HashMap<ConnId, ConnTasks>,
     /// Writers still flushing after their connection's `Close`.
     closing: Vec<Task<()>>,
-    stopped: bool,
+    /// The accept loop; dropping it stops listening.
+    listener: Option<Task<()>>,
+    /// The deadline the timer task waits for (it may be earlier than the broker's: a timer
+    /// that fires early only re-arms).
+    armed: Option<Instant>,
+    /// Tells the timer task that `armed` moved earlier.
+    rearm: async_channel::Sender<()>,
+    /// Closed once the broker has stopped.
+    stopped: async_channel::Sender<()>,
     abort_flush: bool,
 }
 
-impl std::fmt::Debug for Driver {
+impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Driver")
+        f.debug_struct("Hub")
             .field("conns", &self.conns.len())
             .finish_non_exhaustive()
     }
 }
 
-impl Driver {
-    /// A driver for `broker`; channels come from [`Shared`]'s construction.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn new(
-        broker: Broker,
-        clock: Clock,
-        executor: Arc<Executor<'static>>,
-        shared: Arc<Shared>,
-        control: (
-            async_channel::Sender<Control>,
-            async_channel::Receiver<Control>,
-        ),
-        input: (async_channel::Sender<Input>, async_channel::Receiver<Input>),
-        listener: Option<Task<()>>,
-        on_stopped: Option<Box<dyn FnOnce() + Send>>,
-    ) -> Self {
-        Self {
-            broker,
-            clock,
-            executor,
-            shared,
-            control_tx: control.0,
-            control_rx: control.1,
-            input_tx: input.0,
-            input_rx: input.1,
-            listener,
-            on_stopped,
+/// The signal handler's future, built where the handlers are installed.
+pub(crate) type SignalTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// What the server thread needs to run a broker.
+pub(crate) struct Setup {
+    /// The broker, already built (its banner is logged).
+    pub(crate) broker: Broker,
+    /// The host clock the broker's instants come from.
+    pub(crate) clock: Clock,
+    /// State shared with the [`Server`](crate::Server) handle.
+    pub(crate) shared: Arc<Shared>,
+    /// Messages from other threads.
+    pub(crate) control: async_channel::Receiver<Control>,
+    /// The client listener, if the server listens on TCP.
+    pub(crate) listener: Option<smol::net::TcpListener>,
+    /// The signal handler task's future, if signals are handled.
+    pub(crate) signals: Option<SignalTask>,
+    /// Runs once the broker has stopped and writes are flushed (removes the ports file).
+    pub(crate) on_stopped: Box<dyn FnOnce() + Send>,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup").finish_non_exhaustive()
+    }
+}
+
+/// Runs the broker on the current thread until it has stopped and every accepted write is
+/// flushed.
+pub(crate) fn run(setup: Setup) {
+    let executor = Rc::new(LocalExecutor::new());
+    let (rearm, rearm_rx) = async_channel::bounded(1);
+    let (stopped, stopped_rx) = async_channel::bounded::<()>(1);
+    let hub = Rc::new_cyclic(|this| {
+        RefCell::new(Hub {
+            broker: setup.broker,
+            clock: setup.clock,
+            executor: executor.clone(),
+            shared: setup.shared,
+            this: this.clone(),
             conns: HashMap::new(),
             closing: Vec::new(),
-            stopped: false,
+            listener: None,
+            armed: None,
+            rearm,
+            stopped,
             abort_flush: false,
+        })
+    });
+    let weak = Rc::downgrade(&hub);
+    if let Some(listener) = setup.listener {
+        let accept = executor.spawn(super::listener::accept_loop(listener, weak.clone()));
+        hub.borrow_mut().listener = Some(accept);
+    }
+    let signals = setup.signals.map(|s| executor.spawn(s));
+    let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));
+    hub.borrow_mut().settle();
+    let serve = serve(&hub, setup.control, stopped_rx, setup.on_stopped);
+    smol::block_on(executor.run(serve));
+    drop(signals);
+    drop(timer);
+    // The tasks hold only weak references: dropping the hub drops their handles, and the
+    // executor drops their futures.
+    drop(hub);
+}
+
+/// Applies control messages until the broker stops, then finishes.
+async fn serve(
+    hub: &Rc<RefCell<Hub>>,
+    control: async_channel::Receiver<Control>,
+    stopped: async_channel::Receiver<()>,
+    on_stopped: Box<dyn FnOnce() + Send>,
+) {
+    loop {
+        let next = async { control.recv().await.ok() }
+            .or(async {
+                // Closed when the broker stops.
+                let _ = stopped.recv().await;
+                None
+            })
+            .await;
+        match next {
+            Some(message) => hub.borrow_mut().control(message),
+            // The handle holds a sender, so only a stop ends the loop.
+            None => break,
+        }
+        if hub.borrow().is_stopped() {
+            break;
         }
     }
+    finish(hub, &control, on_stopped).await;
+}
 
-    /// Runs until the broker has stopped and every accepted write is flushed.
-    pub(crate) async fn run(mut self) {
-        let mut timer = Timer::never();
-        // The deadline the timer is armed for: re-arming costs a reactor round trip, so only
-        // a changed deadline is re-armed.
-        let mut armed = None;
-        while !self.stopped {
-            let wake = next_wake(&self.control_rx, &self.input_rx, &mut timer).await;
-            if matches!(wake, Wake::Timer) {
-                armed = None; // a fired timer must be armed again, even for the same deadline
-            }
-            self.handle_wake(wake);
-            for _ in 0..MAX_BATCH {
-                if let Ok(c) = self.control_rx.try_recv() {
-                    self.handle_wake(Wake::Control(c));
-                } else if let Ok(i) = self.input_rx.try_recv() {
-                    self.handle_wake(Wake::Input(i));
-                } else {
-                    break;
-                }
-                if self.stopped {
-                    break;
-                }
-            }
-            self.drain_outputs();
-            match self.broker.poll_timeout() {
-                Some(at) if armed != Some(at) => {
-                    armed = Some(at);
-                    timer.set_at(self.clock.to_std(at));
-                }
-                Some(_) => {}
-                None => {
-                    armed = None;
-                    timer = Timer::never();
-                }
-            }
-            self.closing.retain(|t| !t.is_finished());
+/// After `Stopped`: flush closing writers (unless told to hurry), then report completion.
+async fn finish(
+    hub: &Rc<RefCell<Hub>>,
+    control: &async_channel::Receiver<Control>,
+    on_stopped: Box<dyn FnOnce() + Send>,
+) {
+    let (writers, abort, shared) = {
+        let mut hub = hub.borrow_mut();
+        hub.listener = None;
+        // Connections the core never closed (there should be none) are closed now.
+        for (_, tasks) in std::mem::take(&mut hub.conns) {
+            let _ = tasks.writes.try_send(WriteCmd::Close);
+            hub.closing.push(tasks.writer);
         }
-        self.finish().await;
+        (
+            std::mem::take(&mut hub.closing),
+            hub.abort_flush,
+            hub.shared.clone(),
+        )
+    };
+    if !abort {
+        let flush = async {
+            for writer in writers {
+                writer.await;
+            }
+        };
+        let hurry = async {
+            loop {
+                match control.recv().await {
+                    Ok(Control::Request(Request::ShutdownNow)) => {
+                        tracing::info!("Closing connections without flushing");
+                        return;
+                    }
+                    Ok(_) => {}
+                    Err(_) => std::future::pending::<()>().await,
+                }
+            }
+        };
+        flush.or(hurry).await;
     }
+    on_stopped();
+    tracing::info!("Server Exiting..");
+    shared.mark_stopped();
+}
 
-    fn handle_wake(&mut self, wake: Wake) {
+/// Fires the broker's deadline: waits for `armed`, re-reading it whenever it moves earlier.
+async fn timer_loop(hub: HubRef, rearm: async_channel::Receiver<()>) {
+    loop {
+        while rearm.try_recv().is_ok() {}
+        let Some(strong) = hub.upgrade() else { return };
+        let at = {
+            let hub = strong.borrow();
+            hub.armed.map(|at| hub.clock.to_std(at))
+        };
+        drop(strong);
+        let fired = match at {
+            Some(at) => {
+                async {
+                    Timer::at(at).await;
+                    true
+                }
+                .or(async {
+                    let _ = rearm.recv().await;
+                    false
+                })
+                .await
+            }
+            None => {
+                if rearm.recv().await.is_err() {
+                    return;
+                }
+                false
+            }
+        };
+        if fired {
+            let Some(strong) = hub.upgrade() else { return };
+            let mut hub = strong.borrow_mut();
+            hub.armed = None;
+            let now = hub.clock.now();
+            hub.broker.handle_timeout(now);
+            hub.settle();
+        }
+    }
+}
+
+impl Hub {
+    /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).
+    pub(crate) fn input(&mut self, conn: ConnId, bytes: BytesMut) -> bool {
+        if !self.conns.contains_key(&conn) {
+            return false;
+        }
         let now = self.clock.now();
-        match wake {
-            Wake::Input((conn, bytes)) => self.broker.handle_input(conn, bytes, now),
-            Wake::Timer => self.broker.handle_timeout(now),
-            Wake::Control(Control::Written(conn, n)) => {
-                if let Some(tasks) = self.conns.get_mut(&conn) {
-                    tasks.queued = tasks.queued.saturating_sub(n);
-                }
-                self.broker.handle_written(conn, n, now);
-            }
-            Wake::Control(Control::Eof(conn, reason)) => self.broker.handle_eof(conn, reason, now),
-            Wake::Control(Control::Attach(io, peer)) => self.attach(io, peer),
-            Wake::Control(Control::Request(request)) => self.handle_request(request),
-        }
+        self.broker.handle_input(conn, bytes, now);
+        self.settle();
+        self.conns.contains_key(&conn)
     }
 
-    fn handle_request(&mut self, request: Request) {
+    /// `n` bytes handed to `conn`'s writer task were written.
+    pub(crate) fn written(&mut self, conn: ConnId, n: usize) {
+        if let Some(tasks) = self.conns.get_mut(&conn) {
+            tasks.queued = tasks.queued.saturating_sub(n);
+        }
+        let now = self.clock.now();
+        self.broker.handle_written(conn, n, now);
+        self.settle();
+    }
+
+    /// `conn` ended: end of stream, a read or write failure, or a missed write deadline.
+    pub(crate) fn ended(&mut self, conn: ConnId, reason: CloseReason) {
+        let now = self.clock.now();
+        self.broker.handle_eof(conn, reason, now);
+        self.settle();
+    }
+
+    /// Registers a new connection and starts its reader and writer.
+    pub(crate) fn attach(&mut self, io: ConnIo, peer: PeerInfo) {
+        let now = self.clock.now();
+        let Ok(conn) = self.broker.accept(peer, now) else {
+            tracing::debug!("Refused a connection: the server is shutting down");
+            return;
+        };
+        match peer.addr {
+            Some(addr) => tracing::debug!("{addr} - cid:{conn} - Client connection created"),
+            None => tracing::debug!("cid:{conn} - In-process client connection created"),
+        }
+        let (reader, writer, direct) = io.into_parts();
+        let (writes, commands) = async_channel::unbounded();
+        let deadline = self.broker.config().write_deadline;
+        let reader = self
+            .executor
+            .spawn(conn::read_loop(conn, reader, self.this.clone()));
+        let writer = self.executor.spawn(conn::write_loop(
+            conn,
+            writer,
+            commands,
+            self.this.clone(),
+            deadline,
+        ));
+        self.conns.insert(
+            conn,
+            ConnTasks {
+                writes,
+                _reader: reader,
+                writer,
+                direct,
+                queued: 0,
+            },
+        );
+        self.settle();
+    }
+
+    /// Whether the broker has stopped.
+    fn is_stopped(&self) -> bool {
+        self.stopped.is_closed()
+    }
+
+    fn control(&mut self, message: Control) {
+        match message {
+            Control::Attach(io, peer) => self.attach(io, peer),
+            Control::Request(request) => self.request(request),
+        }
+        self.settle();
+    }
+
+    fn request(&mut self, request: Request) {
         let now = self.clock.now();
         match request {
             Request::Shutdown | Request::ShutdownNow => {
@@ -224,48 +386,18 @@ impl Driver {
         }
     }
 
-    /// Registers a new connection and starts its reader and writer.
-    fn attach(&mut self, io: ConnIo, peer: PeerInfo) {
-        let now = self.clock.now();
-        let Ok(conn) = self.broker.accept(peer, now) else {
-            tracing::debug!("Refused a connection: the server is shutting down");
-            return;
-        };
-        match peer.addr {
-            Some(addr) => tracing::debug!("{addr} - cid:{conn} - Client connection created"),
-            None => tracing::debug!("cid:{conn} - In-process client connection created"),
-        }
-        let (reader, writer, direct) = io.into_parts();
-        let (writes, commands) = async_channel::unbounded();
-        let deadline = self.broker.config().write_deadline;
-        let reader = self.executor.spawn(conn::read_loop(
-            conn,
-            reader,
-            self.input_tx.clone(),
-            self.control_tx.clone(),
-        ));
-        let writer = self.executor.spawn(conn::write_loop(
-            conn,
-            writer,
-            commands,
-            self.control_tx.clone(),
-            deadline,
-        ));
-        self.conns.insert(
-            conn,
-            ConnTasks {
-                writes,
-                reader,
-                writer,
-                direct,
-                queued: 0,
-            },
-        );
-    }
-
-    fn drain_outputs(&mut self) {
+    /// Performs every pending output and keeps the timer at or before the broker's deadline.
+    fn settle(&mut self) {
         while let Some(output) = self.broker.poll_output() {
             self.perform(output);
+        }
+        if let Some(at) = self.broker.poll_timeout() {
+            // A later deadline is left to the armed timer: it fires early and re-arms, which
+            // costs less than waking the timer task on every change.
+            if self.armed.is_none_or(|armed| at < armed) {
+                self.armed = Some(at);
+                let _ = self.rearm.try_send(());
+            }
         }
     }
 
@@ -277,16 +409,16 @@ impl Driver {
                     return;
                 };
                 let mut segments = VecDeque::from(segments);
-                // While the writer task has nothing queued, write from here: one task hop and
-                // one wake-up fewer per message on the latency path (nats-server's readLoop
-                // flushes the same way). Order holds: nothing is queued ahead of these bytes.
+                // While the writer task has nothing queued, write from here: no task hop and
+                // no wake-up on the latency path (nats-server's readLoop flushes the same way).
+                // Order holds: nothing is queued ahead of these bytes.
                 if tasks.queued == 0 {
-                    if let Some(stream) = tasks.direct.as_mut() {
-                        match conn::write_now(stream, &mut segments) {
-                            Ok(n) if n > 0 => self.broker.handle_written(conn, n, self.clock.now()),
-                            Ok(_) => {}
-                            // The writer task meets the same error and reports it.
-                            Err(_) => {}
+                    if let Some(direct) = &tasks.direct {
+                        // An error is left to the writer task, which meets it and reports it.
+                        if let Ok(n) = conn::write_now(direct, &mut segments) {
+                            if n > 0 {
+                                self.broker.handle_written(conn, n, self.clock.now());
+                            }
                         }
                     }
                 }
@@ -299,8 +431,10 @@ impl Driver {
                 if let Some(tasks) = self.conns.remove(&conn) {
                     tracing::debug!("cid:{conn} - Client connection closed: {reason}");
                     let _ = tasks.writes.try_send(WriteCmd::Close);
-                    drop(tasks.reader);
+                    self.closing.retain(|t| !t.is_finished());
                     self.closing.push(tasks.writer);
+                    // Dropping the reader's handle cancels it (after its current step, if
+                    // it is the task closing its own connection).
                 }
             }
             Output::StopListening => {
@@ -309,73 +443,10 @@ impl Driver {
                 }
                 self.shared.listening.store(false, Ordering::SeqCst);
             }
-            Output::Stopped => self.stopped = true,
+            Output::Stopped => {
+                self.stopped.close();
+            }
             other => tracing::debug!("Ignoring unknown broker output {other:?}"),
         }
     }
-
-    /// After `Stopped`: flush closing writers (unless told to hurry), then report completion.
-    async fn finish(mut self) {
-        self.listener = None;
-        // Connections the core never closed (there should be none) are closed now.
-        for (_, tasks) in self.conns.drain() {
-            let _ = tasks.writes.try_send(WriteCmd::Close);
-            self.closing.push(tasks.writer);
-        }
-        if !self.abort_flush {
-            let writers = std::mem::take(&mut self.closing);
-            let flush = async {
-                for writer in writers {
-                    writer.await;
-                }
-                true
-            };
-            let control_rx = self.control_rx.clone();
-            let hurry = async move {
-                loop {
-                    match control_rx.recv().await {
-                        Ok(Control::Request(Request::ShutdownNow)) => {
-                            tracing::info!("Closing connections without flushing");
-                            return false;
-                        }
-                        Ok(_) => {}
-                        Err(_) => std::future::pending::<()>().await,
-                    }
-                }
-            };
-            flush.or(hurry).await;
-        }
-        self.closing.clear();
-        if let Some(on_stopped) = self.on_stopped.take() {
-            on_stopped();
-        }
-        tracing::info!("Server Exiting..");
-        self.shared.mark_stopped();
-    }
-}
-
-/// Waits for a control message, then input, then the timer (control first: it frees memory).
-async fn next_wake(
-    control_rx: &async_channel::Receiver<Control>,
-    input_rx: &async_channel::Receiver<Input>,
-    timer: &mut Timer,
-) -> Wake {
-    let control = async {
-        match control_rx.recv().await {
-            Ok(c) => Wake::Control(c),
-            // The driver holds a sender, so the channel never closes while it runs.
-            Err(_) => std::future::pending().await,
-        }
-    };
-    let input = async {
-        match input_rx.recv().await {
-            Ok(i) => Wake::Input(i),
-            Err(_) => std::future::pending().await,
-        }
-    };
-    let timer = async {
-        timer.await;
-        Wake::Timer
-    };
-    control.or(input).or(timer).await
 }

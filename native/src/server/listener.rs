@@ -1,4 +1,4 @@
-//! The client accept loop: hands each accepted socket to the driver.
+//! The client accept loop: attaches each accepted socket to the hub.
 
 use std::time::Duration;
 
@@ -6,7 +6,7 @@ use skiff_core::PeerInfo;
 use smol::net::TcpListener;
 
 use super::conn::ConnIo;
-use super::driver::Control;
+use super::driver::HubRef;
 
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -37,16 +37,15 @@ pub(crate) fn bind(addr: &str) -> std::io::Result<std::net::TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::other(format!("no address for {addr}"))))
 }
 
-/// Accepts clients until the task is dropped (the driver drops it on `StopListening`).
-pub(crate) async fn accept_loop(listener: TcpListener, control: async_channel::Sender<Control>) {
+/// Accepts clients until the task is dropped (the hub drops it on `StopListening`).
+pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
-                let attach = Control::Attach(ConnIo::tcp(stream), PeerInfo::tcp(addr));
-                if control.send(attach).await.is_err() {
-                    return;
-                }
+                let Some(hub) = hub.upgrade() else { return };
+                hub.borrow_mut()
+                    .attach(ConnIo::tcp(stream), PeerInfo::tcp(addr));
             }
             Err(e) => {
                 tracing::error!("Error accepting client connection: {e}");

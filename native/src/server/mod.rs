@@ -1,8 +1,9 @@
-//! The server runtime: a [`Server`] runs a [`Broker`] on its own smol executor threads.
+//! The server runtime: a [`Server`] runs a [`Broker`] on a thread of its own.
 //!
-//! Inside, one driver task owns the broker; an accept loop, a reader and a writer task per
-//! connection, and (if asked) a signal task talk to it over channels. See
-//! the private `driver` module for the loop itself.
+//! On that thread a single-threaded smol executor runs the accept loop, a reader and a writer
+//! task per connection, a timer task and (if asked) the signal task; all of them call the
+//! broker directly. Other threads reach it over a control channel. See the private `driver`
+//! module for the details.
 
 mod clock;
 mod conn;
@@ -22,17 +23,13 @@ use std::time::Duration;
 
 use futures_lite::FutureExt;
 use skiff_core::{Broker, Config, ConfigError, PeerInfo};
-use smol::Executor;
 
 pub use in_process::InProcessConnection;
 pub use options::{ReloadFn, ServerOptions};
 
 use clock::Clock;
-use driver::{Control, Driver, Request};
+use driver::{Control, Request};
 use shared::Shared;
-
-/// Reads buffered between reader tasks and the driver (back-pressure beyond this).
-const INPUT_QUEUE: usize = 1024;
 
 /// Why a server could not be built or started.
 #[derive(Debug)]
@@ -106,20 +103,20 @@ impl std::fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-/// A NATS server running on its own threads.
+/// A NATS server running on a thread of its own.
 ///
 /// Build it with [`Server::new`], then [`start`](Server::start) it. Every method takes `&self`
 /// and the type is `Send + Sync`, so share it with an [`Arc`]. [`shutdown`](Server::shutdown)
 /// may be called any number of times, from any thread or task, concurrently: the broker shuts
-/// down exactly once. Dropping the server shuts it down and waits for its threads.
+/// down exactly once. Dropping the server shuts it down and waits for its thread.
 ///
 /// Signal handling is off unless [`ServerOptions::handle_signals`] asks for it; the library
 /// never exits the process.
 pub struct Server {
     shared: Arc<Shared>,
     start: Mutex<Option<Pending>>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
-    thread_ids: Mutex<Vec<ThreadId>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    thread_id: Mutex<Option<ThreadId>>,
 }
 
 /// What [`Server::start`] consumes.
@@ -151,8 +148,8 @@ impl Server {
                 options,
                 control_rx,
             })),
-            threads: Mutex::new(Vec::new()),
-            thread_ids: Mutex::new(Vec::new()),
+            thread: Mutex::new(None),
+            thread_id: Mutex::new(None),
         })
     }
 
@@ -166,7 +163,7 @@ impl Server {
         Ok(server)
     }
 
-    /// Opens the listener, writes the pid file, and starts the executor threads. Returns once
+    /// Opens the listener, writes the pid file, and starts the server thread. Returns once
     /// the listener is bound; the server is ready for connections shortly after (see
     /// [`Server::ready_for_connections`]).
     ///
@@ -207,13 +204,12 @@ impl Server {
         let seed = options
             .seed
             .unwrap_or_else(|| getrandom::u64().unwrap_or(0x5eed));
-        let executor = Arc::new(Executor::new());
-
         let signals = if options.handle_signals {
             let signals = crate::signals::Signals::install().map_err(StartError::Signals)?;
             let shared = self.shared.clone();
             let reload = options.reload.clone();
-            Some(executor.spawn(crate::signals::run(signals, shared, reload)))
+            let task: driver::SignalTask = Box::pin(crate::signals::run(signals, shared, reload));
+            Some(task)
         } else {
             None
         };
@@ -232,19 +228,14 @@ impl Server {
             _ => None,
         };
         let on_stopped: Box<dyn FnOnce() + Send> = Box::new(move || {
-            drop(signals);
             if let Some(path) = ports_file {
                 let _ = std::fs::remove_file(path);
             }
         });
 
-        let control = (self.shared.control.clone(), control_rx);
-        let accept = listener.map(|l| executor.spawn(listener::accept_loop(l, control.0.clone())));
         let shared = self.shared.clone();
-        let driver_executor = executor.clone();
-        let threads = options.thread_count();
-        // The broker stays on the driver thread for its whole life (it need not be `Send`).
-        let driver_thread = move || {
+        // The broker stays on this thread for its whole life (it need not be `Send`).
+        let server_thread = move || {
             let broker = Broker::new(options.config.clone(), seed, clock.now());
             log_banner(&broker, &options);
             if let Some(addr) = shared.local_addr.get() {
@@ -257,47 +248,23 @@ impl Server {
             }
             tracing::info!("Server is ready");
             shared.mark_ready();
-            let input = async_channel::bounded(INPUT_QUEUE);
-            let driver = Driver::new(
+            driver::run(driver::Setup {
                 broker,
                 clock,
-                driver_executor.clone(),
                 shared,
-                control,
-                input,
-                accept,
-                Some(on_stopped),
-            );
-            smol::block_on(driver_executor.run(driver.run()));
+                control: control_rx,
+                listener,
+                signals,
+                on_stopped,
+            });
         };
-        self.spawn_threads(executor, driver_thread, threads);
-        Ok(())
-    }
-
-    fn spawn_threads(
-        &self,
-        executor: Arc<Executor<'static>>,
-        driver: impl FnOnce() + Send + 'static,
-        count: usize,
-    ) {
-        let mut threads = lock(&self.threads);
-        let mut ids = lock(&self.thread_ids);
         let handle = std::thread::Builder::new()
-            .name("skiff-driver".to_owned())
-            .spawn(driver)
-            .expect("spawning the driver thread");
-        ids.push(handle.thread().id());
-        threads.push(handle);
-        for i in 1..count {
-            let executor = executor.clone();
-            let shared = self.shared.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("skiff-{i}"))
-                .spawn(move || smol::block_on(executor.run(shared.stopped())))
-                .expect("spawning an executor thread");
-            ids.push(handle.thread().id());
-            threads.push(handle);
-        }
+            .name("skiff".to_owned())
+            .spawn(server_thread)
+            .expect("spawning the server thread");
+        *lock(&self.thread_id) = Some(handle.thread().id());
+        *lock(&self.thread) = Some(handle);
+        Ok(())
     }
 
     /// Waits up to `timeout` for the server to accept connections. False if it did not become
@@ -411,12 +378,12 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.shutdown();
-        let on_own_thread = lock(&self.thread_ids).contains(&std::thread::current().id());
-        if on_own_thread {
-            // Joining our own thread would deadlock; the threads exit once stopped.
+        if *lock(&self.thread_id) == Some(std::thread::current().id()) {
+            // Joining our own thread would deadlock; the thread exits once stopped.
             return;
         }
-        for handle in lock(&self.threads).drain(..) {
+        let handle = lock(&self.thread).take();
+        if let Some(handle) = handle {
             let _ = handle.join();
         }
     }

@@ -40,8 +40,6 @@ pub struct ServerOptions {
     pub reload: Option<ReloadFn>,
     /// Seed for the broker's randomness; `None` draws one from the operating system.
     pub seed: Option<u64>,
-    /// Executor threads (the driver and connection tasks share them); 0 means one.
-    pub threads: usize,
 }
 
 impl Default for ServerOptions {
@@ -58,7 +56,6 @@ impl Default for ServerOptions {
             handle_signals: false,
             reload: None,
             seed: None,
-            threads: 0,
         }
     }
 }
@@ -71,13 +68,6 @@ impl ServerOptions {
             port,
             ..Self::default()
         }
-    }
-
-    /// The number of executor threads to start: one unless asked otherwise. One thread runs
-    /// the driver and every connection's reader and writer with no cross-thread wake-ups;
-    /// measured with `skiff-bench` on 2 cores it beat two threads on throughput and latency.
-    pub(crate) fn thread_count(&self) -> usize {
-        self.threads.max(1)
     }
 }
 
@@ -95,7 +85,6 @@ impl std::fmt::Debug for ServerOptions {
             .field("handle_signals", &self.handle_signals)
             .field("reload", &self.reload.as_ref().map(|_| "Fn"))
             .field("seed", &self.seed)
-            .field("threads", &self.threads)
             .finish()
     }
 }
@@ -111,7 +100,6 @@ mod tests {
             (o.host.as_str(), o.port, o.listen, o.handle_signals),
             ("127.0.0.1", 0, true, false)
         );
-        assert_eq!(o.thread_count(), 1);
         let o = ServerOptions::listen_on("0.0.0.0", 4222);
         assert_eq!((o.host.as_str(), o.port), ("0.0.0.0", 4222));
         assert!(format!("{o:?}").contains("4222"));
