@@ -1,6 +1,6 @@
 //! Skiff's native host: the `skiff` daemon and an embeddable NATS server on smol.
 //!
-//! A [`Server`] runs the sans-IO [`skiff_core::Broker`] on its own executor threads, so both
+//! A [`Server`] runs the sans-IO [`skiff_core::Broker`] on a thread of its own, so both
 //! async and plain synchronous programs can embed it. Clients connect over TCP or, with no
 //! socket at all, through [`Server::in_process_connection`].
 //!
