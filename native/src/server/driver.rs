@@ -77,6 +77,8 @@ pub(crate) struct Hub {
     closing: Vec<Task<()>>,
     /// The accept loop; dropping it stops listening.
     listener: Option<Task<()>>,
+    /// The signal handler; dropping it restores the default handlers.
+    signals: Option<Task<()>>,
     /// The deadline the timer task waits for (it may be earlier than the broker's: a timer
     /// that fires early only re-arms).
     armed: Option<Instant>,
@@ -138,6 +140,7 @@ pub(crate) fn run(setup: Setup) {
             conns: HashMap::new(),
             closing: Vec::new(),
             listener: None,
+            signals: None,
             armed: None,
             rearm,
             stopped,
@@ -149,12 +152,11 @@ pub(crate) fn run(setup: Setup) {
         let accept = executor.spawn(super::listener::accept_loop(listener, weak.clone()));
         hub.borrow_mut().listener = Some(accept);
     }
-    let signals = setup.signals.map(|s| executor.spawn(s));
+    hub.borrow_mut().signals = setup.signals.map(|s| executor.spawn(s));
     let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));
     hub.borrow_mut().settle();
     let serve = serve(&hub, setup.control, stopped_rx, setup.on_stopped);
     smol::block_on(executor.run(serve));
-    drop(signals);
     drop(timer);
     // The tasks hold only weak references: dropping the hub drops their handles, and the
     // executor drops their futures.
@@ -228,6 +230,9 @@ async fn finish(
         };
         flush.or(hurry).await;
     }
+    // Signals stay handled through the flush (a second interrupt hurries it), then go back to
+    // their defaults before the host reports that it stopped.
+    hub.borrow_mut().signals = None;
     on_stopped();
     tracing::info!("Server Exiting..");
     shared.mark_stopped();
