@@ -401,6 +401,66 @@ mod tests {
         });
     }
 
+    /// A writer that takes one byte every `every`: each write finishes quickly, the batch does
+    /// not.
+    struct Drip {
+        every: Duration,
+        wait: Option<smol::Timer>,
+    }
+
+    impl AsyncWrite for Drip {
+        fn poll_write(
+            mut self: std::pin::Pin<&mut Self>,
+            cx: &mut std::task::Context<'_>,
+            buf: &[u8],
+        ) -> std::task::Poll<io::Result<usize>> {
+            let every = self.every;
+            let wait = self.wait.get_or_insert_with(|| smol::Timer::after(every));
+            match std::pin::Pin::new(wait).poll(cx) {
+                std::task::Poll::Ready(_) => {
+                    self.wait = None;
+                    std::task::Poll::Ready(Ok(buf.len().min(1)))
+                }
+                std::task::Poll::Pending => std::task::Poll::Pending,
+            }
+        }
+        fn poll_flush(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+        fn poll_close(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<io::Result<()>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    #[test]
+    fn the_write_deadline_bounds_the_whole_batch() {
+        smol::block_on(async {
+            let mut writer: BoxWriter = Box::new(Drip {
+                every: Duration::from_millis(20),
+                wait: None,
+            });
+            let mut pending = queue(&[b"MSG a 1 20\r\n", b"01234567890123456789", b"\r\n"]);
+            let mut written = 0;
+            let result = write_pending(
+                test_conn_id(),
+                &mut writer,
+                &mut pending,
+                &mut |n| written += n,
+                Duration::from_millis(100),
+            )
+            .await;
+            assert_eq!(result, Err(CloseReason::SlowConsumerWriteDeadline));
+            // Every write makes progress within the deadline, and still the batch is too slow.
+            assert!(written < 34, "{written} bytes written");
+        });
+    }
+
     /// A connection id from a real broker, for tests that only need a value.
     fn test_conn_id() -> ConnId {
         let now = skiff_core::Instant::ZERO;
