@@ -79,6 +79,9 @@ pub(crate) struct Hub {
     listener: Option<Task<()>>,
     /// The signal handler; dropping it restores the default handlers.
     signals: Option<Task<()>>,
+    /// Tasks being cancelled whose resources (the listening socket) must be released before
+    /// the host reports that it stopped.
+    retiring: Vec<Task<()>>,
     /// The deadline the timer task waits for (it may be earlier than the broker's: a timer
     /// that fires early only re-arms).
     armed: Option<Instant>,
@@ -141,6 +144,7 @@ pub(crate) fn run(setup: Setup) {
             closing: Vec::new(),
             listener: None,
             signals: None,
+            retiring: Vec::new(),
             armed: None,
             rearm,
             stopped,
@@ -198,7 +202,7 @@ async fn finish(
 ) {
     let (writers, abort, shared) = {
         let mut hub = hub.borrow_mut();
-        hub.listener = None;
+        hub.stop_listening();
         // Connections the core never closed (there should be none) are closed now.
         for (_, tasks) in std::mem::take(&mut hub.conns) {
             let _ = tasks.writes.try_send(WriteCmd::Close);
@@ -232,7 +236,17 @@ async fn finish(
     }
     // Signals stay handled through the flush (a second interrupt hurries it), then go back to
     // their defaults before the host reports that it stopped.
-    hub.borrow_mut().signals = None;
+    let (signals, retiring) = {
+        let mut hub = hub.borrow_mut();
+        (hub.signals.take(), std::mem::take(&mut hub.retiring))
+    };
+    if let Some(signals) = signals {
+        signals.cancel().await;
+    }
+    // The port is free once `wait_for_shutdown` returns: a new server may bind it at once.
+    for task in retiring {
+        task.await;
+    }
     on_stopped();
     tracing::info!("Server Exiting..");
     shared.mark_stopped();
@@ -406,6 +420,19 @@ impl Hub {
         }
     }
 
+    /// Cancels the accept loop; its socket closes on the executor's next turn, and [`finish`]
+    /// waits for that.
+    fn stop_listening(&mut self) {
+        if let Some(listener) = self.listener.take() {
+            tracing::debug!("Client accept loop exiting..");
+            let cancelled = self.executor.spawn(async move {
+                listener.cancel().await;
+            });
+            self.retiring.push(cancelled);
+        }
+        self.shared.listening.store(false, Ordering::SeqCst);
+    }
+
     /// Performs one output: the single path for poll outputs and shutdown actions.
     fn perform(&mut self, output: Output) {
         match output {
@@ -442,12 +469,7 @@ impl Hub {
                     // it is the task closing its own connection).
                 }
             }
-            Output::StopListening => {
-                if self.listener.take().is_some() {
-                    tracing::debug!("Client accept loop exiting..");
-                }
-                self.shared.listening.store(false, Ordering::SeqCst);
-            }
+            Output::StopListening => self.stop_listening(),
             Output::Stopped => {
                 self.stopped.close();
             }

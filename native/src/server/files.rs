@@ -9,7 +9,7 @@ pub(crate) fn write_pid_file(path: &Path) -> io::Result<()> {
     std::fs::write(path, std::process::id().to_string())
 }
 
-/// The program name for the ports file: `explicit`, else argv[0]'s file name.
+/// The program name for the ports file: `explicit`, else `argv[0]`'s file name.
 pub(crate) fn program_name(explicit: Option<&str>) -> String {
     if let Some(name) = explicit {
         return name.to_owned();
