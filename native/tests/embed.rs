@@ -312,3 +312,17 @@ fn a_stuck_reader_misses_the_write_deadline() {
         "everything was delivered: no slow consumer"
     );
 }
+
+/// When `wait_for_shutdown` returns, the client port is free: test suites restart a server on
+/// the same port straight away.
+#[test]
+fn the_port_is_free_once_shutdown_returns() {
+    for _ in 0..20 {
+        let server = common::embedded();
+        let addr = server.local_addr().unwrap();
+        server.shutdown();
+        server.wait_for_shutdown();
+        let again = Server::run(ServerOptions::listen_on("127.0.0.1", addr.port()));
+        assert!(again.is_ok(), "port {} still taken: {again:?}", addr.port());
+    }
+}
