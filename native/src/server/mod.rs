@@ -248,15 +248,21 @@ impl Server {
             }
             tracing::info!("Server is ready");
             shared.mark_ready();
-            driver::run(driver::Setup {
+            let setup = driver::Setup {
                 broker,
                 clock,
-                shared,
+                shared: shared.clone(),
                 control: control_rx,
                 listener,
                 signals,
                 on_stopped,
-            });
+            };
+            // A panic is a bug, but it must not leave `wait_for_shutdown` waiting forever.
+            let run = std::panic::AssertUnwindSafe(|| driver::run(setup));
+            if std::panic::catch_unwind(run).is_err() {
+                tracing::error!("The server thread panicked; the server has stopped");
+                shared.mark_stopped();
+            }
         };
         let handle = std::thread::Builder::new()
             .name("skiff".to_owned())
