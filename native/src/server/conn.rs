@@ -346,21 +346,38 @@ mod tests {
         assert!(q.is_empty());
     }
 
-    /// A writer that accepts at most `limit` bytes per call: partial writes must be resumed.
+    /// A writer that takes at most `limit` bytes per call and, with `every`, only one call per
+    /// `every`: partial writes must be resumed, and a batch may be slow though each write is not.
     struct Trickle {
-        out: Vec<u8>,
         limit: usize,
+        every: Option<Duration>,
+        wait: Option<smol::Timer>,
+    }
+
+    impl Trickle {
+        fn boxed(limit: usize, every: Option<Duration>) -> BoxWriter {
+            Box::new(Self {
+                limit,
+                every,
+                wait: None,
+            })
+        }
     }
 
     impl AsyncWrite for Trickle {
         fn poll_write(
             mut self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
+            cx: &mut std::task::Context<'_>,
             buf: &[u8],
         ) -> std::task::Poll<io::Result<usize>> {
-            let n = buf.len().min(self.limit);
-            self.out.extend_from_slice(&buf[..n]);
-            std::task::Poll::Ready(Ok(n))
+            if let Some(every) = self.every {
+                let wait = self.wait.get_or_insert_with(|| smol::Timer::after(every));
+                if std::pin::Pin::new(wait).poll(cx).is_pending() {
+                    return std::task::Poll::Pending;
+                }
+                self.wait = None;
+            }
+            std::task::Poll::Ready(Ok(buf.len().min(self.limit)))
         }
         fn poll_flush(
             self: std::pin::Pin<&mut Self>,
@@ -379,10 +396,7 @@ mod tests {
     #[test]
     fn partial_writes_are_resumed_and_reported() {
         smol::block_on(async {
-            let mut writer: BoxWriter = Box::new(Trickle {
-                out: Vec::new(),
-                limit: 3,
-            });
+            let mut writer = Trickle::boxed(3, None);
             let mut pending = queue(&[b"MSG a 1 2\r\n", b"hi", b"\r\n"]);
             let id = test_conn_id();
             let mut reports = Vec::new();
@@ -401,50 +415,10 @@ mod tests {
         });
     }
 
-    /// A writer that takes one byte every `every`: each write finishes quickly, the batch does
-    /// not.
-    struct Drip {
-        every: Duration,
-        wait: Option<smol::Timer>,
-    }
-
-    impl AsyncWrite for Drip {
-        fn poll_write(
-            mut self: std::pin::Pin<&mut Self>,
-            cx: &mut std::task::Context<'_>,
-            buf: &[u8],
-        ) -> std::task::Poll<io::Result<usize>> {
-            let every = self.every;
-            let wait = self.wait.get_or_insert_with(|| smol::Timer::after(every));
-            match std::pin::Pin::new(wait).poll(cx) {
-                std::task::Poll::Ready(_) => {
-                    self.wait = None;
-                    std::task::Poll::Ready(Ok(buf.len().min(1)))
-                }
-                std::task::Poll::Pending => std::task::Poll::Pending,
-            }
-        }
-        fn poll_flush(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<io::Result<()>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-        fn poll_close(
-            self: std::pin::Pin<&mut Self>,
-            _: &mut std::task::Context<'_>,
-        ) -> std::task::Poll<io::Result<()>> {
-            std::task::Poll::Ready(Ok(()))
-        }
-    }
-
     #[test]
     fn the_write_deadline_bounds_the_whole_batch() {
         smol::block_on(async {
-            let mut writer: BoxWriter = Box::new(Drip {
-                every: Duration::from_millis(20),
-                wait: None,
-            });
+            let mut writer = Trickle::boxed(1, Some(Duration::from_millis(20)));
             let mut pending = queue(&[b"MSG a 1 20\r\n", b"01234567890123456789", b"\r\n"]);
             let mut written = 0;
             let result = write_pending(
