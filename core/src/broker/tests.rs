@@ -4,10 +4,17 @@ use std::time::Duration;
 
 use crate::proto::ParseError;
 use crate::testing::Harness;
-use crate::{Auth, CloseReason, Config, Phase, User};
+use crate::{Auth, CloseReason, Config, ConnId, Phase, User};
 
 fn quiet() -> &'static [u8] {
     b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"
+}
+
+/// A connection whose INFO has been read.
+fn connected(h: &mut Harness) -> ConnId {
+    let conn = h.connect().expect("accepting");
+    h.take(conn);
+    conn
 }
 
 fn harness() -> Harness {
@@ -35,8 +42,7 @@ fn info_first_then_verbose_acks_in_order() {
 #[test]
 fn no_connect_defaults_to_verbose() {
     let mut h = harness();
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(c, b"SUB foo 1\r\nPUB foo 2\r\nhi\r\n");
     assert_eq!(h.take(c), "+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n");
 }
@@ -44,8 +50,7 @@ fn no_connect_defaults_to_verbose() {
 #[test]
 fn split_input_at_every_byte_gives_same_output() {
     let mut h = harness();
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send_bytewise(c, b"CONNECT {\"verbose\":false,\"headers\":true}\r\nSUB foo 1\r\nHPUB foo 0 5\r\nhello\r\nPUB foo 3\r\nabc\r\n");
     assert_eq!(h.take(c), "MSG foo 1 5\r\nhello\r\nMSG foo 1 3\r\nabc\r\n");
 }
@@ -173,8 +178,7 @@ fn connect_errors_close_with_exact_texts() {
     ];
     for (input, wire, reason) in cases {
         let mut h = harness();
-        let c = h.connect().unwrap();
-        h.take(c);
+        let c = connected(&mut h);
         h.send(c, input);
         assert_eq!(h.take(c), wire);
         assert_eq!(h.closed(c), Some(reason));
@@ -185,8 +189,7 @@ fn connect_errors_close_with_exact_texts() {
 #[test]
 fn invalid_subjects_keep_connection_open() {
     let mut h = harness();
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(c, b"CONNECT {\"verbose\":false}\r\nSUB foo..bar 1\r\nSUB foo.>.bar 2\r\nSUB foo.* 3\r\nPUB foo.* 2\r\nhi\r\n");
     assert_eq!(
         h.take(c),
@@ -203,8 +206,7 @@ fn max_payload_and_control_line() {
         ..Config::default()
     };
     let mut h = Harness::new(config.clone());
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(c, b"PUB foo 11\r\n");
     assert_eq!(h.take(c), "-ERR 'Maximum Payload Violation'\r\n");
     assert_eq!(
@@ -213,8 +215,7 @@ fn max_payload_and_control_line() {
     );
 
     let mut h = Harness::new(config);
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(
         c,
         b"SUB aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -262,8 +263,7 @@ fn token_and_user_auth() {
     assert!(h.take(c).contains("\"auth_required\":true"));
     h.send(c, b"PING\r\n");
     assert_eq!(h.take(c), "-ERR 'Authorization Violation'\r\n");
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(
         c,
         b"CONNECT {\"auth_token\":\"t0k\",\"verbose\":false}\r\nPING\r\n",
@@ -279,8 +279,7 @@ fn token_and_user_auth() {
         auth: users,
         ..Config::default()
     });
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(c, b"CONNECT {\"user\":\"u\",\"pass\":\"x\"}\r\n");
     assert_eq!(h.take(c), "-ERR 'Authorization Violation'\r\n");
     assert_eq!(h.closed(c), Some(CloseReason::AuthenticationFailure));
@@ -294,8 +293,7 @@ fn auth_timeout_fires_from_virtual_clock() {
         ..Config::default()
     };
     let mut h = Harness::new(config);
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.advance(Duration::from_millis(999));
     assert_eq!(h.closed(c), None);
     h.advance(Duration::from_millis(1));
@@ -428,8 +426,7 @@ fn lame_duck_announces_and_closes_gradually() {
 #[test]
 fn connect_info_after_first_ping_for_protocol_1() {
     let mut h = harness();
-    let c = h.connect().unwrap();
-    h.take(c);
+    let c = connected(&mut h);
     h.send(c, b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n");
     let wire = h.take(c);
     assert!(wire.starts_with("PONG\r\nINFO {"), "{wire}");
