@@ -79,9 +79,9 @@ pub(crate) struct Hub {
     listener: Option<Task<()>>,
     /// The signal handler; dropping it restores the default handlers.
     signals: Option<Task<()>>,
-    /// Tasks being cancelled whose resources (the listening socket) must be released before
-    /// the host reports that it stopped.
-    retiring: Vec<Task<()>>,
+    /// The accept loop's cancellation, which completes once its socket is closed: the host
+    /// reports that it stopped only after that.
+    unlistening: Option<Task<()>>,
     /// The deadline the timer task waits for (it may be earlier than the broker's: a timer
     /// that fires early only re-arms).
     armed: Option<Instant>,
@@ -144,7 +144,7 @@ pub(crate) fn run(setup: Setup) {
             closing: Vec::new(),
             listener: None,
             signals: None,
-            retiring: Vec::new(),
+            unlistening: None,
             armed: None,
             rearm,
             stopped,
@@ -175,20 +175,18 @@ async fn serve(
     on_stopped: Box<dyn FnOnce() + Send>,
 ) {
     loop {
-        let next = async { control.recv().await.ok() }
-            .or(async {
-                // Closed when the broker stops.
-                let _ = stopped.recv().await;
-                None
-            })
-            .await;
+        // The stop is polled first: nothing is applied after it.
+        let next = async {
+            // Closed when the broker stops.
+            let _ = stopped.recv().await;
+            None
+        }
+        .or(async { control.recv().await.ok() })
+        .await;
         match next {
             Some(message) => hub.borrow_mut().control(message),
             // The handle holds a sender, so only a stop ends the loop.
             None => break,
-        }
-        if hub.borrow().is_stopped() {
-            break;
         }
     }
     finish(hub, &control, on_stopped).await;
@@ -236,16 +234,16 @@ async fn finish(
     }
     // Signals stay handled through the flush (a second interrupt hurries it), then go back to
     // their defaults before the host reports that it stopped.
-    let (signals, retiring) = {
+    let (signals, unlistening) = {
         let mut hub = hub.borrow_mut();
-        (hub.signals.take(), std::mem::take(&mut hub.retiring))
+        (hub.signals.take(), hub.unlistening.take())
     };
     if let Some(signals) = signals {
         signals.cancel().await;
     }
     // The port is free once `wait_for_shutdown` returns: a new server may bind it at once.
-    for task in retiring {
-        task.await;
+    if let Some(unlistening) = unlistening {
+        unlistening.await;
     }
     on_stopped();
     tracing::info!("Server Exiting..");
@@ -295,9 +293,6 @@ async fn timer_loop(hub: HubRef, rearm: async_channel::Receiver<()>) {
 impl Hub {
     /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).
     pub(crate) fn input(&mut self, conn: ConnId, bytes: BytesMut) -> bool {
-        if !self.conns.contains_key(&conn) {
-            return false;
-        }
         let now = self.clock.now();
         self.broker.handle_input(conn, bytes, now);
         self.settle();
@@ -358,17 +353,14 @@ impl Hub {
         self.settle();
     }
 
-    /// Whether the broker has stopped.
-    fn is_stopped(&self) -> bool {
-        self.stopped.is_closed()
-    }
-
     fn control(&mut self, message: Control) {
         match message {
             Control::Attach(io, peer) => self.attach(io, peer),
-            Control::Request(request) => self.request(request),
+            Control::Request(request) => {
+                self.request(request);
+                self.settle();
+            }
         }
-        self.settle();
     }
 
     fn request(&mut self, request: Request) {
@@ -425,10 +417,9 @@ impl Hub {
     fn stop_listening(&mut self) {
         if let Some(listener) = self.listener.take() {
             tracing::debug!("Client accept loop exiting..");
-            let cancelled = self.executor.spawn(async move {
+            self.unlistening = Some(self.executor.spawn(async move {
                 listener.cancel().await;
-            });
-            self.retiring.push(cancelled);
+            }));
         }
         self.shared.listening.store(false, Ordering::SeqCst);
     }
