@@ -240,11 +240,7 @@ async fn write_pending(
 ) -> Result<(), CloseReason> {
     let mut expiry = smol::Timer::after(deadline);
     while !pending.is_empty() {
-        let slices: Vec<IoSlice<'_>> = pending
-            .iter()
-            .take(MAX_IOVECS)
-            .map(|b| IoSlice::new(b))
-            .collect();
+        let slices = io_slices(pending);
         let written = expired(&mut expiry)
             .or(writer.write_vectored(&slices))
             .await;
@@ -277,11 +273,7 @@ async fn write_pending(
 /// Writes as much of `segments` as the socket takes right now without waiting, and drops what
 /// was written from the front. Returns the bytes written (0 when the socket would block).
 pub(crate) fn write_now(socket: &Direct, segments: &mut VecDeque<Bytes>) -> io::Result<usize> {
-    let slices: Vec<IoSlice<'_>> = segments
-        .iter()
-        .take(MAX_IOVECS)
-        .map(|b| IoSlice::new(b))
-        .collect();
+    let slices = io_slices(segments);
     // The socket is non-blocking: a full send buffer is `WouldBlock`, left to the writer task.
     let n = match socket.get_ref().write_vectored(&slices) {
         Ok(n) => n,
@@ -298,6 +290,15 @@ pub(crate) fn write_now(socket: &Direct, segments: &mut VecDeque<Bytes>) -> io::
     drop(slices);
     advance(segments, n);
     Ok(n)
+}
+
+/// The first [`MAX_IOVECS`] segments of `pending`, for one vectored write.
+fn io_slices(pending: &VecDeque<Bytes>) -> Vec<IoSlice<'_>> {
+    pending
+        .iter()
+        .take(MAX_IOVECS)
+        .map(|b| IoSlice::new(b))
+        .collect()
 }
 
 /// Drops `n` written bytes from the front of `pending`.
