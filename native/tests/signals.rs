@@ -67,16 +67,9 @@ fn embedding_program_with_its_own_sigint_handler_exits_cleanly() {
     let addr = line.trim().rsplit("READY ").next().unwrap().to_owned();
     let _client = std::net::TcpStream::connect(addr).unwrap();
     send_signal(child.id(), "INT");
-    let status = wait_timeout(&mut child, Duration::from_secs(20));
+    let (status, stderr) = exit_and_stderr(&mut child);
     let mut rest = String::new();
     stdout.read_to_string(&mut rest).unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
     assert!(status.success(), "exit {status:?}; stderr: {stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(rest.contains("STOPPED 1"), "{rest}");
@@ -161,14 +154,7 @@ fn daemon_that_cannot_listen_exits_one() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let status = wait_timeout(&mut child, Duration::from_secs(20));
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = exit_and_stderr(&mut child);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("[FTL] Error listening on port"), "{stderr}");
 }
@@ -191,6 +177,19 @@ fn daemon_writes_pid_file_and_obeys_signal_command() {
         daemon.log
     );
     let _ = std::fs::remove_file(pid_file);
+}
+
+/// Waits (up to 20 s) for `child` to exit; its status and everything it wrote to stderr.
+fn exit_and_stderr(child: &mut std::process::Child) -> (std::process::ExitStatus, String) {
+    let status = wait_timeout(child, Duration::from_secs(20));
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr is piped")
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
 }
 
 /// Reads from `stream` until `needle` shows up or `timeout` passes; returns what was read.
