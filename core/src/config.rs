@@ -26,6 +26,9 @@ pub struct Config {
     pub max_control_line: usize,
     /// Bytes queued for one connection before it is closed as a slow consumer.
     pub max_pending: usize,
+    /// Drop a message for a consumer past the stall threshold (3/4 of `max_pending`) instead
+    /// of pausing the producer that sent it (nats-server's `no_fast_producer_stall`).
+    pub no_fast_producer_stall: bool,
     /// Connections accepted at once; the next gets INFO then `maximum connections exceeded`.
     /// Zero rejects every client (a config file's `max_connections: 0`).
     pub max_connections: usize,
@@ -61,6 +64,7 @@ impl Default for Config {
             max_payload: 1024 * 1024,
             max_control_line: 4096,
             max_pending: 64 * 1024 * 1024,
+            no_fast_producer_stall: false,
             max_connections: 64 * 1024,
             max_subscriptions: 0,
             ping_interval: Duration::from_secs(120),

@@ -9,6 +9,9 @@
 //!    [`Broker::handle_eof`], [`Broker::handle_timeout`], or a request such as
 //!    [`Broker::shutdown`].
 //! 2. Drain [`Broker::poll_output`] until it returns `None`, performing each [`Output`] in order.
+//!    Besides writes and closes, this includes producer back-pressure:
+//!    [`Output::PauseReading`] / [`Output::ResumeReading`] ask the host to leave a connection
+//!    unread for a bounded time while a consumer of its messages catches up (never blocking).
 //! 3. Re-arm the one host timer at [`Broker::poll_timeout`].
 //!
 //! Time is an [`Instant`] the host passes in and must never go backwards; randomness comes from

@@ -80,13 +80,44 @@ pub enum Output {
         /// The bytes, in order.
         segments: Vec<Bytes>,
     },
-    /// Finish writing what was transmitted before, then close the connection. This is the last
-    /// output for `conn`, and it comes exactly once per connection.
+    /// Close the connection. If [`CloseReason::flushes`] is true, finish writing what was
+    /// transmitted before, then close; otherwise (a slow consumer, a failed socket) drop what is
+    /// still unwritten and close at once. This is the last output for `conn`, and it comes
+    /// exactly once per connection.
     Close {
         /// The connection.
         conn: ConnId,
         /// Why it is closed.
         reason: CloseReason,
+    },
+    /// Producer back-pressure: stop reading from `conn` until [`Output::ResumeReading`] for
+    /// it. Its deliveries pushed a consumer past the stall threshold (3/4 of `max_pending`),
+    /// and leaving its socket unread lets the kernel slow it down while the consumer catches
+    /// up, as nats-server stalls a fast producer.
+    ///
+    /// The host must:
+    /// - not *block* anything: keep writing to `conn` and serving every other connection; only
+    ///   stop issuing reads on `conn` (a pending read may complete: hand its bytes to
+    ///   [`Broker::handle_input`](crate::Broker::handle_input) as usual, they are routed);
+    /// - keep calling [`Broker::handle_timeout`](crate::Broker::handle_timeout) at
+    ///   [`Broker::poll_timeout`](crate::Broker::poll_timeout): the pause is bounded by a core
+    ///   timer (10 ms per input), after which `ResumeReading` comes even if the consumer is
+    ///   still stuck.
+    ///
+    /// Pauses and resumes alternate per connection, starting with a pause. A connection may be
+    /// closed while paused: [`Output::Close`] ends it, no resume follows. A host may ask
+    /// [`Broker::is_reading_paused`](crate::Broker::is_reading_paused) instead of tracking
+    /// these. A host that ignores both outputs stays correct, without back-pressure: a consumer
+    /// that falls behind a fast producer is then closed as a slow consumer sooner.
+    PauseReading {
+        /// The producer to leave unread.
+        conn: ConnId,
+    },
+    /// Read from `conn` again (ends the [`Output::PauseReading`] before it): the consumers it
+    /// waited for drained to the stall threshold or closed, or the stall bound passed.
+    ResumeReading {
+        /// The producer to read again.
+        conn: ConnId,
     },
     /// Stop accepting new connections (lame duck or shutdown).
     StopListening,
@@ -130,6 +161,19 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
+    /// Whether the host finishes writing what was transmitted before closing. False when the
+    /// peer cannot or will not take the bytes (slow consumers, read or write failures): they
+    /// are dropped so the memory comes back at once, as nats-server's `skipFlushOnClose`.
+    pub fn flushes(self) -> bool {
+        !matches!(
+            self,
+            Self::SlowConsumerPendingBytes
+                | Self::SlowConsumerWriteDeadline
+                | Self::ReadError
+                | Self::WriteError
+        )
+    }
+
     /// The text nats-server shows for this reason in `/connz?state=closed`.
     pub fn as_str(self) -> &'static str {
         match self {

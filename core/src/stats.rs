@@ -28,6 +28,9 @@ pub struct Stats {
     pub slow_consumers: u64,
     /// Connections closed as stale since start.
     pub stale_connections: u64,
+    /// Times a producer's reading was paused for a slow consumer since start (`stalled_clients`
+    /// in `/varz`).
+    pub stalled_clients: u64,
 }
 
 /// One connection as monitoring shows it (nats-server `/connz`).
@@ -56,4 +59,7 @@ pub struct ConnInfo {
     pub subscriptions: usize,
     /// Bytes queued to it and not yet written.
     pub pending_bytes: usize,
+    /// Times its reading was paused because a consumer of its messages fell behind (`stalls`
+    /// in `/connz`).
+    pub stalls: u64,
 }

@@ -21,6 +21,15 @@ pub struct FakeConn {
     pub closes: usize,
     /// Bytes that arrived after its close (must stay zero).
     pub after_close: usize,
+    /// Whether the broker asked to stop reading it ([`Output::PauseReading`]).
+    pub paused: bool,
+    /// How many pauses the broker asked for.
+    pub pauses: usize,
+    /// Whether it takes no bytes: its transmits stay unreported until
+    /// [`Harness::report_backlog`] (a consumer whose socket buffer is full).
+    pub stuck: bool,
+    /// Bytes transmitted to it and not yet reported written.
+    pub backlog: usize,
 }
 
 /// A broker plus fake connections and a virtual clock.
@@ -107,6 +116,28 @@ impl Harness {
         self.conns.get(&conn).and_then(|c| c.closed)
     }
 
+    /// Makes `conn` stop (or start again) taking bytes: while stuck, what is transmitted to it
+    /// is not reported written, as when its socket buffer is full.
+    pub fn set_stuck(&mut self, conn: ConnId, stuck: bool) {
+        self.conns.entry(conn).or_default().stuck = stuck;
+    }
+
+    /// `conn` takes up to `n` bytes of its backlog: they are reported written.
+    pub fn report_backlog(&mut self, conn: ConnId, n: usize) {
+        let fake = self.conns.entry(conn).or_default();
+        let n = n.min(fake.backlog);
+        fake.backlog -= n;
+        if n > 0 {
+            self.broker.handle_written(conn, n, self.now);
+            self.drain();
+        }
+    }
+
+    /// Whether the broker asked to stop reading `conn` and has not resumed it.
+    pub fn is_paused(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.paused)
+    }
+
     /// Advances the virtual clock by `by`, firing every timer due on the way, in order.
     pub fn advance(&mut self, by: Duration) {
         let end = self.now + by;
@@ -155,9 +186,26 @@ impl Harness {
                 for s in &segments {
                     fake.received.extend_from_slice(s);
                 }
-                if self.report_written {
+                if self.report_written && !fake.stuck {
                     self.broker.handle_written(conn, n, self.now);
+                } else {
+                    fake.backlog += n;
                 }
+            }
+            Output::PauseReading { conn } => {
+                let fake = self.conns.entry(conn).or_default();
+                assert!(fake.closed.is_none(), "{conn} paused after its close");
+                assert!(!fake.paused, "{conn} paused twice");
+                assert!(self.broker.is_reading_paused(conn));
+                fake.paused = true;
+                fake.pauses += 1;
+            }
+            Output::ResumeReading { conn } => {
+                let fake = self.conns.entry(conn).or_default();
+                assert!(fake.closed.is_none(), "{conn} resumed after its close");
+                assert!(fake.paused, "{conn} resumed without a pause");
+                assert!(!self.broker.is_reading_paused(conn));
+                fake.paused = false;
             }
             Output::Close { conn, reason } => {
                 let fake = self.conns.entry(conn).or_default();

@@ -5,6 +5,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 
 use super::connect::ConnectOptions;
+use super::flow::Flow;
 use super::outbound::Outbound;
 use crate::proto::Parser;
 use crate::{ConnId, Instant, PeerInfo, Permissions, Traffic};
@@ -38,6 +39,8 @@ pub(crate) struct Conn {
     pub(crate) read_buf: BytesMut,
     pub(crate) parser: Parser,
     pub(crate) out: Outbound,
+    /// Producer back-pressure, as a consumer and as a producer.
+    pub(crate) flow: Flow,
     pub(crate) subs: std::collections::HashMap<Bytes, SubKey, foldhash::fast::FixedState>,
     pub(crate) ping: PingState,
     /// When an unauthenticated connection times out.

@@ -2,6 +2,7 @@
 
 mod conn;
 mod connect;
+mod flow;
 mod info;
 mod outbound;
 mod timers;
@@ -118,6 +119,8 @@ pub struct Broker {
     ready: VecDeque<Output>,
     /// Connections with queued bytes, transmitted on the next poll.
     dirty: Vec<ConnId>,
+    /// Consumers the current input pushed past the stall threshold (see `flow`).
+    stalled_consumers: Vec<ConnId>,
     timers: Timers,
     lame_duck: Option<LameDuck>,
     stats: Stats,
@@ -152,6 +155,7 @@ impl Broker {
             sublist: Sublist::with_seed(SUBLIST_CACHE, rng.u64(..)),
             ready: VecDeque::new(),
             dirty: Vec::new(),
+            stalled_consumers: Vec::new(),
             timers: Timers::default(),
             lame_duck: None,
             stats: Stats::default(),
@@ -196,6 +200,7 @@ impl Broker {
                 traffic: c.traffic,
                 subscriptions: c.subs.len(),
                 pending_bytes: c.out.pending(),
+                stalls: c.flow.stalls,
             })
     }
 
@@ -242,6 +247,7 @@ impl Broker {
             read_buf: BytesMut::new(),
             parser,
             out: Default::default(),
+            flow: Default::default(),
             subs: Default::default(),
             ping: PingState::new(now, self.config.ping_interval),
             auth_deadline: None,
@@ -273,11 +279,31 @@ impl Broker {
     }
 
     /// Bytes read from `conn`. Ignored if `conn` is closed or stale.
+    ///
+    /// Input is accepted while the host was told to pause reading `conn`
+    /// ([`Output::PauseReading`]): bytes already read when the pause came are never lost.
     pub fn handle_input(&mut self, conn: ConnId, bytes: BytesMut, now: Instant) {
         self.advance(now);
         if self.phase >= Phase::Draining {
             return;
         }
+        self.route_input(conn, bytes, now);
+        self.end_input(conn);
+    }
+
+    /// Whether the host should currently leave `conn` unread (between an
+    /// [`Output::PauseReading`] and the matching [`Output::ResumeReading`]). False for a closed
+    /// or stale handle.
+    pub fn is_reading_paused(&self, conn: ConnId) -> bool {
+        self.slots
+            .get(conn.index as usize)
+            .filter(|slot| slot.generation == conn.generation)
+            .and_then(|slot| slot.conn.as_deref())
+            .is_some_and(|c| c.flow.is_paused())
+    }
+
+    /// Parses and performs every complete operation in `bytes` (after what was buffered).
+    fn route_input(&mut self, conn: ConnId, bytes: BytesMut, now: Instant) {
         let Some(c) = self.conn_mut(conn) else { return };
         c.last_activity = now;
         if c.read_buf.is_empty() {
@@ -327,6 +353,7 @@ impl Broker {
         self.advance(now);
         if let Some(c) = self.conn_mut(conn) {
             c.out.written(n);
+            self.consumer_drained(conn);
         }
     }
 
@@ -352,6 +379,7 @@ impl Broker {
             match kind {
                 TimerKind::Ping => self.ping_timer(id, now),
                 TimerKind::Auth => self.auth_timer(id, now),
+                TimerKind::Stall => self.stall_timer(id, now),
             }
         }
         self.lame_duck_timer(now);
@@ -752,7 +780,11 @@ impl Broker {
     ) -> usize {
         let mut delivered = 0;
         for &key in &matches.plain {
-            if !echo && self.sub(key).conn == from {
+            // A delivery may have closed a slow consumer, and its later subscriptions with it.
+            let Some(sub) = self.subs[key.0 as usize].as_ref() else {
+                continue;
+            };
+            if !echo && sub.conn == from {
                 continue;
             }
             if self.deliver_to(key, msg) {
@@ -791,6 +823,8 @@ impl Broker {
             return false;
         }
         let conn_id = sub.conn;
+        let no_stall_drop = self.config.no_fast_producer_stall;
+        let stall_threshold = flow::stall_threshold(max_pending);
         let Some(c) = conn_in(&mut self.slots, conn_id) else {
             return false;
         };
@@ -798,6 +832,10 @@ impl Broker {
             .as_ref()
             .is_some_and(|p| p.subscribe.denies(msg.subject))
         {
+            return false;
+        }
+        if no_stall_drop && c.out.pending() > stall_threshold {
+            // `no_fast_producer_stall`: this consumer misses the message, nobody waits.
             return false;
         }
         sub.delivered += 1;
@@ -825,6 +863,7 @@ impl Broker {
         c.traffic.out_msgs += 1;
         c.traffic.out_bytes += body.len() as u64;
         let slow = c.out.pending() > max_pending;
+        let stalling = !slow && !no_stall_drop && c.out.pending() > stall_threshold;
         if !c.out.dirty {
             c.out.dirty = true;
             self.dirty.push(conn_id);
@@ -837,6 +876,8 @@ impl Broker {
         if slow {
             self.stats.slow_consumers += 1;
             self.close(conn_id, CloseReason::SlowConsumerPendingBytes, None);
+        } else if stalling {
+            self.note_consumer_load(conn_id);
         }
         true
     }
@@ -967,12 +1008,18 @@ impl Broker {
         for (_, key) in conn.subs.drain() {
             self.unindex_sub(key);
         }
-        if conn.out.has_data() {
+        // A slow consumer's backlog, or bytes for a socket that failed, are dropped unsent
+        // (nats-server's `skipFlushOnClose`): its memory comes back at once.
+        if conn.out.has_data() && reason.flushes() {
             self.ready.push_back(Output::Transmit {
                 conn: id,
                 segments: conn.out.take(),
             });
         }
+        // Producers waiting for this consumer to drain wait no more.
+        let waiters = conn.flow.take_waiters();
+        self.release(id, &waiters);
+        drop(conn);
         self.ready.push_back(Output::Close { conn: id, reason });
     }
 

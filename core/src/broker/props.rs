@@ -41,6 +41,16 @@ enum Step {
         conn: usize,
     },
     Reconnect,
+    /// The connection stops (or starts again) taking bytes.
+    Stuck {
+        conn: usize,
+        stuck: bool,
+    },
+    /// The connection takes some of its backlog.
+    Drain {
+        conn: usize,
+        bytes: usize,
+    },
     Advance {
         millis: u64,
     },
@@ -64,8 +74,10 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (conn.clone()).prop_map(|conn| Step::Ping { conn }),
         1 => (conn.clone(), proptest::collection::vec(any::<u8>(), 0..12))
             .prop_map(|(conn, bytes)| Step::Garbage { conn, bytes }),
-        1 => (conn).prop_map(|conn| Step::Disconnect { conn }),
+        1 => (conn.clone()).prop_map(|conn| Step::Disconnect { conn }),
         1 => Just(Step::Reconnect),
+        1 => (conn.clone(), any::<bool>()).prop_map(|(conn, stuck)| Step::Stuck { conn, stuck }),
+        1 => (conn, 0..4096usize).prop_map(|(conn, bytes)| Step::Drain { conn, bytes }),
         1 => (0..5_000u64).prop_map(|millis| Step::Advance { millis }),
         1 => Just(Step::Shutdown),
     ]
@@ -146,6 +158,16 @@ fn run(steps: &[Step], seed: u64) -> Harness {
                     conns[slot] = h.connect().or(conns[slot]);
                 }
             }
+            Step::Stuck { conn, stuck } => {
+                if let Some(id) = target(*conn, &conns) {
+                    h.set_stuck(id, *stuck);
+                }
+            }
+            Step::Drain { conn, bytes } => {
+                if let Some(id) = target(*conn, &conns) {
+                    h.report_backlog(id, *bytes);
+                }
+            }
             Step::Advance { millis } => h.advance(Duration::from_millis(*millis)),
             Step::Shutdown => {
                 if h.shutdown() {
@@ -162,7 +184,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// At most one close per connection, nothing written after a close, at most one
-    /// `StopListening`/`Stopped`, and shutdown takes effect once.
+    /// `StopListening`/`Stopped`, and shutdown takes effect once. (The harness also fails on a
+    /// pause or resume out of turn or after a close.)
     #[test]
     fn closes_happen_once(steps in proptest::collection::vec(step(), 1..60), seed in any::<u64>()) {
         let mut h = run(&steps, seed);
@@ -174,6 +197,18 @@ proptest! {
         }
         prop_assert_eq!(h.stopped, 1);
         prop_assert!(h.stop_listening <= 1);
+    }
+
+    /// A paused producer is never paused longer than the stall bound: advancing the clock by
+    /// it resumes every open connection.
+    #[test]
+    fn pauses_are_bounded(steps in proptest::collection::vec(step(), 1..60), seed in any::<u64>()) {
+        let steps: Vec<Step> = steps.into_iter().filter(|s| !matches!(s, Step::Shutdown)).collect();
+        let mut h = run(&steps, seed);
+        h.advance(super::flow::STALL_LIMIT);
+        for (id, fake) in &h.conns {
+            prop_assert!(!fake.paused || fake.closed.is_some(), "{} still paused", id);
+        }
     }
 
     /// Each message to a queue group reaches exactly one member.

@@ -371,6 +371,28 @@ fn slow_consumer_closed_without_error() {
 }
 
 #[test]
+fn a_slow_consumer_closed_mid_delivery_skips_its_other_subscriptions() {
+    let mut h = Harness::new(Config {
+        max_pending: 1024,
+        max_payload: 512,
+        ..Config::default()
+    });
+    let sub = h.connect().unwrap();
+    h.send(sub, quiet());
+    h.send(sub, b"SUB foo 1\r\nSUB foo 2\r\nSUB > 3\r\n");
+    h.set_stuck(sub, true);
+    let p = h.connect().unwrap();
+    h.send(p, b"CONNECT {\"verbose\":false,\"echo\":false}\r\n");
+    let mut m = b"PUB foo 400\r\n".to_vec();
+    m.extend_from_slice(&[b'x'; 400]);
+    m.extend_from_slice(b"\r\n");
+    h.send(p, &m);
+    h.send(p, &m);
+    assert_eq!(h.closed(sub), Some(CloseReason::SlowConsumerPendingBytes));
+    assert_eq!(h.closed(p), None);
+}
+
+#[test]
 fn shutdown_happens_once_and_flushes() {
     let mut h = harness();
     let a = h.connect().unwrap();

@@ -12,6 +12,8 @@ pub(crate) enum TimerKind {
     Ping,
     /// Authentication timeout.
     Auth,
+    /// The end of a producer's stall (see `flow`).
+    Stall,
 }
 
 /// Pending deadlines. Entries for closed connections or superseded deadlines stay until they
