@@ -2,14 +2,18 @@
 //! transmits the driver could not write at once.
 //!
 //! The reader reads into a `BytesMut` and gives each chunk to the hub, which routes it and
-//! writes what it can before the reader reads again. The writer receives the segments that did
+//! writes what it can before the reader reads again. While the broker has paused the
+//! connection (producer back-pressure), the reader waits at its [`ReadGate`] instead of
+//! reading, so the kernel slows the producer down; nothing blocks the thread. The writer receives the segments that did
 //! not fit into the socket, writes them with vectored writes, reports every write to the hub
 //! (`handle_written`, so the core's pending-bytes accounting stays exact) and gives up on a
 //! write that misses the deadline.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read as _, Write as _};
 use std::sync::Arc;
+use std::task::{Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -129,13 +133,64 @@ async fn first_wake(wait: impl Future<Output = io::Result<()>>) -> io::Result<()
     .await
 }
 
+/// Whether a connection's reader may read: closed by the broker's `PauseReading`, opened by
+/// its `ResumeReading`. Lives on the driver's thread; costs one `Cell` read per read.
+#[derive(Default)]
+pub(crate) struct ReadGate {
+    paused: Cell<bool>,
+    /// The reader waiting at the closed gate.
+    waiter: Cell<Option<Waker>>,
+}
+
+impl std::fmt::Debug for ReadGate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadGate")
+            .field("paused", &self.paused.get())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadGate {
+    /// Closes the gate: the reader stops before its next read.
+    pub(crate) fn pause(&self) {
+        self.paused.set(true);
+    }
+
+    /// Opens the gate and wakes the reader waiting at it.
+    pub(crate) fn resume(&self) {
+        self.paused.set(false);
+        if let Some(waker) = self.waiter.take() {
+            waker.wake();
+        }
+    }
+
+    /// Completes once the gate is open (at once if it is).
+    async fn opened(&self) {
+        std::future::poll_fn(|cx| {
+            if self.paused.get() {
+                self.waiter.set(Some(cx.waker().clone()));
+                Poll::Pending
+            } else {
+                Poll::Ready(())
+            }
+        })
+        .await;
+    }
+}
+
 /// Reads until end-of-stream or error, handing chunks to the hub, which routes them before
-/// this task reads again.
-pub(crate) async fn read_loop(conn: ConnId, mut reader: Reader, hub: HubRef) {
+/// this task reads again, and waiting at `gate` while the broker has paused the connection.
+pub(crate) async fn read_loop(
+    conn: ConnId,
+    mut reader: Reader,
+    hub: HubRef,
+    gate: std::rc::Rc<ReadGate>,
+) {
     let mut buf = BytesMut::new();
     let mut size = MIN_READ;
     let mut drained = false;
     let reason = loop {
+        gate.opened().await;
         if buf.capacity() < size {
             buf.reserve(size);
         }

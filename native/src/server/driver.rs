@@ -23,7 +23,7 @@ use skiff_core::{Broker, CloseReason, Config, ConfigError, ConnId, Instant, Outp
 use smol::{LocalExecutor, Task, Timer};
 
 use super::clock::Clock;
-use super::conn::{self, ConnIo, Direct, WriteCmd};
+use super::conn::{self, ConnIo, Direct, ReadGate, WriteCmd};
 use super::shared::Shared;
 
 /// A message to the driver from another thread.
@@ -62,6 +62,8 @@ struct ConnTasks {
     direct: Option<Direct>,
     /// Bytes handed to the writer task and not yet reported written.
     queued: usize,
+    /// Closed while the broker pauses reading (producer back-pressure).
+    gate: Rc<ReadGate>,
 }
 
 /// The broker and everything that performs its outputs.
@@ -330,9 +332,13 @@ impl Hub {
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
         let deadline = self.broker.config().write_deadline;
-        let reader = self
-            .executor
-            .spawn(conn::read_loop(conn, reader, self.this.clone()));
+        let gate = Rc::new(ReadGate::default());
+        let reader = self.executor.spawn(conn::read_loop(
+            conn,
+            reader,
+            self.this.clone(),
+            gate.clone(),
+        ));
         let writer = self.executor.spawn(conn::write_loop(
             conn,
             writer,
@@ -348,6 +354,7 @@ impl Hub {
                 writer,
                 direct,
                 queued: 0,
+                gate,
             },
         );
         self.settle();
@@ -453,11 +460,28 @@ impl Hub {
             Output::Close { conn, reason } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
                     tracing::debug!("cid:{conn} - Client connection closed: {reason}");
-                    let _ = tasks.writes.try_send(WriteCmd::Close);
-                    self.closing.retain(|t| !t.is_finished());
-                    self.closing.push(tasks.writer);
+                    if reason.flushes() {
+                        let _ = tasks.writes.try_send(WriteCmd::Close);
+                        self.closing.retain(|t| !t.is_finished());
+                        self.closing.push(tasks.writer);
+                    }
+                    // Otherwise (a slow consumer, a failed socket) dropping the writer's handle
+                    // cancels it with its unwritten bytes, so their memory comes back at once.
                     // Dropping the reader's handle cancels it (after its current step, if
-                    // it is the task closing its own connection).
+                    // it is the task closing its own connection). The socket closes with the
+                    // last handle.
+                }
+            }
+            Output::PauseReading { conn } => {
+                tracing::trace!("cid:{conn} - Reading paused for a slow consumer");
+                if let Some(tasks) = self.conns.get(&conn) {
+                    tasks.gate.pause();
+                }
+            }
+            Output::ResumeReading { conn } => {
+                tracing::trace!("cid:{conn} - Reading resumed");
+                if let Some(tasks) = self.conns.get(&conn) {
+                    tasks.gate.resume();
                 }
             }
             Output::StopListening => self.stop_listening(),
