@@ -7,6 +7,7 @@
 //! `port`, `server_name`, `authorization`, `max_payload`, `max_control_line`, `max_pending`,
 //! `max_connections`/`max_conn`, `max_subscriptions`/`max_subs`, `ping_interval`, `ping_max`,
 //! `write_deadline`, `lame_duck_duration`, `lame_duck_grace_period`, `no_header_support`,
+//! `no_fast_producer_stall`,
 //! `debug`, `trace`, `trace_verbose`, `logtime`, `logtime_utc`, `log_file`/`logfile`,
 //! `pid_file`, `ports_file_dir`, `http`/`http_port`/`monitor_port` (monitoring listener) and
 //! `websocket`/`ws`.
@@ -17,7 +18,7 @@
 //!   change how core NATS behaves for a client, are accepted with a [`Warning`] and ignored:
 //!   `leafnodes`/`leaf`, `server_tags`, `server_metadata`, `store_dir`, `client_advertise`,
 //!   and logging/tuning knobs (`trace_headers`, `max_traced_msg_len`, `log_size_limit`,
-//!   `log_max_num`, `max_closed_clients`, `disable_sublist_cache`, `no_fast_producer_stall`,
+//!   `log_max_num`, `max_closed_clients`, `disable_sublist_cache`,
 //!   `connect_error_reports`, `reconnect_error_reports`, `prof_port`, `http_base_path`,
 //!   `max_sub_tokens`, `write_timeout`, `no_system_account`, `feature_flags`);
 //! - `jetstream` is accepted when it is switched off (`false`, `"disabled"`,
@@ -307,6 +308,7 @@ impl Options {
             }
             "lame_duck_grace_period" => c.lame_duck_grace_period = strict_duration(e)?,
             "no_header_support" => c.headers = !boolean(e)?,
+            "no_fast_producer_stall" => c.no_fast_producer_stall = boolean(e)?,
             "debug" => self.debug = boolean(e)?,
             "trace" => self.trace = boolean(e)?,
             "trace_verbose" => {
@@ -374,7 +376,6 @@ const IGNORED: &[&str] = &[
     "max_closed_clients",
     "disable_sublist_cache",
     "no_sublist_cache",
-    "no_fast_producer_stall",
     "connect_error_reports",
     "reconnect_error_reports",
     "prof_port",

@@ -52,6 +52,16 @@ fn listen_forms() {
 }
 
 #[test]
+fn no_fast_producer_stall() {
+    assert!(!ok("").config.no_fast_producer_stall);
+    assert!(
+        ok("no_fast_producer_stall: true")
+            .config
+            .no_fast_producer_stall
+    );
+}
+
+#[test]
 fn limits() {
     let o = ok(concat!(
         "max_payload: 2MB\nmax_control_line: 8kb\nmax_pending: 100MB\n",
