@@ -101,3 +101,65 @@ fn nats_go_client() {
     stop(daemon);
     let _ = std::fs::remove_dir_all(work);
 }
+
+/// Builds the Go program `tests/clients/go/<name>` offline in GOPATH mode (as
+/// [`nats_go_client`] does); `None`, with a printed notice, if Go or nats.go is absent.
+fn go_program(name: &str) -> Option<(PathBuf, PathBuf)> {
+    let gopath = Path::new("/usr/share/gocode");
+    let has_go = Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_go || !gopath.join("src/github.com/nats-io/nats.go").exists() {
+        eprintln!("SKIPPED {name}: go or golang-github-nats-io-go-nats-dev is not installed");
+        return None;
+    }
+    let work = std::env::temp_dir().join(format!("skiff-{name}-{}", std::process::id()));
+    let src = work.join("src").join(name);
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(
+        clients_dir().join("go").join(name).join("main.go"),
+        src.join("main.go"),
+    )
+    .unwrap();
+    let binary = work.join(name);
+    let build = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&binary)
+        .arg(name)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", format!("{}:{}", work.display(), gopath.display()))
+        .env("GOCACHE", work.join("cache"))
+        .output()
+        .unwrap();
+    assert!(
+        build.status.success(),
+        "go build failed:\n{}",
+        String::from_utf8_lossy(&build.stderr)
+    );
+    Some((binary, work))
+}
+
+/// nats.go's benchmark pattern (`natsflood`: one publisher as fast as it goes, subscribers on
+/// their own connections, no client-side limits), scaled down for CI with `max_pending` at
+/// 4 MiB: 1:1 with 50,000 messages of 1 KiB and 1:4 with 200,000 of 16 B. Every subscriber
+/// must get every message: the publisher is slowed down, nobody is cut off. A debug build of
+/// the server rarely outruns nats.go, so this guards the mechanism end to end rather than
+/// reproducing the loss; the full-size runs of issue 8 (release build, default
+/// `max_pending`) are `bench/compare.sh --filter natsgo`.
+#[test]
+fn nats_go_fast_publisher_loses_no_subscriber() {
+    let Some((natsflood, work)) = go_program("natsflood") else {
+        return;
+    };
+    let conf = work.join("flow.conf");
+    std::fs::write(&conf, "max_pending: 4MB\n").unwrap();
+    let daemon = Daemon::start(&["-c", conf.to_str().unwrap()]);
+    for (msgs, size, subs) in [("50000", "1024", "1"), ("200000", "16", "4")] {
+        let mut cmd = Command::new(&natsflood);
+        cmd.args([&daemon.url(), msgs, size, subs, "60s"]);
+        expect_ok(cmd, &format!("natsflood {msgs} x {size} B to {subs}"));
+    }
+    stop(daemon);
+    let _ = std::fs::remove_dir_all(work);
+}
