@@ -252,3 +252,74 @@ fn read_to_end(stream: &mut TcpStream, limit: Duration) -> usize {
         );
     }
 }
+
+/// The `VmRSS` of process `pid`, in bytes.
+fn rss(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// Issue 8's memory scenario: a subscriber that never reads, fed 2,000 messages of 64 KiB by a
+/// fast publisher, with the default `max_pending` (64 MiB): it is closed as a slow consumer,
+/// the daemon's memory stays within a small multiple of `max_pending` meanwhile, and once every
+/// client is gone the daemon returns to its idle footprint (within 8 MiB).
+#[test]
+fn a_subscriber_that_never_reads_costs_bounded_memory_and_it_comes_back() {
+    const MAX_PENDING: usize = 64 * 1024 * 1024;
+    let daemon = common::Daemon::start(&[]);
+    let pid = daemon.child.id();
+    let idle = rss(pid);
+
+    let mut stuck = small_buffers(daemon.addr);
+    stuck
+        .write_all(b"CONNECT {\"verbose\":false}\r\nSUB big 1\r\nPING\r\n")
+        .unwrap();
+    wait_for(&mut stuck, b"PONG\r\n");
+    let mut publisher = TcpStream::connect(daemon.addr).unwrap();
+    publisher
+        .write_all(b"CONNECT {\"verbose\":false}\r\n")
+        .unwrap();
+    let mut message = b"PUB big 65536\r\n".to_vec();
+    message.extend(std::iter::repeat_n(b'x', 65536));
+    message.extend_from_slice(b"\r\n");
+    let mut peak = 0;
+    for i in 0..2000 {
+        publisher.write_all(&message).unwrap();
+        if i % 32 == 0 {
+            peak = peak.max(rss(pid));
+        }
+    }
+    publisher.write_all(b"PING\r\n").unwrap();
+    wait_for(&mut publisher, b"PONG\r\n");
+    peak = peak.max(rss(pid));
+    let received = read_to_end(&mut stuck, Duration::from_secs(10));
+    assert!(
+        received < 16 * 1024 * 1024,
+        "{received} bytes reached the stuck subscriber"
+    );
+    assert!(
+        peak < idle + 4 * MAX_PENDING,
+        "peak {peak} bytes from {idle} idle"
+    );
+    drop(publisher);
+    drop(stuck);
+    // Back to idle: the writer's backlog was dropped at the close, and the freed pages are
+    // returned to the system shortly after the burst.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut now_rss = rss(pid);
+    while now_rss > idle + 8 * 1024 * 1024 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        now_rss = rss(pid);
+    }
+    assert!(
+        now_rss <= idle + 8 * 1024 * 1024,
+        "RSS {now_rss} bytes after the burst, {idle} idle, {peak} at peak"
+    );
+    drop(daemon);
+}

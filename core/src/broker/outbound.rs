@@ -16,6 +16,10 @@ const MIN_GROWTH: usize = 512;
 /// Largest amount the line buffer grows by at once.
 const MAX_GROWTH: usize = 64 * 1024;
 
+/// A drained connection keeps a line buffer up to this size; a larger one (grown by a burst)
+/// is released, so an idle connection returns to its idle footprint.
+const KEEP_WHEN_DRAINED: usize = 4 * 1024;
+
 #[derive(Debug, Default)]
 pub(crate) struct Outbound {
     /// Bytes not yet cut into a segment.
@@ -94,14 +98,53 @@ impl Outbound {
         std::mem::take(&mut self.segments)
     }
 
-    /// The host wrote `n` bytes.
+    /// The host wrote `n` bytes. Once everything is written, a line buffer grown by a burst is
+    /// released (the next message starts a small one, sized by this burst's last flush).
     pub(crate) fn written(&mut self, n: usize) {
         self.pending = self.pending.saturating_sub(n);
+        if self.pending == 0 && self.buf.is_empty() && self.buf.capacity() > KEEP_WHEN_DRAINED {
+            // `last_flush` stays: a connection in a steady stream regrows in one step.
+            self.buf = BytesMut::new();
+        }
+    }
+
+    /// Bytes of line buffer held (for tests).
+    #[cfg(test)]
+    pub(crate) fn capacity(&self) -> usize {
+        self.buf.capacity()
     }
 
     fn cut(&mut self) {
         if !self.buf.is_empty() {
             self.segments.push(self.buf.split().freeze());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drained_burst_releases_its_buffer() {
+        let mut out = Outbound::default();
+        for _ in 0..1000 {
+            out.push_payload(&Bytes::from_static(&[b'x'; 100]));
+        }
+        let sent: usize = out.take().iter().map(Bytes::len).sum();
+        assert_eq!(sent, out.pending());
+        out.push_slice(b"PING\r\n");
+        assert!(out.capacity() > KEEP_WHEN_DRAINED);
+        let sent = sent + out.take().iter().map(Bytes::len).sum::<usize>();
+        out.written(sent - 1);
+        assert!(out.capacity() > KEEP_WHEN_DRAINED, "not drained yet");
+        out.written(1);
+        assert_eq!(out.capacity(), 0);
+        assert_eq!(out.pending(), 0);
+        // A small connection keeps its buffer.
+        out.push_slice(b"PONG\r\n");
+        let sent: usize = out.take().iter().map(Bytes::len).sum();
+        out.written(sent);
+        assert!(out.capacity() > 0);
     }
 }

@@ -24,6 +24,7 @@ use smol::{LocalExecutor, Task, Timer};
 
 use super::clock::Clock;
 use super::conn::{self, ConnIo, Direct, ReadGate, WriteCmd};
+use super::memory;
 use super::shared::Shared;
 
 /// A message to the driver from another thread.
@@ -64,6 +65,8 @@ struct ConnTasks {
     queued: usize,
     /// Closed while the broker pauses reading (producer back-pressure).
     gate: Rc<ReadGate>,
+    /// The largest `queued` since the writer was last idle (a burst is trimmed after).
+    peak_queued: usize,
 }
 
 /// The broker and everything that performs its outputs.
@@ -92,6 +95,10 @@ pub(crate) struct Hub {
     /// Closed once the broker has stopped.
     stopped: async_channel::Sender<()>,
     abort_flush: bool,
+    /// When to return free memory to the system, after a burst (see [`memory`]).
+    trim_at: Option<std::time::Instant>,
+    /// The task waiting for `trim_at`.
+    trim_task: Option<Task<()>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -151,6 +158,8 @@ pub(crate) fn run(setup: Setup) {
             rearm,
             stopped,
             abort_flush: false,
+            trim_at: None,
+            trim_task: None,
         })
     });
     let weak = Rc::downgrade(&hub);
@@ -292,6 +301,33 @@ async fn timer_loop(hub: HubRef, rearm: async_channel::Receiver<()>) {
     }
 }
 
+/// Waits for the hub's `trim_at`, re-reading it when it moved, then trims once.
+async fn trim_loop(hub: HubRef) {
+    loop {
+        let at = {
+            let Some(strong) = hub.upgrade() else { return };
+            let mut hub = strong.borrow_mut();
+            match hub.trim_at {
+                Some(at) if at <= std::time::Instant::now() => {
+                    hub.trim_at = None;
+                    None
+                }
+                Some(at) => Some(at),
+                None => return,
+            }
+        };
+        match at {
+            Some(at) => {
+                Timer::at(at).await;
+            }
+            None => {
+                memory::release_free_memory();
+                return;
+            }
+        }
+    }
+}
+
 impl Hub {
     /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).
     pub(crate) fn input(&mut self, conn: ConnId, bytes: BytesMut) -> bool {
@@ -305,6 +341,9 @@ impl Hub {
     pub(crate) fn written(&mut self, conn: ConnId, n: usize) {
         if let Some(tasks) = self.conns.get_mut(&conn) {
             tasks.queued = tasks.queued.saturating_sub(n);
+            if tasks.queued == 0 && std::mem::take(&mut tasks.peak_queued) >= memory::BURST {
+                self.schedule_trim();
+            }
         }
         let now = self.clock.now();
         self.broker.handle_written(conn, n, now);
@@ -355,6 +394,7 @@ impl Hub {
                 direct,
                 queued: 0,
                 gate,
+                peak_queued: 0,
             },
         );
         self.settle();
@@ -419,6 +459,15 @@ impl Hub {
         }
     }
 
+    /// Returns free memory to the system [`memory::TRIM_DELAY`] from now (or later, if
+    /// another burst ends meanwhile).
+    fn schedule_trim(&mut self) {
+        self.trim_at = Some(std::time::Instant::now() + memory::TRIM_DELAY);
+        if self.trim_task.as_ref().is_none_or(Task::is_finished) {
+            self.trim_task = Some(self.executor.spawn(trim_loop(self.this.clone())));
+        }
+    }
+
     /// Cancels the accept loop; its socket closes on the executor's next turn, and [`finish`]
     /// waits for that.
     fn stop_listening(&mut self) {
@@ -454,12 +503,16 @@ impl Hub {
                 }
                 if !segments.is_empty() {
                     tasks.queued += segments.iter().map(|s| s.len()).sum::<usize>();
+                    tasks.peak_queued = tasks.peak_queued.max(tasks.queued);
                     let _ = tasks.writes.try_send(WriteCmd::Send(segments.into()));
                 }
             }
             Output::Close { conn, reason } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
                     tracing::debug!("cid:{conn} - Client connection closed: {reason}");
+                    if tasks.peak_queued >= memory::BURST {
+                        self.schedule_trim();
+                    }
                     if reason.flushes() {
                         let _ = tasks.writes.try_send(WriteCmd::Close);
                         self.closing.retain(|t| !t.is_finished());

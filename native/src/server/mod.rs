@@ -11,6 +11,7 @@ pub(crate) mod driver;
 mod files;
 mod in_process;
 mod listener;
+mod memory;
 mod options;
 pub(crate) mod shared;
 
