@@ -4,15 +4,18 @@
 //! The client side speaks the NATS wire protocol itself over plain TCP with one OS thread per
 //! connection ([`wire`]), so it is never the bottleneck. Scenarios ([`scenario`]) cover
 //! pub-only, pub/sub, fan-out, N:M, queue groups ([`pubsub`]), request/reply latency
-//! ([`latency`]) and idle-connection scale ([`conns`]). [`compare`] starts each server binary
+//! ([`latency`]), idle-connection scale ([`conns`]), real nats.go clients without any
+//! flow-control window ([`natsgo`]) and a slow-consumer burst's memory ([`burst`]). [`compare`] starts each server binary
 //! ([`server`]) in turn, runs every scenario, and writes a Markdown [`report`] with an SVG
 //! [`chart`] of the ratios.
 
+pub mod burst;
 pub mod chart;
 pub mod compare;
 pub mod conns;
 pub mod latency;
 pub mod metrics;
+pub mod natsgo;
 pub mod pubsub;
 pub mod report;
 pub mod scenario;
@@ -23,11 +26,23 @@ pub mod wire;
 use std::io;
 use std::net::SocketAddr;
 
-use metrics::Measurement;
+use metrics::{Measurement, Metric};
 use scenario::{Kind, Scenario};
 
-/// Runs one scenario against the server at `addr`; `pid` (the server's) enables memory figures.
+/// Runs one scenario against the server at `addr`; `pid` (the server's) enables memory figures
+/// and the server's CPU time per delivered message.
 pub fn run_scenario(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Result<Measurement> {
+    let cpu_before = pid.map(server::cpu_seconds).transpose()?;
+    let mut m = run_load(addr, s, pid)?;
+    if let (Some(pid), Some(before), Some(delivered)) = (pid, cpu_before, s.delivered()) {
+        let used = server::cpu_seconds(pid)? - before;
+        m.insert(Metric::CpuUsPerMsg, used * 1e6 / delivered.max(1) as f64);
+    }
+    Ok(m)
+}
+
+/// The load of one scenario.
+fn run_load(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Result<Measurement> {
     let plan = |pubs, subs, queue| pubsub::Plan {
         pubs,
         subs,
@@ -41,5 +56,7 @@ pub fn run_scenario(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Res
         Kind::Queue { pubs, members } => pubsub::run(addr, plan(pubs, members, true)),
         Kind::ReqReply => latency::run(addr, s.payload, s.count),
         Kind::Conns { n } => conns::run(addr, n, pid),
+        Kind::NatsGo { subs } => natsgo::run(addr, subs, s.payload, s.count),
+        Kind::Burst => burst::run(addr, s.payload, s.count, pid),
     }
 }

@@ -26,6 +26,15 @@ pub enum Metric {
     RssPerConnKib,
     /// Time to connect all idle connections and get every PONG, milliseconds.
     AcceptMs,
+    /// The server's own CPU time (user + system, `/proc/<pid>/stat`) per delivered message,
+    /// microseconds: independent of how fast the load generator reads.
+    CpuUsPerMsg,
+    /// Server resident memory before a burst, MiB.
+    RssBeforeMib,
+    /// Server resident memory at the burst's peak (sampled), MiB.
+    RssPeakMib,
+    /// Server resident memory after every client closed (2 s later), MiB.
+    RssAfterMib,
 }
 
 impl Metric {
@@ -42,6 +51,10 @@ impl Metric {
             Self::RoundTripsPerSec => "round trips/s",
             Self::RssPerConnKib => "RSS KiB/conn",
             Self::AcceptMs => "accept-all ms",
+            Self::CpuUsPerMsg => "server CPU µs/msg",
+            Self::RssBeforeMib => "RSS MiB before",
+            Self::RssPeakMib => "RSS MiB peak",
+            Self::RssAfterMib => "RSS MiB after",
         }
     }
 
@@ -57,7 +70,13 @@ impl Metric {
     pub fn charted(self) -> bool {
         matches!(
             self,
-            Self::MsgsPerSec | Self::P50Us | Self::P99Us | Self::RssPerConnKib | Self::AcceptMs
+            Self::MsgsPerSec
+                | Self::P50Us
+                | Self::P99Us
+                | Self::RssPerConnKib
+                | Self::AcceptMs
+                | Self::CpuUsPerMsg
+                | Self::RssAfterMib
         )
     }
 }

@@ -45,13 +45,15 @@ pub struct Context {
 }
 
 impl Results {
-    /// Median measurement of the successful rounds of `scenario` × `contender`.
+    /// Median measurement of the rounds of `scenario` × `contender`; `None` (shown as
+    /// FAIL) if any round failed: an incomplete run is a failure, never a number.
     pub fn median(&self, scenario: usize, contender: usize) -> Option<Measurement> {
-        let ok: Vec<Measurement> = self.runs[scenario][contender]
+        let ok: Option<Vec<Measurement>> = self.runs[scenario][contender]
             .iter()
-            .filter_map(|r| r.as_ref().ok().cloned())
+            .map(|r| r.as_ref().ok().cloned())
             .collect();
-        (!ok.is_empty()).then(|| metrics::median(&ok))
+        ok.filter(|ok| !ok.is_empty())
+            .map(|ok| metrics::median(&ok))
     }
 
     /// All failures as `(scenario, contender, round, error)`.
@@ -295,6 +297,7 @@ impl Results {
             let count = match s.kind {
                 Kind::Conns { .. } => String::new(),
                 Kind::ReqReply => format!(", {} round trips", s.count),
+                Kind::Burst => format!(", {} msgs", s.count),
                 _ => format!(", {} msgs per publisher", s.count),
             };
             let _ = writeln!(md, "- `{}`: {}{count}", s.name(), s.describe());
@@ -309,7 +312,16 @@ impl Results {
              keep at most 4 MiB in flight per subscriber (an end-to-end window), far below \
              the default max_pending, so servers run with default settings. Memory per \
              connection = growth of the server's VmRSS after opening the idle connections, \
-             divided by their number.\n"
+             divided by their number.\n\n\
+             Server CPU µs/msg = the server process's user + system CPU time during the run \
+             (`/proc/<pid>/stat`), divided by the messages it delivered (for pub-only: \
+             accepted; for request/reply: 2 per round trip): what a message costs the server, \
+             however fast the load generator reads. The real-client scenarios (`natsgo-*`) run \
+             nats.go's benchmark pattern with no window (one publisher as fast as it goes, \
+             subscribers with client-side limits off): a server whose subscribers fall behind \
+             must slow the publisher or lose them; a run where any subscriber misses a message \
+             is INCOMPLETE and reported as FAIL. A scenario with any failed round shows FAIL, \
+             not the median of the others.\n"
         );
         let failures = self.failures();
         if !failures.is_empty() {
@@ -323,22 +335,30 @@ impl Results {
 }
 
 /// Report sections, in order.
-const SECTIONS: [&str; 3] = ["Throughput", "Request/reply latency", "Connection scale"];
+const SECTIONS: [&str; 5] = [
+    "Throughput",
+    "Real clients (nats.go, no flow-control window)",
+    "Request/reply latency",
+    "Connection scale",
+    "Memory through a slow-consumer burst",
+];
 
 /// The report section a scenario belongs to.
 fn section_of(kind: &Kind) -> &'static str {
     match kind {
         Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } => SECTIONS[0],
-        Kind::ReqReply => SECTIONS[1],
-        Kind::Conns { .. } => SECTIONS[2],
+        Kind::NatsGo { .. } => SECTIONS[1],
+        Kind::ReqReply => SECTIONS[2],
+        Kind::Conns { .. } => SECTIONS[3],
+        Kind::Burst => SECTIONS[4],
     }
 }
 
 /// Metrics shown for a scenario, in table order.
 pub fn metrics_of(s: &Scenario) -> &'static [Metric] {
     match s.kind {
-        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } => {
-            &[Metric::MsgsPerSec, Metric::MbPerSec]
+        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } | Kind::NatsGo { .. } => {
+            &[Metric::MsgsPerSec, Metric::MbPerSec, Metric::CpuUsPerMsg]
         }
         Kind::ReqReply => &[
             Metric::P50Us,
@@ -346,8 +366,14 @@ pub fn metrics_of(s: &Scenario) -> &'static [Metric] {
             Metric::P99Us,
             Metric::P999Us,
             Metric::RoundTripsPerSec,
+            Metric::CpuUsPerMsg,
         ],
         Kind::Conns { .. } => &[Metric::RssPerConnKib, Metric::AcceptMs],
+        Kind::Burst => &[
+            Metric::RssBeforeMib,
+            Metric::RssPeakMib,
+            Metric::RssAfterMib,
+        ],
     }
 }
 
@@ -438,6 +464,19 @@ mod tests {
         ] {
             assert!(md.contains(want), "missing {want:?} in\n{md}");
         }
+    }
+
+    #[test]
+    fn one_failed_round_fails_the_scenario() {
+        let mut r = results();
+        r.runs[0][0][1] = Err("INCOMPLETE: received [12] of 5000".into());
+        assert!(r.median(0, 0).is_none());
+        let md = r.markdown(&Context::default(), "c.svg");
+        assert!(
+            md.contains("| `pubsub-1:1/16B` | msgs/s ↑ | FAIL | 100 | – |"),
+            "{md}"
+        );
+        assert!(md.contains("round 2: INCOMPLETE"));
     }
 
     #[test]

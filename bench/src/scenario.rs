@@ -31,6 +31,16 @@ pub enum Kind {
         /// Connections to open.
         n: usize,
     },
+    /// Real clients: a nats.go publisher as fast as it goes and `subs` nats.go subscribers on
+    /// their own connections (nats bench's pattern, `natsflood`), with no flow-control window:
+    /// how the server copes when its subscribers read slower than the publisher writes.
+    NatsGo {
+        /// Subscriber connections.
+        subs: usize,
+    },
+    /// A subscriber that never reads, a publisher bursting into it, then every client closes:
+    /// the server's memory before, at its peak, and after.
+    Burst,
 }
 
 /// One runnable scenario.
@@ -56,6 +66,8 @@ impl Scenario {
             Kind::Queue { pubs, members } => format!("queue-{pubs}:{members}"),
             Kind::ReqReply => "reqrep".to_string(),
             Kind::Conns { n } => return format!("conns-{n}"),
+            Kind::NatsGo { subs } => format!("natsgo-1:{subs}"),
+            Kind::Burst => "slow-consumer-burst".to_string(),
         };
         format!("{family}/{}", size_label(self.payload))
     }
@@ -75,6 +87,25 @@ impl Scenario {
             ),
             Kind::ReqReply => "1 requester ⇄ 1 responder, sequential".to_string(),
             Kind::Conns { n } => format!("{n} idle connections, 1 SUB each"),
+            Kind::NatsGo { subs } => format!(
+                "nats.go publisher → {} (nats.go, nats bench's pattern), no window",
+                plural(subs, "subscriber")
+            ),
+            Kind::Burst => "a subscriber that never reads, a publisher bursting into it, \
+                            then every client closes"
+                .to_string(),
+        }
+    }
+
+    /// Messages the server delivers in one run (ingests, for pub-only; both directions of
+    /// every round trip for request/reply); `None` where messages are not the point.
+    pub fn delivered(&self) -> Option<u64> {
+        match self.kind {
+            Kind::PubOnly { pubs } | Kind::Queue { pubs, .. } => Some(self.count * pubs as u64),
+            Kind::PubSub { pubs, subs } => Some(self.count * (pubs * subs) as u64),
+            Kind::NatsGo { subs } => Some(self.count * subs as u64),
+            Kind::ReqReply => Some(2 * self.count),
+            Kind::Conns { .. } | Kind::Burst => None,
         }
     }
 }
@@ -146,6 +177,24 @@ impl Size {
         }
     }
 
+    /// Messages published in a real-client run: issue 8's sizes (500,000 of 1 KiB to one
+    /// subscriber, 2,000,000 of 16 B to four).
+    fn natsgo(self, payload: usize) -> u64 {
+        match (self, payload) {
+            (Self::Quick, _) => 5_000,
+            (Self::Full, p) if p >= 1024 => 500_000,
+            (Self::Full, _) => 2_000_000,
+        }
+    }
+
+    /// Messages of the burst scenario.
+    fn burst(self) -> u64 {
+        match self {
+            Self::Full => 2_000,
+            Self::Quick => 50,
+        }
+    }
+
     /// Connections for the connection-scale scenario.
     fn conns(self) -> usize {
         match self {
@@ -163,6 +212,8 @@ pub fn build(kind: Kind, payload: usize, size: Size) -> Scenario {
         Kind::PubSub { pubs, subs } => delivered / (pubs * subs) as u64,
         Kind::ReqReply => size.round_trips(),
         Kind::Conns { .. } => 0,
+        Kind::NatsGo { .. } => size.natsgo(payload),
+        Kind::Burst => size.burst(),
     };
     let kind = match kind {
         Kind::Conns { .. } => Kind::Conns { n: size.conns() },
@@ -197,6 +248,11 @@ pub fn matrix(size: Size) -> Vec<Scenario> {
     );
     add(Kind::ReqReply, &[16, 1024]);
     add(Kind::Conns { n: 0 }, &[0]);
+    if crate::natsgo::available() {
+        add(Kind::NatsGo { subs: 1 }, &[1024]);
+        add(Kind::NatsGo { subs: 4 }, &[16]);
+    }
+    add(Kind::Burst, &[64 * 1024]);
     out
 }
 

@@ -112,6 +112,38 @@ fn parse_vm_rss(status: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// CPU time process `pid` has used so far (user + system, all threads), in seconds, from
+/// `/proc/<pid>/stat`.
+pub fn cpu_seconds(pid: u32) -> io::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let ticks = parse_cpu_ticks(&stat).ok_or_else(|| io::Error::other("malformed /proc stat"))?;
+    Ok(ticks as f64 / clock_ticks_per_second() as f64)
+}
+
+/// `utime + stime` (fields 14 and 15) of a `/proc/<pid>/stat` line, in clock ticks. The
+/// command name (field 2) may hold spaces, so fields are counted after its closing `)`.
+fn parse_cpu_ticks(stat: &str) -> Option<u64> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: u64 = fields.next()?.parse().ok()?;
+    let stime: u64 = fields.next()?.parse().ok()?;
+    Some(utime + stime)
+}
+
+/// The kernel's clock ticks per second for `/proc` times (`getconf CLK_TCK`, else 100).
+fn clock_ticks_per_second() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .filter(|&t| t > 0)
+            .unwrap_or(100)
+    })
+}
+
 /// The first line `binary --version` prints, or `unknown`.
 pub fn version(binary: &Path) -> String {
     Command::new(binary)
@@ -145,6 +177,14 @@ mod tests {
         let status = "Name:\tnats-server\nVmPeak:\t  9 kB\nVmRSS:\t   12345 kB\nThreads: 7\n";
         assert_eq!(parse_vm_rss(status), Some(12345 * 1024));
         assert_eq!(parse_vm_rss("Name: x\n"), None);
+    }
+
+    #[test]
+    fn parses_cpu_ticks() {
+        let stat = "4242 (nats server) S 1 2 3 0 -1 4194560 100 0 0 0 250 37 0 0 20 0 7 0 1";
+        assert_eq!(parse_cpu_ticks(stat), Some(287));
+        assert_eq!(parse_cpu_ticks("garbage"), None);
+        assert!(cpu_seconds(std::process::id()).unwrap() >= 0.0);
     }
 
     #[test]
