@@ -320,8 +320,8 @@ impl Results {
              nats.go's benchmark pattern with no window (one publisher as fast as it goes, \
              subscribers with client-side limits off): a server whose subscribers fall behind \
              must slow the publisher or lose them; a run where any subscriber misses a message \
-             is INCOMPLETE and reported as FAIL. A scenario with any failed round shows FAIL, \
-             not the median of the others.\n"
+             is INCOMPLETE: a failure, never a number. A scenario with any failed round is \
+             marked failed, not given the median of the other rounds.\n"
         );
         let failures = self.failures();
         if !failures.is_empty() {
