@@ -371,6 +371,36 @@ fn slow_consumer_closed_without_error() {
 }
 
 #[test]
+fn a_slow_consumers_backlog_is_dropped_not_flushed() {
+    let mut h = Harness::new(Config {
+        max_pending: 1024,
+        max_payload: 512,
+        ..Config::default()
+    });
+    let sub = h.connect().unwrap();
+    h.send(sub, quiet());
+    h.send(sub, b"SUB foo 1\r\n");
+    h.set_stuck(sub, true);
+    let p = h.connect().unwrap();
+    h.send(p, quiet());
+    // One input overflows max_pending: nothing of it reaches the slow consumer (nats-server's
+    // skipFlushOnClose), and the host is told not to flush what it still holds.
+    let mut m = Vec::new();
+    for _ in 0..3 {
+        m.extend_from_slice(b"PUB foo 400\r\n");
+        m.extend_from_slice(&[b'x'; 400]);
+        m.extend_from_slice(b"\r\n");
+    }
+    h.send(p, &m);
+    let reason = h.closed(sub).unwrap();
+    assert_eq!(reason, CloseReason::SlowConsumerPendingBytes);
+    assert!(!reason.flushes());
+    assert!(!h.take_no_info(sub).contains("MSG"));
+    assert!(CloseReason::ClientClosed.flushes());
+    assert!(CloseReason::ServerShutdown.flushes());
+}
+
+#[test]
 fn a_slow_consumer_closed_mid_delivery_skips_its_other_subscriptions() {
     let mut h = Harness::new(Config {
         max_pending: 1024,
