@@ -16,6 +16,16 @@ use skiff_core::Config;
 /// Payload of every message.
 const SIZE: usize = 1024;
 
+/// The tests here measure timing and memory: they run one at a time, so that one's burst does
+/// not starve another's slow reader.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A server whose `max_pending` is small, so a burst of a few MiB overruns it.
 fn server(max_pending: usize) -> Server {
     let mut config = Config::default();
@@ -105,7 +115,7 @@ async fn connect(url: String) -> async_nats::Client {
 }
 
 /// 32 MiB published as fast as a raw publisher goes, to an async-nats subscriber behind a
-/// 32 MB/s link, with `max_pending` at 4 MiB: without back-pressure the server cuts the
+/// 32 MB/s link, with `max_pending` at 8 MiB: without back-pressure the server cuts the
 /// subscriber off within milliseconds; with it, the publisher waits and every message arrives.
 ///
 /// (The link is much faster than the 6.4 MB/s a stalled producer may still push, 64 KiB per
@@ -113,7 +123,8 @@ async fn connect(url: String) -> async_nats::Client {
 /// progress in large steps; a subscriber slower than that is closed, as by nats-server.)
 #[tokio::test]
 async fn a_subscriber_slower_than_the_publisher_gets_every_message() {
-    let server = server(4 * 1024 * 1024);
+    let _serial = one_at_a_time();
+    let server = server(8 * 1024 * 1024);
     let addr = server.local_addr().unwrap();
     let slow = throttling_proxy(addr, 32_000_000);
     let count = 32 * 1024;
@@ -164,6 +175,7 @@ fn raw_publish(addr: SocketAddr, subject: &str, count: usize) {
 /// healthy one receives every message.
 #[tokio::test]
 async fn a_stuck_subscriber_is_closed_while_another_keeps_receiving() {
+    let _serial = one_at_a_time();
     let server = server(1024 * 1024);
     let addr = server.local_addr().unwrap();
     let mut stuck = small_buffers(addr);
@@ -272,6 +284,7 @@ fn rss(pid: u32) -> usize {
 #[test]
 fn a_subscriber_that_never_reads_costs_bounded_memory_and_it_comes_back() {
     const MAX_PENDING: usize = 64 * 1024 * 1024;
+    let _serial = one_at_a_time();
     let daemon = common::Daemon::start(&[]);
     let pid = daemon.child.id();
     let idle = rss(pid);
