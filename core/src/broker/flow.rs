@@ -99,6 +99,8 @@ impl Broker {
         if self.config.no_fast_producer_stall || self.phase >= super::Phase::Draining {
             consumers.clear();
         }
+        // `Some(true)`: paused now; `Some(false)`: already paused, now also waiting for these
+        // consumers; `None`: nothing to wait for, or the producer is gone.
         let paused_now = match self.conn_mut(producer) {
             Some(p) if !consumers.is_empty() => match &mut p.flow.pause {
                 // Input the host read before it saw the pause: wait for these consumers too,
@@ -109,7 +111,7 @@ impl Broker {
                             pause.waiting_on.push(id);
                         }
                     }
-                    false
+                    Some(false)
                 }
                 None => {
                     p.flow.pause = Some(Pause {
@@ -117,12 +119,12 @@ impl Broker {
                         waiting_on: consumers.clone(),
                     });
                     p.flow.stalls += 1;
-                    true
+                    Some(true)
                 }
             },
-            _ => false,
+            _ => None,
         };
-        if !consumers.is_empty() {
+        if paused_now.is_some() {
             for &id in &consumers {
                 if let Some(c) = self.conn_mut(id) {
                     if !c.flow.waiters.contains(&producer) {
@@ -131,7 +133,7 @@ impl Broker {
                 }
             }
         }
-        if paused_now {
+        if paused_now == Some(true) {
             self.stats.stalled_clients += 1;
             self.timers
                 .schedule(now + STALL_LIMIT, producer, TimerKind::Stall);
