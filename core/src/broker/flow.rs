@@ -371,6 +371,24 @@ mod tests {
     }
 
     #[test]
+    fn one_consumer_draining_releases_every_producer_waiting_for_it() {
+        let mut h = harness(false);
+        let sub = subscriber(&mut h);
+        let a = producer(&mut h);
+        let b = producer(&mut h);
+        h.set_stuck(sub, true);
+        publish(&mut h, a, 13);
+        publish(&mut h, b, 1);
+        assert!(h.is_paused(a) && h.is_paused(b));
+        assert_eq!(h.broker.stats().stalled_clients, 2);
+        h.report_backlog(sub, usize::MAX);
+        assert!(!h.is_paused(a) && !h.is_paused(b));
+        // Their stall timers fire later and change nothing.
+        h.advance(STALL_LIMIT);
+        assert_eq!((h.conns[&a].pauses, h.conns[&b].pauses), (1, 1));
+    }
+
+    #[test]
     fn a_closing_consumer_releases_its_producers() {
         let mut h = harness(false);
         let sub = subscriber(&mut h);
