@@ -127,6 +127,8 @@ pub enum CloseReason {
     WriteError,
     /// The server is shutting down (or lame duck mode closed it).
     ServerShutdown,
+    /// The host asked the broker to close the connection ([`Broker::kick`](crate::Broker::kick)).
+    Kicked,
 }
 
 impl CloseReason {
@@ -148,6 +150,7 @@ impl CloseReason {
             Self::ReadError => "Read Error",
             Self::WriteError => "Write Error",
             Self::ServerShutdown => "Server Shutdown",
+            Self::Kicked => "Kicked",
         }
     }
 }
