@@ -9,7 +9,13 @@ cd "$(dirname "$0")/.."
 out=wasm/pkg
 profile=wasm-release
 
-cargo build -p skiff-wasm --lib --target wasm32-unknown-unknown --profile "$profile" --quiet
+# Panic locations name source files: keep build-machine paths out of the shipped module.
+remap="--remap-path-prefix=$PWD/=skiff/"
+for src in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/; do
+  [ -d "$src" ] && remap="$remap --remap-path-prefix=$src=deps/"
+done
+RUSTFLAGS="${RUSTFLAGS:-} $remap" \
+  cargo build -p skiff-wasm --lib --target wasm32-unknown-unknown --profile "$profile" --quiet
 rm -rf "$out"
 mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name skiff_wasm \
