@@ -33,6 +33,9 @@ if [ -f core/fuzz/Cargo.toml ]; then
   cargo build --manifest-path core/fuzz/Cargo.toml --quiet
 fi
 
+step "the wasm package (wasm/build.sh; the conformance suite also runs it in Node)"
+bash wasm/build.sh
+
 step "cargo test (unit, property, harness, conformance, real clients)"
 cargo test --workspace 2>&1 | tee target/test-output.txt
 
