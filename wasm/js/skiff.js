@@ -13,10 +13,14 @@
 import init, { Broker as WasmBroker } from "./skiff_wasm.js";
 
 let loading;
+let loaded = false;
 
 /** Loads the wasm module once (optionally from `source`: a URL, bytes or a WebAssembly.Module). */
 export function initSkiff(source) {
-  loading ??= init(source === undefined ? undefined : { module_or_path: source });
+  loading ??= init(source === undefined ? undefined : { module_or_path: source }).then((exports) => {
+    loaded = true;
+    return exports;
+  });
   return loading;
 }
 
@@ -72,6 +76,9 @@ export class Broker extends PortSource {
   /** Starts a broker (`initSkiff()` must have resolved; `startBroker` does both). */
   constructor(options) {
     super();
+    if (!loaded) {
+      throw new Error("skiff-wasm is not loaded yet: await initSkiff() first, or use startBroker()");
+    }
     this.#inner = new WasmBroker(options);
     this.#inner.setListener((event) => {
       if (event.type === "stopped") this.uninstallWebSockets();
@@ -295,10 +302,12 @@ export class SkiffWebSocket extends EventTarget {
       throw new DOMException(`The close code must be either 1000, or between 3000 and 4999. ${code} is neither.`, "InvalidAccessError");
     }
     if (this.readyState === CLOSING || this.readyState === CLOSED) return;
+    // Closing before the broker's first bytes fails the connection, as a WebSocket does.
+    const connecting = this.readyState === CONNECTING;
     this.readyState = CLOSING;
     this.#port?.postMessage({ skiff: "close" });
     this.#port?.close();
-    queueMicrotask(() => this.#closed(code ?? 1005, reason, true));
+    queueMicrotask(() => (connecting ? this.#closed(1006, "", false) : this.#closed(code ?? 1005, reason, true)));
   }
 
   #receive(data) {

@@ -1,6 +1,6 @@
 // The in-page browser tests: each entry of `tests` runs in the page (or drives workers from
 // it) and throws on failure. browser.test.mjs runs them one by one in headless Chromium.
-import { Broker, RemoteBroker, initSkiff, startBroker } from "/pkg/skiff.js";
+import { Broker, initSkiff, startBroker } from "/pkg/skiff.js";
 import { core, natsws } from "/tests/.build/clients.js";
 
 const enc = new TextEncoder();
@@ -440,6 +440,16 @@ tests["the WebSocket shim behaves like a WebSocket: states, INFO first, buffered
     const close = await within(closed, 3000, "close event");
     equal([close.code, close.reason, close.wasClean, socket.readyState], [1000, "bye", true, 3], "client close");
     await until(() => broker.stats().connections === 0, "the broker saw the client close");
+
+    // Closed while connecting: error, then close 1006, not clean; the broker lets it go.
+    const early = broker.openSocket("ws://skiff.local/");
+    const events = [];
+    early.onerror = () => events.push("error");
+    const earlyClose = new Promise((resolve) => (early.onclose = resolve));
+    early.close();
+    const e = await within(earlyClose, 3000, "close while connecting");
+    equal([...events, e.code, e.wasClean], ["error", 1006, false], "close while connecting");
+    await until(() => broker.stats().connections === 0, "the early socket's connection is gone");
   });
 
 tests["introspection: connections, subscriptions and counters"] = () =>
