@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash ../build.sh
+bash ../../www/build.sh
 node --test --test-reporter=tap --test-concurrency=1 ./*.test.mjs
