@@ -249,6 +249,15 @@ export class RemoteBroker extends PortSource {
   }
 }
 
+/** Sockets open in this realm: a page that goes away closes them, as a browser closes its
+ * WebSockets on unload (a broker in a SharedWorker then sees its clients leave at once). */
+const openSockets = new Set();
+if (typeof globalThis.addEventListener === "function" && "onpagehide" in globalThis) {
+  globalThis.addEventListener("pagehide", () => {
+    for (const socket of openSockets) socket.close();
+  });
+}
+
 /** A W3C WebSocket-compatible socket whose other end is a Skiff broker port. */
 export class SkiffWebSocket extends EventTarget {
   static CONNECTING = CONNECTING;
@@ -284,6 +293,7 @@ export class SkiffWebSocket extends EventTarget {
       return;
     }
     this.#port.onmessage = (event) => this.#receive(event.data);
+    openSockets.add(this);
   }
 
   /** Sends bytes (ArrayBuffer, a typed array or DataView, or a string as UTF-8). */
@@ -331,6 +341,7 @@ export class SkiffWebSocket extends EventTarget {
   #closed(code, reason, wasClean) {
     if (this.readyState === CLOSED) return;
     this.readyState = CLOSED;
+    openSockets.delete(this);
     if (!wasClean) this.#fire(new Event("error"));
     this.#fire(closeEvent(code, reason, wasClean));
   }

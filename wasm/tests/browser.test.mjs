@@ -113,8 +113,13 @@ test("a SharedWorker broker is shared by two pages", { timeout: 30000 }, async (
   assert.equal(await a.evaluate(() => window.received), "hello from page b");
   const stats = await a.evaluate(() => window.broker.call("stats"));
   assert.equal(stats.totalConnections, 2, "one broker counted both pages' clients");
-  await a.evaluate(() => window.nc.close());
-  await a.close();
+  // Closing a tab (its client never closed) removes its connection from the shared broker.
+  await a.close({ runBeforeUnload: true });
+  await b.waitForFunction(
+    async () => (await window.broker.call("connections")).length === 0,
+    null,
+    { timeout: 10000, polling: 50 },
+  );
   await b.close();
 });
 
