@@ -1,6 +1,6 @@
 // The in-page browser tests: each entry of `tests` runs in the page (or drives workers from
 // it) and throws on failure. browser.test.mjs runs them one by one in headless Chromium.
-import { Broker, initSkiff, startBroker } from "/pkg/skiff.js";
+import { Broker, RemoteBroker, initSkiff, startBroker } from "/pkg/skiff.js";
 import { core, natsws } from "/tests/.build/clients.js";
 
 const enc = new TextEncoder();
@@ -274,6 +274,36 @@ tests["a client in a dedicated Worker reaches the page's broker over a MessagePo
     worker.terminate();
     await nc.close();
   });
+
+tests["a broker in a dedicated Worker serves the page's clients and answers calls"] = async () => {
+  const options = encodeURIComponent(JSON.stringify({ serverName: "in-a-worker" }));
+  const worker = new Worker(`/pkg/worker.js?options=${options}`, { type: "module" });
+  // Sent at once, before the worker's broker is ready: early messages are kept.
+  const remote = new RemoteBroker(worker);
+  try {
+    const connect = (name) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: remote.wsFactory(), name });
+    const [a, b] = await within(Promise.all([connect("a"), connect("b")]), 10000, "connecting to the worker");
+    equal(a.info.server_name, "in-a-worker", "INFO from the worker's broker");
+    a.subscribe("svc", { callback: (_e, m) => m.respond(enc.encode("from a")) });
+    await a.flush();
+    equal(dec.decode((await b.request("svc", enc.encode("?"), { timeout: 3000 })).data), "from a", "request through the worker");
+    equal((await remote.call("connections")).map((c) => c.name).sort(), ["a", "b"], "remote introspection");
+    let bad = null;
+    await remote.call("nonsense").catch((e) => (bad = e));
+    assert(/unknown broker method "nonsense"/.test(bad?.message), `unknown remote method: ${bad}`);
+    await within(Promise.all([remote.call("shutdown"), remote.call("shutdown")]), 5000, "remote shutdown twice");
+    equal(await remote.call("phase"), "stopped", "the worker's broker stopped");
+    // A socket to a stopped remote broker fails like a refused WebSocket.
+    const socket = remote.openSocket();
+    const closed = new Promise((resolve) => (socket.onclose = resolve));
+    const event = await within(closed, 3000, "the refused socket's close");
+    equal([event.code, event.wasClean], [1006, false], "refused socket");
+    await a.close().catch(() => {});
+    await b.close().catch(() => {});
+  } finally {
+    worker.terminate();
+  }
+};
 
 tests["a slow consumer that stops reading is closed as natively, and the broker stays healthy"] = () =>
   withBroker({ maxPending: 64 * 1024, maxPayload: 8 * 1024 }, async (broker) => {
