@@ -3,7 +3,7 @@
 // wasm/build.sh (wasm/tests/run.sh does both).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -27,6 +27,9 @@ await build({
 });
 
 // The package as a bundler user sees it: `import { startBroker } from "skiff-wasm"`.
+mkdirSync(join(out, "node_modules"), { recursive: true });
+rmSync(join(out, "node_modules", "skiff-wasm"), { force: true, recursive: true });
+symlinkSync(join(root, "pkg"), join(out, "node_modules", "skiff-wasm"), "dir");
 writeFileSync(
   join(out, "app.js"),
   `import { startBroker } from "skiff-wasm";
@@ -46,8 +49,8 @@ await build({
   bundle: true,
   format: "esm",
   outfile: join(out, "app.bundle.js"),
-  alias: { "skiff-wasm": join(root, "pkg") },
-  nodePaths: [join(here, "node_modules")],
+  // Resolved by package name through package.json "exports", as from node_modules.
+  nodePaths: [join(out, "node_modules"), join(here, "node_modules")],
   logLevel: "warning",
 });
 copyFileSync(join(root, "pkg", "skiff_wasm_bg.wasm"), join(out, "skiff_wasm_bg.wasm"));
