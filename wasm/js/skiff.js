@@ -67,6 +67,10 @@ class PortSource {
   #uninstalls = [];
 }
 
+/** Brokers that have not stopped: a running broker lives until it is shut down, like a
+ * server, even when the page keeps no reference to it (its clients hold only ports). */
+const running = new Set();
+
 /** A broker in this realm. */
 export class Broker extends PortSource {
   #inner;
@@ -80,8 +84,12 @@ export class Broker extends PortSource {
       throw new Error("skiff-wasm is not loaded yet: await initSkiff() first, or use startBroker()");
     }
     this.#inner = new WasmBroker(options);
+    running.add(this);
     this.#inner.setListener((event) => {
-      if (event.type === "stopped") this.uninstallWebSockets();
+      if (event.type === "stopped") {
+        this.uninstallWebSockets();
+        running.delete(this);
+      }
       for (const listener of this.#listeners) {
         try {
           listener(event);

@@ -394,6 +394,25 @@ impl Host {
     }
 }
 
+impl Drop for Host {
+    /// A broker freed from JavaScript while connections are open closes their ports and
+    /// removes its handlers, so no callback reaches a freed closure.
+    fn drop(&mut self) {
+        let notice = js::object(&[
+            ("skiff", JsValue::from_str("close")),
+            ("code", JsValue::from_f64(1006.0)),
+            ("reason", JsValue::from_str("the broker was freed")),
+        ]);
+        for (_, endpoint) in self.conns.drain() {
+            let _ = endpoint.port.post_message(&notice);
+            endpoint.detach();
+        }
+        if let Some(timeout) = self.timeout.take() {
+            timeout.cancel();
+        }
+    }
+}
+
 /// A control message from a client.
 enum Control {
     Ack(usize),

@@ -482,6 +482,23 @@ tests["the WebSocket shim behaves like a WebSocket: states, INFO first, buffered
     await until(() => broker.stats().connections === 0, "the early socket's connection is gone");
   });
 
+tests["a broker freed from JavaScript closes its connections instead of leaving them dangling"] = async () => {
+  await initSkiff();
+  // The wasm-bindgen class under the wrapper has free(), as every wasm-bindgen object does.
+  const { Broker: WasmBroker } = await import("/pkg/skiff_wasm.js");
+  const raw = new WasmBroker({});
+  const port = raw.clientPort();
+  const seen = [];
+  port.onmessage = (e) => seen.push(e.data instanceof ArrayBuffer ? "bytes" : e.data);
+  await until(() => seen.length === 1, "INFO");
+  raw.free();
+  await until(() => seen.length === 2, "the close notice");
+  equal(seen[1], { skiff: "close", code: 1006, reason: "the broker was freed" }, "notice");
+  port.postMessage(enc.encode("PING\r\n").buffer);
+  await sleep(50);
+  equal(seen.length, 2, "nothing after the close");
+};
+
 tests["introspection: connections, subscriptions and counters"] = () =>
   withBroker({ serverName: "introspect" }, async (broker) => {
     const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), name: "inspector" });
