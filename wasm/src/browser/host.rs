@@ -38,6 +38,9 @@ struct Endpoint {
     cid: u64,
     /// Whether the client acknowledges consumed bytes (see the crate's port protocol).
     acks: bool,
+    /// Bytes posted and not yet acknowledged (with `acks`): an acknowledgement never counts
+    /// more than this.
+    unacked: usize,
     /// Held so the handler lives as long as the connection.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     /// `messageerror` (data that could not be deserialized) and `close` (the other end was
@@ -171,6 +174,7 @@ impl Host {
                 port,
                 cid,
                 acks: options.acks,
+                unacked: 0,
                 _on_message: on_message,
                 on_gone,
             },
@@ -241,7 +245,9 @@ impl Host {
         } else {
             match control(data) {
                 Some(Control::Ack(n)) => {
-                    if self.conns.get(&conn).is_some_and(|e| e.acks) {
+                    if let Some(endpoint) = self.conns.get_mut(&conn).filter(|e| e.acks) {
+                        let n = n.min(endpoint.unacked);
+                        endpoint.unacked -= n;
                         self.broker.handle_written(conn, n, now);
                     }
                 }
@@ -337,7 +343,7 @@ impl Host {
 
     /// Posts `segments` to `conn`'s port as one transferred `ArrayBuffer`.
     fn transmit(&mut self, conn: ConnId, segments: &[Bytes]) {
-        let Some(endpoint) = self.conns.get(&conn) else {
+        let Some(endpoint) = self.conns.get_mut(&conn) else {
             return;
         };
         let total: usize = segments.iter().map(Bytes::len).sum();
@@ -359,7 +365,7 @@ impl Host {
         match posted {
             // Without acknowledgements, bytes handed to the port count as written.
             Ok(()) if !endpoint.acks => self.broker.handle_written(conn, total, now),
-            Ok(()) => {}
+            Ok(()) => endpoint.unacked += total,
             Err(_) => self.broker.handle_eof(conn, CloseReason::WriteError, now),
         }
     }
