@@ -17,10 +17,17 @@ let loaded = false;
 
 /** Loads the wasm module once (optionally from `source`: a URL, bytes or a WebAssembly.Module). */
 export function initSkiff(source) {
-  loading ??= init(source === undefined ? undefined : { module_or_path: source }).then((exports) => {
-    loaded = true;
-    return exports;
-  });
+  loading ??= init(source === undefined ? undefined : { module_or_path: source }).then(
+    (exports) => {
+      loaded = true;
+      return exports;
+    },
+    (error) => {
+      // A failed load (a wrong URL, a network error) may be retried.
+      loading = undefined;
+      throw new Error(`skiff-wasm could not load its .wasm: ${error?.message ?? error}`, { cause: error });
+    },
+  );
   return loading;
 }
 
@@ -51,7 +58,7 @@ class PortSource {
   /**
    * Replaces `globalThis.WebSocket` so that sockets to `urls` (a URL, an array of URLs, or a
    * predicate) connect to this broker; every other URL gets the real WebSocket. Returns a
-   * function that restores the original; a broker's shutdown restores it too.
+   * function that restores the original; a local broker's shutdown restores it too.
    */
   installWebSocket(urls = "ws://skiff.local") {
     const uninstall = installWebSocket(urls, (url) => this.openSocket(url));
@@ -75,7 +82,6 @@ const running = new Set();
 export class Broker extends PortSource {
   #inner;
   #listeners = new Set();
-  #stopping;
 
   /** Starts a broker (`initSkiff()` must have resolved; `startBroker` does both). */
   constructor(options) {
