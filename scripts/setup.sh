@@ -28,7 +28,8 @@ python3 -c 'import nats' 2>/dev/null || pip install -q nats-py
 wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; then
   echo "setup: installing wasm-bindgen-cli $wb_version"
-  cargo install -q wasm-bindgen-cli --version "$wb_version" --force
+  # No default features: they only add TLS (rustls, ring) for the test runner's downloads.
+  cargo install -q wasm-bindgen-cli --version "$wb_version" --no-default-features --force
 fi
 for pkg in playwright-core nats.ws @nats-io/nats-core esbuild; do
   if [ ! -f "wasm/tests/node_modules/$pkg/package.json" ]; then
