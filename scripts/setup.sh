@@ -31,7 +31,7 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; th
   # No default features: they only add TLS (rustls, ring) for the test runner's downloads.
   cargo install -q wasm-bindgen-cli --version "$wb_version" --no-default-features --force
 fi
-for pkg in playwright-core nats.ws @nats-io/nats-core esbuild; do
+for pkg in playwright-core nats.ws @nats-io/nats-core esbuild typescript; do
   if [ ! -f "wasm/tests/node_modules/$pkg/package.json" ]; then
     echo "setup: installing the browser tests' npm packages"
     (cd wasm/tests && npm ci --no-audit --no-fund --loglevel=error)

@@ -84,6 +84,16 @@ export type BrokerEvent =
   | { type: "stopListening" }
   | { type: "stopped" };
 
+/** Where ports and calls travel: a MessagePort, a Worker, a worker's global scope (`self`) or
+ * a SharedWorker's `port` — anything with `postMessage` and `message` events. */
+export interface MessageEndpoint {
+  postMessage(message: unknown, transfer: Transferable[]): void;
+  postMessage(message: unknown): void;
+  addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+  removeEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+  start?(): void;
+}
+
 /** What `wsconnect({ servers, wsFactory })` / nats.ws `connect({ servers, wsFactory })` take. */
 export type WsFactory = (url: string, options?: unknown) => Promise<{ socket: WebSocket; encrypted: boolean }>;
 
@@ -117,11 +127,11 @@ export class Broker extends PortSource {
   /** Shuts down once; every call resolves when the broker has stopped. */
   shutdown(): Promise<void>;
   on(listener: (event: BrokerEvent) => void): () => void;
-  serve(endpoint: MessagePort | Worker | DedicatedWorkerGlobalScope): () => void;
+  serve(endpoint: MessageEndpoint): () => void;
 }
 
 export class RemoteBroker extends PortSource {
-  constructor(endpoint: MessagePort | Worker | DedicatedWorkerGlobalScope);
+  constructor(endpoint: MessageEndpoint);
   clientPort(options?: AttachOptions): MessagePort;
   call(method: "stats"): Promise<Stats>;
   call(method: "connections"): Promise<ConnectionInfo[]>;
