@@ -1,16 +1,23 @@
 // The wasm broker in Node, reachable over TCP, for the conformance suite (tests/src/target/
-// wasm.rs): every TCP socket becomes one MessagePort connection of the broker, with
+// wasm.rs): every TCP socket becomes one MessagePort connection of a broker, with
 // acknowledgements sent when a write has reached the socket (so pending bytes count as they
-// do natively). Usage: node node-server.mjs '<broker options JSON>'. Prints
-// "listening <port>" once ready, and exits when stdin closes.
+// do natively). One process serves many brokers, driven by lines on stdin:
+//   start <broker options JSON>  → "listening <port>" (or "error <message>")
+//   stop <port>                  → the broker shuts down and its listener closes
+// The process exits when stdin closes.
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { createInterface } from "node:readline";
 import { Broker, initSkiff } from "../pkg/skiff.js";
 
 await initSkiff(readFileSync(new URL("../pkg/skiff_wasm_bg.wasm", import.meta.url)));
-const broker = new Broker(JSON.parse(process.argv[2] ?? "{}"));
 
-const server = createServer({ noDelay: true }, (socket) => {
+/** Brokers by the port they listen on. */
+const brokers = new Map();
+
+/** Bridges one TCP socket to a new connection of `broker`. */
+function bridge(broker, socket) {
+  socket.setNoDelay(true);
   const { port1, port2 } = new MessageChannel();
   try {
     broker.attach(port1, { acks: true });
@@ -42,10 +49,37 @@ const server = createServer({ noDelay: true }, (socket) => {
   socket.on("end", gone);
   socket.on("error", gone);
   socket.on("close", gone);
-});
+}
 
-server.listen(0, "127.0.0.1", () => {
-  process.stdout.write(`listening ${server.address().port}\n`);
+function start(optionsJson) {
+  let broker;
+  try {
+    broker = new Broker(JSON.parse(optionsJson));
+  } catch (error) {
+    process.stdout.write(`error ${String(error.message).replace(/\n/g, " ")}\n`);
+    return;
+  }
+  const server = createServer((socket) => bridge(broker, socket));
+  server.listen(0, "127.0.0.1", () => {
+    const { port } = server.address();
+    brokers.set(port, { broker, server });
+    process.stdout.write(`listening ${port}\n`);
+  });
+}
+
+async function stop(port) {
+  const entry = brokers.get(port);
+  if (!entry) return;
+  brokers.delete(port);
+  entry.server.close();
+  await entry.broker.shutdown();
+}
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  const space = line.indexOf(" ");
+  const [command, rest] = space < 0 ? [line, ""] : [line.slice(0, space), line.slice(space + 1)];
+  if (command === "start") start(rest);
+  else if (command === "stop") stop(Number(rest));
 });
-process.stdin.on("end", () => process.exit(0));
-process.stdin.resume();
+lines.on("close", () => process.exit(0));

@@ -1,12 +1,14 @@
 //! Skiff's browser build (`wasm/pkg`, built by `wasm/build.sh`) run in Node by
 //! `wasm/tests/node-server.mjs`, which bridges each TCP socket to one MessagePort connection
-//! of the wasm broker. The scenario's configuration goes through the daemon's config parser
-//! (as for the in-memory target) and reaches the wasm broker as its JavaScript options.
+//! of a wasm broker. One Node process serves every scenario's broker (started on the first
+//! scenario). The scenario's configuration goes through the daemon's config parser (as for
+//! the in-memory target) and reaches the wasm broker as its JavaScript options.
 
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -17,11 +19,12 @@ use super::{Connection, Kind, Server, StartError, Target};
 use crate::conf::core_config;
 use crate::version::Version;
 
-/// Starts the wasm broker in Node for each scenario.
+/// Starts a wasm broker in the shared Node process for each scenario.
 #[derive(Debug)]
 pub struct WasmNodeTarget {
     script: PathBuf,
     version: Version,
+    node: Arc<Mutex<Option<NodeProcess>>>,
 }
 
 impl WasmNodeTarget {
@@ -39,7 +42,28 @@ impl WasmNodeTarget {
         Ok(Self {
             script: workspace.join("wasm/tests/node-server.mjs"),
             version,
+            node: Arc::default(),
         })
+    }
+
+    /// Asks the Node process (started if needed) for a broker with `options`; returns its
+    /// port.
+    fn start_broker(&self, options: &Value) -> io::Result<u16> {
+        let mut node = self.node.lock().unwrap_or_else(PoisonError::into_inner);
+        if node.is_none() {
+            *node = Some(NodeProcess::spawn(&self.script)?);
+        }
+        let process = node.as_mut().expect("just started");
+        let reply = process.request(&format!("start {options}"));
+        if reply.is_err() {
+            // A dead process is replaced on the next scenario.
+            *node = None;
+        }
+        let reply = reply?;
+        reply
+            .strip_prefix("listening ")
+            .and_then(|p| p.trim().parse().ok())
+            .ok_or_else(|| io::Error::other(format!("node-server.mjs: {}", reply.trim())))
     }
 }
 
@@ -59,9 +83,16 @@ impl Target for WasmNodeTarget {
     fn start(&self, config: &[(String, String)]) -> Result<Box<dyn Server>, StartError> {
         let config = core_config(config).map_err(StartError::Unsupported)?;
         let options = broker_options(&config).map_err(StartError::Unsupported)?;
-        NodeServer::start(&self.script, &options)
-            .map(|s| Box::new(s) as Box<dyn Server>)
-            .map_err(|e| StartError::Failed(e.to_string()))
+        let port = self
+            .start_broker(&options)
+            .map_err(|e| StartError::Failed(e.to_string()))?;
+        Ok(Box::new(NodeBroker {
+            node: self.node.clone(),
+            port,
+            remote: RemoteServer {
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            },
+        }))
     }
 }
 
@@ -117,42 +148,64 @@ fn rules(rules: &Rules) -> Value {
     out
 }
 
-/// One Node process serving the wasm broker; killed on drop.
+/// The Node process serving the brokers; killed on drop.
 #[derive(Debug)]
-struct NodeServer {
+struct NodeProcess {
     child: Child,
-    remote: RemoteServer,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
 }
 
-impl NodeServer {
-    fn start(script: &Path, options: &Value) -> io::Result<Self> {
+impl NodeProcess {
+    fn spawn(script: &Path) -> io::Result<Self> {
         let mut child = Command::new("node")
             .arg(script)
-            .arg(options.to_string())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let port: u16 = line
-            .strip_prefix("listening ")
-            .and_then(|p| p.trim().parse().ok())
-            .ok_or_else(|| {
-                let _ = child.kill();
-                io::Error::other(format!("node-server.mjs did not start: {line:?}"))
-            })?;
+        let stdin = child.stdin.take().expect("stdin is piped");
+        let stdout = BufReader::new(child.stdout.take().expect("stdout is piped"));
         Ok(Self {
             child,
-            remote: RemoteServer {
-                addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            },
+            stdin,
+            stdout,
         })
+    }
+
+    /// Sends one command line and reads the one-line answer.
+    fn request(&mut self, line: &str) -> io::Result<String> {
+        writeln!(self.stdin, "{line}")?;
+        self.stdin.flush()?;
+        let mut reply = String::new();
+        if self.stdout.read_line(&mut reply)? == 0 {
+            return Err(io::Error::other("node-server.mjs exited"));
+        }
+        Ok(reply)
+    }
+
+    /// Sends a command that has no answer.
+    fn tell(&mut self, line: &str) {
+        let _ = writeln!(self.stdin, "{line}").and_then(|()| self.stdin.flush());
     }
 }
 
-impl Server for NodeServer {
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One scenario's broker in the Node process; shut down on drop.
+#[derive(Debug)]
+struct NodeBroker {
+    node: Arc<Mutex<Option<NodeProcess>>>,
+    port: u16,
+    remote: RemoteServer,
+}
+
+impl Server for NodeBroker {
     fn connect(&mut self) -> io::Result<Box<dyn Connection>> {
         self.remote.connect()
     }
@@ -164,10 +217,12 @@ impl Server for NodeServer {
     }
 }
 
-impl Drop for NodeServer {
+impl Drop for NodeBroker {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let mut node = self.node.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(process) = node.as_mut() {
+            process.tell(&format!("stop {}", self.port));
+        }
     }
 }
 
