@@ -19,7 +19,7 @@ RUSTFLAGS="${RUSTFLAGS:-} $remap" \
 rm -rf "$out"
 mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name skiff_wasm \
-  "target/wasm32-unknown-unknown/$profile/skiff_wasm.wasm"
+  "${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown/$profile/skiff_wasm.wasm"
 # No wasm-opt: Debian's binaryen (108) rewrites the externref table that wasm-bindgen 0.2.130
 # emits into a funcref table, and the module then fails at init ("function-typed object must
 # be null"); wasm-bindgen no longer supports builds without reference types. The size below
