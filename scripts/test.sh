@@ -25,15 +25,27 @@ if cargo tree -p skiff-core --target wasm32-unknown-unknown -e normal | grep -E 
   exit 1
 fi
 
+step "skiff-wasm for wasm32-unknown-unknown: clippy -D warnings"
+cargo clippy -p skiff-wasm --target wasm32-unknown-unknown --quiet -- -D warnings
+
 if [ -f core/fuzz/Cargo.toml ]; then
   step "fuzz targets build"
   cargo build --manifest-path core/fuzz/Cargo.toml --quiet
 fi
 
+step "the wasm package (wasm/build.sh; the conformance suite also runs it in Node)"
+bash wasm/build.sh
+
 step "cargo test (unit, property, harness, conformance, real clients)"
 cargo test --workspace 2>&1 | tee target/test-output.txt
+
+step "browser tests (the wasm package in headless Chromium, node's test runner)"
+bash wasm/tests/run.sh 2>&1 | tee target/browser-test-output.txt
 
 step "summary"
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' target/test-output.txt | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/test-output.txt | awk '{s+=$1} END {print s+0}')
+# node's TAP summary: "# pass N" / "# fail N".
+passed=$((passed + $(awk '/^# pass [0-9]+$/ {s+=$3} END {print s+0}' target/browser-test-output.txt)))
+failed=$((failed + $(awk '/^# fail [0-9]+$/ {s+=$3} END {print s+0}' target/browser-test-output.txt)))
 echo "tests: ${passed} passed, ${failed} failed"

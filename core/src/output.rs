@@ -158,6 +158,8 @@ pub enum CloseReason {
     WriteError,
     /// The server is shutting down (or lame duck mode closed it).
     ServerShutdown,
+    /// The host asked the broker to close the connection ([`Broker::kick`](crate::Broker::kick)).
+    Kicked,
 }
 
 impl CloseReason {
@@ -192,6 +194,32 @@ impl CloseReason {
             Self::ReadError => "Read Error",
             Self::WriteError => "Write Error",
             Self::ServerShutdown => "Server Shutdown",
+            Self::Kicked => "Kicked",
+        }
+    }
+}
+
+impl CloseReason {
+    /// The WebSocket close status (RFC 6455 §7.4) nats-server sends for this reason, so every
+    /// WebSocket transport (native, or the browser shim) tells the client the same thing.
+    pub fn websocket_status(self) -> u16 {
+        match self {
+            Self::ClientClosed => 1000,
+            Self::ServerShutdown | Self::WriteError | Self::ReadError | Self::StaleConnection => {
+                1001
+            }
+            Self::Protocol(ParseError::MaxPayload) => 1009,
+            Self::Protocol(ParseError::MaxControlLine)
+            | Self::AuthenticationFailure
+            | Self::AuthenticationTimeout
+            | Self::SlowConsumerPendingBytes
+            | Self::SlowConsumerWriteDeadline
+            | Self::MaxConnectionsExceeded => 1008,
+            Self::Protocol(_)
+            | Self::ProtocolViolation
+            | Self::BadClientProtocol
+            | Self::NoRespondersRequiresHeaders => 1002,
+            Self::Kicked => 1011,
         }
     }
 }
@@ -199,5 +227,25 @@ impl CloseReason {
 impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_status_follows_nats_server() {
+        assert_eq!(CloseReason::ClientClosed.websocket_status(), 1000);
+        assert_eq!(CloseReason::ServerShutdown.websocket_status(), 1001);
+        assert_eq!(
+            CloseReason::SlowConsumerPendingBytes.websocket_status(),
+            1008
+        );
+        assert_eq!(
+            CloseReason::Protocol(ParseError::MaxPayload).websocket_status(),
+            1009
+        );
+        assert_eq!(CloseReason::ProtocolViolation.websocket_status(), 1002);
     }
 }

@@ -63,3 +63,21 @@ pub struct ConnInfo {
     /// in `/connz`).
     pub stalls: u64,
 }
+
+/// One subscription as monitoring shows it (nats-server `/subsz?subs=1`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubInfo {
+    /// The connection that owns it.
+    pub conn: crate::ConnId,
+    /// The subject, wildcards included.
+    pub subject: String,
+    /// The queue group, if any.
+    pub queue: Option<String>,
+    /// The client's subscription id.
+    pub sid: String,
+    /// Messages delivered to it so far.
+    pub delivered: u64,
+    /// The auto-unsubscribe limit, if one was set with `UNSUB sid max`.
+    pub max: Option<u64>,
+}

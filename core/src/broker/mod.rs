@@ -20,7 +20,8 @@ use self::timers::{TimerKind, Timers};
 use crate::proto::{ClientOp, Parser, ParserLimits, encode};
 use crate::sublist::{Matches, Sublist};
 use crate::{
-    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, subject,
+    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, SubInfo,
+    subject,
 };
 
 /// Subjects cached by the subject index.
@@ -202,6 +203,34 @@ impl Broker {
                 pending_bytes: c.out.pending(),
                 stalls: c.flow.stalls,
             })
+    }
+
+    /// Every subscription in the index, as monitoring shows it (`/subsz?subs=1`), with the
+    /// connection that owns it.
+    pub fn subscriptions(&self) -> impl Iterator<Item = SubInfo> + '_ {
+        self.subs.iter().flatten().map(|sub| SubInfo {
+            conn: sub.conn,
+            subject: String::from_utf8_lossy(&sub.subject).into_owned(),
+            queue: sub
+                .queue
+                .as_ref()
+                .map(|q| String::from_utf8_lossy(q).into_owned()),
+            sid: String::from_utf8_lossy(&sub.sid).into_owned(),
+            delivered: sub.delivered,
+            max: sub.max,
+        })
+    }
+
+    /// Closes `conn` from the server side (nats-server's `/kick`): what was accepted is flushed,
+    /// then the connection closes with [`CloseReason::Kicked`]. Returns `false` if `conn` is
+    /// already closed or stale.
+    pub fn kick(&mut self, conn: ConnId, now: Instant) -> bool {
+        self.advance(now);
+        if self.conn_mut(conn).is_none() {
+            return false;
+        }
+        self.close(conn, CloseReason::Kicked, None);
+        true
     }
 
     /// The server id sent in INFO.
