@@ -231,6 +231,7 @@ impl Broker {
         };
         let mut parser = Parser::new(limits);
         parser.set_headers(false);
+        parser.set_pedantic(ConnectOptions::default().pedantic);
         let conn = Box::new(Conn {
             id,
             cid,
@@ -495,6 +496,7 @@ impl Broker {
                     c.ping.rtt_known = true;
                 }
             }
+            ClientOp::InvalidPublishSubject => self.send_err(id, "Invalid Publish Subject"),
             ClientOp::Ok | ClientOp::Info(_) => {}
             ClientOp::Err(_) => self.close(id, CloseReason::ProtocolViolation, None),
             // `ClientOp` is non-exhaustive for other crates only.
@@ -544,6 +546,7 @@ impl Broker {
         c.headers = opts.headers && server_headers;
         c.perms = perms;
         c.parser.set_headers(c.headers);
+        c.parser.set_pedantic(opts.pedantic);
         let verbose = opts.verbose;
         c.opts = opts;
         c.auth_deadline = None;
@@ -680,12 +683,7 @@ impl Broker {
         let now = self.now;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
-        let (verbose, pedantic, echo, no_responders) = (
-            c.opts.verbose,
-            c.opts.pedantic,
-            c.opts.echo,
-            c.opts.no_responders,
-        );
+        let (verbose, echo, no_responders) = (c.opts.verbose, c.opts.echo, c.opts.no_responders);
         // One publish rule: server-reserved subjects and the user's publish permissions.
         let publish_denied = subject.starts_with(b"_GR_.")
             || subject.starts_with(b"$NRG.")
@@ -697,9 +695,6 @@ impl Broker {
         self.stats.traffic.in_msgs += 1;
         self.stats.traffic.in_bytes += message.len() as u64;
 
-        if pedantic && !subject::is_valid_literal(&subject) {
-            self.send_err(id, "Invalid Publish Subject");
-        }
         if publish_denied {
             let text = format!(
                 "Permissions Violation for Publish to \"{}\"",

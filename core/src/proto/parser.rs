@@ -37,6 +37,7 @@ use memchr::memchr;
 use self::args::{Args, Span, is_pub_delim, is_sub_delim, parse_size};
 use self::opname::{LineOp, OpKind, SkipOp};
 use super::{ClientOp, ParseError};
+use crate::subject;
 
 /// Limits the parser enforces while reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,8 @@ pub struct Parser {
     state: State,
     /// Whether HPUB is allowed (the client negotiated headers).
     headers: bool,
+    /// Whether PUB subjects are checked ([`ClientOp::InvalidPublishSubject`]).
+    pedantic: bool,
 }
 
 /// Where the parser is in the stream. Bytes already classified (an op name, the blanks
@@ -134,7 +137,15 @@ impl Parser {
             limits,
             state: State::Start,
             headers: true,
+            pedantic: false,
         }
+    }
+
+    /// Turns the pedantic subject check on or off (off by default): when on, a PUB/HPUB whose
+    /// subject has an empty or wildcard token yields [`ClientOp::InvalidPublishSubject`] as
+    /// soon as its control line is complete, then the PUB itself once its payload is in.
+    pub fn set_pedantic(&mut self, pedantic: bool) {
+        self.pedantic = pedantic;
     }
 
     /// Allows or forbids HPUB (allowed by default). Without negotiated headers nats-server closes the connection as
@@ -270,6 +281,10 @@ impl Parser {
         let op = match op {
             LineOp::Pub | LineOp::HPub => {
                 let pending = self.pub_header(op, args, line_len)?;
+                if self.pedantic && !subject::has_literal_tokens(&args[pending.subject.range()]) {
+                    self.state = State::Payload(pending);
+                    return Ok(Some(ClientOp::InvalidPublishSubject));
+                }
                 return self.payload(pending, buf);
             }
             LineOp::Sub => sub(args)?,

@@ -630,3 +630,54 @@ fn find_newline_agrees_with_a_plain_search() {
         }
     }
 }
+
+/// Parses `input` whole with the pedantic check on.
+fn feed_pedantic(input: &[u8]) -> (Vec<ClientOp>, Option<ParseError>) {
+    let mut parser = Parser::default();
+    parser.set_pedantic(true);
+    let mut buf = BytesMut::from(input);
+    let mut ops = Vec::new();
+    loop {
+        match parser.parse(&mut buf) {
+            Ok(Some(op)) => ops.push(op),
+            Ok(None) => return (ops, None),
+            Err(err) => return (ops, Some(err)),
+        }
+    }
+}
+
+#[test]
+fn pedantic_subject_reported_at_the_control_line() {
+    // nats-server answers at the control line, so a bad payload still gets the -ERR first.
+    let (ops, err) = feed_pedantic(b"PUB a.> 4\r\nPUB x\r\n");
+    assert_eq!(
+        (ops, err),
+        (
+            vec![ClientOp::InvalidPublishSubject],
+            Some(ParseError::UnknownOp)
+        )
+    );
+    // A partial payload: the notice comes before the payload is in.
+    let (ops, err) = feed_pedantic(b"PUB foo..bar 4\r\nab");
+    assert_eq!((ops, err), (vec![ClientOp::InvalidPublishSubject], None));
+    // Then the PUB follows as usual.
+    let (ops, _) = feed_pedantic(b"HPUB * 0 1\r\nx\r\n");
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[0], ClientOp::InvalidPublishSubject);
+    assert!(matches!(&ops[1], ClientOp::HPub { subject, .. } if &subject[..] == b"*"));
+}
+
+#[test]
+fn pedantic_ignores_whitespace_inside_tokens() {
+    // nats-server's IsValidLiteralSubject only looks for empty and wildcard tokens.
+    let (ops, err) = feed_pedantic(b"PUB s36\rx 0\r\n\r\nPUB foo 0\r\n\r\n");
+    assert_eq!(err, None);
+    assert!(ops.iter().all(|op| matches!(op, ClientOp::Pub { .. })));
+    assert_eq!(ops.len(), 2);
+}
+
+#[test]
+fn pedantic_off_reports_nothing() {
+    let (ops, _) = feed(ParserLimits::default(), [&b"PUB a.> 0\r\n\r\n"[..]]);
+    assert!(matches!(&ops.ops[..], [ClientOp::Pub { .. }]));
+}
