@@ -1,7 +1,9 @@
 //! The broker: connections, subscriptions, delivery, limits, timers and the lifecycle.
 
+mod client_info;
 mod conn;
 mod connect;
+mod gojson;
 mod info;
 mod outbound;
 mod timers;
@@ -497,6 +499,9 @@ impl Broker {
                 }
             }
             ClientOp::InvalidPublishSubject => self.send_err(id, "Invalid Publish Subject"),
+            ClientOp::Info(json) if !client_info::is_acceptable(&json) => {
+                self.close(id, CloseReason::ProtocolViolation, None);
+            }
             ClientOp::Ok | ClientOp::Info(_) => {}
             ClientOp::Err(_) => self.close(id, CloseReason::ProtocolViolation, None),
             // `ClientOp` is non-exhaustive for other crates only.
@@ -506,14 +511,12 @@ impl Broker {
     }
 
     fn on_connect(&mut self, id: ConnId, json: &[u8]) {
-        let Some(opts) = ConnectOptions::parse(json) else {
+        let Some(opts) = self.conn_mut(id).and_then(|c| c.opts.update(json)) else {
             self.close(id, CloseReason::ProtocolViolation, None);
             return;
         };
         let perms = match opts.authorize(&self.config.auth) {
-            Some(perms) if opts.account.is_none() && opts.new_account.is_none() => {
-                perms.cloned().map(Box::new)
-            }
+            Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
                 self.close(
                     id,
