@@ -38,6 +38,7 @@ pub mod sublist;
 
 mod broker;
 mod config;
+mod notice;
 mod output;
 mod permissions;
 mod stats;
@@ -48,6 +49,7 @@ pub mod testing;
 
 pub use broker::{Broker, Phase, Refused, Shutdown};
 pub use config::{Auth, Config, ConfigError, User};
+pub use notice::{ConnEvent, Notice, NoticeLevel};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
 pub use permissions::{Permissions, Rules};
 pub use stats::{ConnInfo, Stats, Traffic};

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use crate::Notice;
 use crate::proto::ParseError;
 
 /// A connection handle: a slot index plus a generation, so a stale handle never reaches a
@@ -88,6 +89,9 @@ pub enum Output {
         /// Why it is closed.
         reason: CloseReason,
     },
+    /// Log this event about a connection (what nats-server logs, at its level). Comes before
+    /// the connection's `Close` when it is the reason for it.
+    Notice(Notice),
     /// Stop accepting new connections (lame duck or shutdown).
     StopListening,
     /// The broker has stopped: every connection has been told to close. Comes exactly once.

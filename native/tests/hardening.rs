@@ -209,3 +209,126 @@ fn failed_reloads_leave_the_running_server_untouched() {
     daemon.signal("INT");
     assert_eq!(daemon.wait(Duration::from_secs(20)).code(), Some(0));
 }
+
+/// Reads whatever arrives within `wait`.
+fn drain(stream: &mut TcpStream, wait: Duration) -> String {
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        got.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[test]
+fn the_log_tells_operators_what_nats_server_tells_them() {
+    let dir = TempDir::new("log-events");
+    let conf = dir.write(
+        "skiff.conf",
+        "authorization { user: alice, password: \"pw-secret\" }\nmax_connections: 3\nmax_pending: 100000\nmax_payload: 65536\n",
+    );
+    let mut daemon = Daemon::start(&["-c", conf.to_str().unwrap()]);
+
+    // An authentication failure names the user, never the password.
+    let mut bad = TcpStream::connect(daemon.addr).unwrap();
+    read_until(&mut bad, "\r\n");
+    bad.write_all(b"CONNECT {\"user\":\"alice\",\"pass\":\"guess-secret\"}\r\n")
+        .unwrap();
+    assert!(read_until(&mut bad, "Authorization Violation").contains("-ERR"));
+    assert!(daemon.wait_for_line("authentication error", Duration::from_secs(5)));
+
+    // A parse error, labelled with the client's name and user as nats-server does.
+    let mut broken = TcpStream::connect(daemon.addr).unwrap();
+    read_until(&mut broken, "\r\n");
+    broken
+        .write_all(b"CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"pw-secret\",\"name\":\"app\",\"lang\":\"rust\",\"version\":\"0.1\"}\r\nXX\r\n")
+        .unwrap();
+    assert!(read_until(&mut broken, "Unknown Protocol Operation").contains("-ERR"));
+    assert!(daemon.wait_for_line("Client parser ERROR", Duration::from_secs(5)));
+
+    // A slow consumer: it subscribes and never reads.
+    let mut slow = TcpStream::connect(daemon.addr).unwrap();
+    read_until(&mut slow, "\r\n");
+    slow.write_all(
+        b"CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"pw-secret\"}\r\nSUB foo 1\r\nPING\r\n",
+    )
+    .unwrap();
+    assert!(read_until(&mut slow, "PONG").contains("PONG"));
+    let mut publisher = TcpStream::connect(daemon.addr).unwrap();
+    read_until(&mut publisher, "\r\n");
+    publisher
+        .write_all(b"CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"pw-secret\"}\r\n")
+        .unwrap();
+    let mut frame = b"PUB foo 60000\r\n".to_vec();
+    frame.extend_from_slice(&[b'x'; 60_000]);
+    frame.extend_from_slice(b"\r\n");
+    for _ in 0..200 {
+        if publisher.write_all(&frame).is_err() {
+            break;
+        }
+        if daemon.log.iter().any(|l| l.contains("Slow Consumer")) {
+            break;
+        }
+    }
+    assert!(
+        daemon.wait_for_line("Slow Consumer Detected", Duration::from_secs(10)),
+        "{:?}",
+        daemon.log
+    );
+    drop(slow);
+
+    // Over max_connections (the publisher and this one's predecessors hold the slots).
+    let mut extra: Vec<TcpStream> = Vec::new();
+    for _ in 0..3 {
+        let mut c = TcpStream::connect(daemon.addr).unwrap();
+        let got = drain(&mut c, Duration::from_millis(300));
+        extra.push(c);
+        if got.contains("maximum connections exceeded") {
+            break;
+        }
+    }
+    assert!(daemon.wait_for_line("maximum connections exceeded", Duration::from_secs(5)));
+
+    daemon.signal("INT");
+    daemon.wait(Duration::from_secs(20));
+    let line = |text: &str| {
+        daemon
+            .log
+            .iter()
+            .find(|l| l.contains(text))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let auth = line("authentication error");
+    assert!(
+        auth.contains("[ERR] 127.0.0.1:")
+            && auth.ends_with(" - authentication error - User \"alice\""),
+        "{auth}"
+    );
+    let parse = line("Client parser ERROR");
+    assert!(
+        parse.contains("[ERR] 127.0.0.1:")
+            && parse.ends_with(" - \"v0.1:rust:app\" - \"$G/user:alice\" - Client parser ERROR: proto='\"XX\\r\"...'"),
+        "{parse}"
+    );
+    let slow = line("Slow Consumer");
+    assert!(
+        slow.contains("[INF] 127.0.0.1:")
+            && slow.ends_with(" - Slow Consumer Detected: MaxPending of 100000 Exceeded"),
+        "{slow}"
+    );
+    let max = line("maximum connections exceeded");
+    assert!(
+        max.contains("[ERR] 127.0.0.1:") && max.ends_with(" - maximum connections exceeded"),
+        "{max}"
+    );
+    assert!(
+        !daemon.log.iter().any(|l| l.contains("secret")),
+        "a secret reached the log: {:?}",
+        daemon.log
+    );
+}

@@ -61,10 +61,20 @@ const INFO_FIELDS: &[Field] = &[
     Field::new("xkey", GoType::String),
 ];
 
-/// Whether nats-server would accept this client-sent INFO JSON (it closes the connection
-/// when the JSON does not decode into its `Info` struct, and otherwise ignores it).
-pub(crate) fn is_acceptable(json: &[u8]) -> bool {
-    gojson::decode(json, INFO_FIELDS, &mut |_, _| {}).is_ok()
+/// Checks a client-sent INFO's JSON as nats-server does (it closes the connection when the
+/// JSON does not decode into its `Info` struct, and otherwise ignores it).
+///
+/// # Errors
+///
+/// Why nats-server would refuse it.
+pub(crate) fn check(json: &[u8]) -> Result<(), gojson::Error> {
+    gojson::decode(json, INFO_FIELDS, &mut |_, _| {})
+}
+
+/// Whether [`check`] accepts `json`.
+#[cfg(test)]
+fn is_acceptable(json: &[u8]) -> bool {
+    check(json).is_ok()
 }
 
 #[cfg(test)]

@@ -19,6 +19,8 @@ pub(crate) struct ConnectOptions {
     pub(crate) auth_token: Option<String>,
     pub(crate) user: Option<String>,
     pub(crate) pass: Option<String>,
+    /// `nkey`: kept only to name the client in an authentication error.
+    pub(crate) nkey: String,
     /// `account`: asking for an account by name is refused, as nats-server does.
     pub(crate) account: String,
     /// `new_account`: asking for a new account is refused, as nats-server does.
@@ -40,6 +42,7 @@ impl Default for ConnectOptions {
             auth_token: None,
             user: None,
             pass: None,
+            nkey: String::new(),
             account: String::new(),
             new_account: false,
         }
@@ -82,20 +85,59 @@ const CONNECT_FIELDS: &[Field] = &[
 impl ConnectOptions {
     /// Decodes CONNECT's JSON over these options, as nats-server unmarshals each CONNECT over
     /// the options it holds (the defaults, then whatever an earlier CONNECT set), with Go's
-    /// rules (see [`gojson`]). `None` when nats-server would reject it (and close).
-    pub(crate) fn update(&self, json: &[u8]) -> Option<Self> {
+    /// rules (see [`gojson`]).
+    ///
+    /// # Errors
+    ///
+    /// JSON nats-server would reject (and close the connection for).
+    pub(crate) fn update(&self, json: &[u8]) -> Result<Self, gojson::Error> {
         let mut opts = self.clone();
         gojson::decode(json, CONNECT_FIELDS, &mut |index, value| {
             opts.set(CONNECT_FIELDS[index].name, value);
-        })
-        .ok()?;
-        Some(opts)
+        })?;
+        Ok(opts)
     }
 
     /// Decodes CONNECT's JSON over the defaults.
     #[cfg(test)]
     pub(crate) fn parse(json: &[u8]) -> Option<Self> {
-        Self::default().update(json)
+        Self::default().update(json).ok()
+    }
+
+    /// The credentials given, as nats-server names them in an authentication error (never
+    /// the secret: a token is `[REDACTED]`, a password is not shown).
+    pub(crate) fn credentials(&self) -> Option<String> {
+        let quoted = |s: &str| crate::notice::go_quote(s.as_bytes());
+        if !self.nkey.is_empty() {
+            Some(format!("Nkey {}", quoted(&self.nkey)))
+        } else if let Some(user) = &self.user {
+            Some(format!("User {}", quoted(user)))
+        } else if self.auth_token.is_some() {
+            Some("Token \"[REDACTED]\"".to_owned())
+        } else {
+            None
+        }
+    }
+
+    /// nats-server's label for an authenticated client: the (only) account and the user,
+    /// `$G/user:NAME` or `$G/token`.
+    pub(crate) fn user_label(&self) -> Option<String> {
+        match (&self.user, &self.auth_token) {
+            (Some(user), _) => Some(format!("$G/user:{user}")),
+            (None, Some(_)) => Some("$G/token".to_owned()),
+            (None, None) => None,
+        }
+    }
+
+    /// nats-server's label for a client that named itself: `vVERSION:LANG:NAME`, each part
+    /// only when given (empty when none is).
+    pub(crate) fn client_label(&self) -> String {
+        let parts = [
+            (!self.version.is_empty()).then(|| format!("v{}", self.version)),
+            (!self.lang.is_empty()).then(|| self.lang.clone()),
+            (!self.name.is_empty()).then(|| self.name.clone()),
+        ];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(":")
     }
 
     /// Sets the field `name` (one of [`CONNECT_FIELDS`], with a value of its type).
@@ -114,6 +156,7 @@ impl ConnectOptions {
             ("lang", GoValue::String(s)) => self.lang = s,
             ("version", GoValue::String(s)) => self.version = s,
             ("account", GoValue::String(s)) => self.account = s,
+            ("nkey", GoValue::String(s)) => self.nkey = s,
             // Go's empty string is "not given".
             ("auth_token", GoValue::String(s)) => {
                 self.auth_token = Some(s).filter(|s| !s.is_empty())

@@ -18,10 +18,12 @@ use self::conn::{Conn, ConnPhase, PingState, SubKey};
 use self::connect::ConnectOptions;
 use self::info::{InfoFor, InfoTemplate};
 use self::timers::{TimerKind, Timers};
+use crate::notice::{go_quote, proto_snippet};
 use crate::proto::{ClientOp, Parser, ParserLimits, encode};
 use crate::sublist::{Matches, Sublist};
 use crate::{
-    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, subject,
+    CloseReason, Config, ConfigError, ConnEvent, ConnId, ConnInfo, Instant, Notice, Output,
+    PeerInfo, Stats, subject,
 };
 
 /// Subjects cached by the subject index.
@@ -258,6 +260,7 @@ impl Broker {
         self.send_info(id, InfoKind::Accept);
 
         if self.stats.connections > self.config.max_connections {
+            self.notice(id, ConnEvent::MaxConnectionsExceeded);
             self.close(
                 id,
                 CloseReason::MaxConnectionsExceeded,
@@ -297,8 +300,10 @@ impl Broker {
             }
             if c.phase == ConnPhase::AwaitConnect
                 && auth_required
+                && c.parser.at_op_start()
                 && !matches!(c.read_buf[0], b'C' | b'c')
             {
+                self.notice(conn, ConnEvent::AuthenticationFailed { credentials: None });
                 self.close(
                     conn,
                     CloseReason::AuthenticationFailure,
@@ -318,6 +323,7 @@ impl Broker {
                     return;
                 }
                 Err(error) => {
+                    self.protocol_error_notice(conn, error);
                     self.close(conn, CloseReason::Protocol(error), error.wire_text());
                     return;
                 }
@@ -340,6 +346,15 @@ impl Broker {
         if self.conn_mut(conn).is_some() {
             if matches!(reason, CloseReason::SlowConsumerWriteDeadline) {
                 self.stats.slow_consumers += 1;
+                let pending = self.conn_mut(conn).map_or(0, |c| c.out.pending());
+                let write_deadline = self.config.write_deadline;
+                self.notice(
+                    conn,
+                    ConnEvent::SlowConsumerWriteDeadline {
+                        write_deadline,
+                        pending,
+                    },
+                );
             }
             self.close(conn, reason, None);
         }
@@ -499,11 +514,19 @@ impl Broker {
                 }
             }
             ClientOp::InvalidPublishSubject => self.send_err(id, "Invalid Publish Subject"),
-            ClientOp::Info(json) if !client_info::is_acceptable(&json) => {
+            ClientOp::Info(json) => {
+                if let Err(e) = client_info::check(&json) {
+                    let reason = e.to_string();
+                    self.notice(id, ConnEvent::InvalidJson { reason });
+                    self.close(id, CloseReason::ProtocolViolation, None);
+                }
+            }
+            ClientOp::Ok => {}
+            ClientOp::Err(text) => {
+                let text = String::from_utf8_lossy(&text).into_owned();
+                self.notice(id, ConnEvent::ClientError { text });
                 self.close(id, CloseReason::ProtocolViolation, None);
             }
-            ClientOp::Ok | ClientOp::Info(_) => {}
-            ClientOp::Err(_) => self.close(id, CloseReason::ProtocolViolation, None),
             // `ClientOp` is non-exhaustive for other crates only.
             #[allow(unreachable_patterns)]
             _ => {}
@@ -511,13 +534,23 @@ impl Broker {
     }
 
     fn on_connect(&mut self, id: ConnId, json: &[u8]) {
-        let Some(opts) = self.conn_mut(id).and_then(|c| c.opts.update(json)) else {
-            self.close(id, CloseReason::ProtocolViolation, None);
+        let Some(update) = self.conn_mut(id).map(|c| c.opts.update(json)) else {
             return;
+        };
+        let opts = match update {
+            Ok(opts) => opts,
+            Err(e) => {
+                let reason = e.to_string();
+                self.notice(id, ConnEvent::InvalidJson { reason });
+                self.close(id, CloseReason::ProtocolViolation, None);
+                return;
+            }
         };
         let perms = match opts.authorize(&self.config.auth) {
             Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
+                let credentials = opts.credentials();
+                self.notice(id, ConnEvent::AuthenticationFailed { credentials });
                 self.close(
                     id,
                     CloseReason::AuthenticationFailure,
@@ -527,6 +560,7 @@ impl Broker {
             }
         };
         if !(0..=1).contains(&opts.protocol) {
+            self.notice(id, ConnEvent::InvalidClientProtocol);
             self.close(
                 id,
                 CloseReason::BadClientProtocol,
@@ -535,6 +569,7 @@ impl Broker {
             return;
         }
         if opts.no_responders && !opts.headers {
+            self.notice(id, ConnEvent::NoRespondersRequiresHeaders);
             self.close(
                 id,
                 CloseReason::NoRespondersRequiresHeaders,
@@ -834,6 +869,7 @@ impl Broker {
         }
         if slow {
             self.stats.slow_consumers += 1;
+            self.notice(conn_id, ConnEvent::SlowConsumerPendingBytes { max_pending });
             self.close(conn_id, CloseReason::SlowConsumerPendingBytes, None);
         }
         true
@@ -876,6 +912,7 @@ impl Broker {
         if idle || !c.ping.rtt_known {
             if c.ping.outstanding + 1 > ping_max {
                 self.stats.stale_connections += 1;
+                self.notice(id, ConnEvent::StaleConnection);
                 self.close(id, CloseReason::StaleConnection, Some("Stale Connection"));
                 return;
             }
@@ -891,6 +928,7 @@ impl Broker {
     fn auth_timer(&mut self, id: ConnId, now: Instant) {
         let Some(c) = self.conn_mut(id) else { return };
         if c.auth_deadline.is_some_and(|deadline| deadline <= now) {
+            self.notice(id, ConnEvent::AuthenticationTimeout);
             self.close(
                 id,
                 CloseReason::AuthenticationTimeout,
@@ -975,6 +1013,42 @@ impl Broker {
     }
 
     // ----- helpers -----
+
+    /// Queues a notice about `id` for the host's log (before the close it usually explains).
+    fn notice(&mut self, id: ConnId, event: ConnEvent) {
+        let auth_required = self.config.auth.is_required();
+        let Some(c) = self.conn_mut(id) else { return };
+        let mut client = match c.peer.addr {
+            Some(addr) => format!("{addr} - cid:{}", c.cid),
+            None => format!("cid:{}", c.cid),
+        };
+        if c.phase == ConnPhase::Active {
+            // nats-server's `"vVERSION:LANG:NAME"`, then `"ACCOUNT/USER"` once authenticated.
+            let user = auth_required.then(|| c.opts.user_label());
+            let labels = [Some(c.opts.client_label()), user.flatten()];
+            for label in labels.into_iter().flatten().filter(|l| !l.is_empty()) {
+                client.push_str(" - ");
+                client.push_str(&go_quote(label.as_bytes()));
+            }
+        }
+        self.ready.push_back(Output::Notice(Notice {
+            conn: id,
+            client,
+            event,
+        }));
+    }
+
+    /// The notice for a parse error: nats-server's detail (the refused size, or the start of
+    /// the bytes the parser stopped at).
+    fn protocol_error_notice(&mut self, id: ConnId, error: crate::proto::ParseError) {
+        let max_payload = self.config.max_payload;
+        let Some(c) = self.conn_mut(id) else { return };
+        let detail = match c.parser.oversized_payload() {
+            Some(size) => format!("{size} vs {max_payload}"),
+            None => proto_snippet(&c.read_buf),
+        };
+        self.notice(id, ConnEvent::Protocol { error, detail });
+    }
 
     /// Time only moves forward.
     fn advance(&mut self, now: Instant) {
@@ -1126,3 +1200,6 @@ mod tests;
 
 #[cfg(test)]
 mod props;
+
+#[cfg(test)]
+mod notice_tests;

@@ -89,6 +89,8 @@ pub struct Parser {
     headers: bool,
     /// Whether PUB subjects are checked ([`ClientOp::InvalidPublishSubject`]).
     pedantic: bool,
+    /// The size of the PUB/HPUB refused with [`ParseError::MaxPayload`].
+    oversized: Option<usize>,
 }
 
 /// Where the parser is in the stream. Bytes already classified (an op name, the blanks
@@ -138,6 +140,7 @@ impl Parser {
             state: State::Start,
             headers: true,
             pedantic: false,
+            oversized: None,
         }
     }
 
@@ -157,6 +160,18 @@ impl Parser {
     /// Changes the limits (config reload); they apply from the next control line.
     pub fn set_limits(&mut self, limits: ParserLimits) {
         self.limits = limits;
+    }
+
+    /// The size a PUB/HPUB asked for, once the parser failed with [`ParseError::MaxPayload`]
+    /// (nats-server logs it).
+    pub fn oversized_payload(&self) -> Option<usize> {
+        self.oversized
+    }
+
+    /// Whether the next byte starts a new operation (nothing of one is pending): where
+    /// nats-server checks that an unauthenticated client's first op is CONNECT.
+    pub fn at_op_start(&self) -> bool {
+        matches!(self.state, State::Start)
     }
 
     /// The limits in force.
@@ -333,7 +348,7 @@ impl Parser {
 
     /// Checks a PUB/HPUB control line's arguments.
     fn pub_header(
-        &self,
+        &mut self,
         op: LineOp,
         args: &[u8],
         line_len: usize,
@@ -358,6 +373,7 @@ impl Parser {
             return Err(ParseError::BadArguments);
         }
         if size > self.limits.max_payload {
+            self.oversized = Some(size);
             return Err(ParseError::MaxPayload);
         }
         Ok(PendingPub {

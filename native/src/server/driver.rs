@@ -460,6 +460,7 @@ impl Hub {
                     // it is the task closing its own connection).
                 }
             }
+            Output::Notice(notice) => crate::log::notice(&notice),
             Output::StopListening => self.stop_listening(),
             Output::Stopped => {
                 self.stopped.close();
