@@ -28,6 +28,18 @@ fi
 if [ -f core/fuzz/Cargo.toml ]; then
   step "fuzz targets build"
   cargo build --manifest-path core/fuzz/Cargo.toml --quiet
+  # A short run from the committed seeds, only where nightly and cargo-fuzz exist (not on CI).
+  if rustup toolchain list 2>/dev/null | grep -q "^nightly" && cargo fuzz --version >/dev/null 2>&1; then
+    step "fuzz: each target for ${FUZZ_SECONDS:-10} s from its seeds"
+    for target in parse connect conf; do
+      corpus=$(mktemp -d)
+      (cd core && cargo +nightly fuzz run "$target" "$corpus" "fuzz/seeds/$target" -- \
+        -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 2>&1 | tail -n 3)
+      rm -rf "$corpus"
+    done
+  else
+    echo "fuzz: short run skipped (needs a nightly toolchain and cargo-fuzz; see core/fuzz/README.md)"
+  fi
 fi
 
 step "cargo test (unit, property, harness, conformance, real clients)"
