@@ -14,7 +14,8 @@
 //! - Unknown keys are skipped, whatever their value; a known key whose value has the wrong
 //!   type (`"verbose":"yes"`, `"protocol":1.5`, `"jwt":5`) is an error.
 //!
-//! One limit stays serde_json's: values nest at most 128 deep (Go allows 10,000).
+//! Unknown values are skipped without recursion (serde_json's `IgnoredAny`), so any nesting
+//! that fits in a control line is accepted, as by Go (which stops at 10,000 levels).
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
