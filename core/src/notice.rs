@@ -4,8 +4,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::ConnId;
 use crate::proto::ParseError;
+use crate::{CloseReason, ConnId};
 
 /// How serious a [`Notice`] is: the level nats-server logs it at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -46,10 +46,17 @@ impl fmt::Display for Notice {
     }
 }
 
-/// What happened to a connection (each is followed by its close, except where noted).
+/// What happened to a connection (the errors are followed by its close).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ConnEvent {
+    /// The connection was accepted (not followed by a close).
+    Created,
+    /// The connection was closed, for this reason (the last notice about it).
+    Closed {
+        /// Why, as `/connz` shows it.
+        reason: CloseReason,
+    },
     /// Its pending outbound bytes passed `max_pending`.
     SlowConsumerPendingBytes {
         /// The limit in force.
@@ -105,7 +112,10 @@ impl ConnEvent {
             Self::SlowConsumerPendingBytes { .. } | Self::SlowConsumerWriteDeadline { .. } => {
                 NoticeLevel::Info
             }
-            Self::AuthenticationTimeout | Self::StaleConnection => NoticeLevel::Debug,
+            Self::Created
+            | Self::Closed { .. }
+            | Self::AuthenticationTimeout
+            | Self::StaleConnection => NoticeLevel::Debug,
             _ => NoticeLevel::Error,
         }
     }
@@ -114,6 +124,8 @@ impl ConnEvent {
 impl fmt::Display for ConnEvent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::Created => f.write_str("Client connection created"),
+            Self::Closed { reason } => write!(f, "Client connection closed: {reason}"),
             Self::SlowConsumerPendingBytes { max_pending } => {
                 write!(
                     f,

@@ -255,6 +255,7 @@ impl Broker {
             last_activity: now,
         });
         slot.conn = Some(conn);
+        self.notice(id, ConnEvent::Created);
         self.stats.connections += 1;
         self.stats.total_connections += 1;
         self.send_info(id, InfoKind::Accept);
@@ -988,6 +989,7 @@ impl Broker {
         if let Some(text) = err {
             self.send_err(id, text);
         }
+        self.notice(id, ConnEvent::Closed { reason });
         let Some(slot) = self.slots.get_mut(id.index as usize) else {
             return;
         };

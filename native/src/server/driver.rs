@@ -323,10 +323,6 @@ impl Hub {
             tracing::debug!("Refused a connection: the server is shutting down");
             return;
         };
-        match peer.addr {
-            Some(addr) => tracing::debug!("{addr} - cid:{conn} - Client connection created"),
-            None => tracing::debug!("cid:{conn} - In-process client connection created"),
-        }
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
         let deadline = self.broker.config().write_deadline;
@@ -450,9 +446,8 @@ impl Hub {
                     let _ = tasks.writes.try_send(WriteCmd::Send(segments.into()));
                 }
             }
-            Output::Close { conn, reason } => {
+            Output::Close { conn, .. } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
-                    tracing::debug!("cid:{conn} - Client connection closed: {reason}");
                     let _ = tasks.writes.try_send(WriteCmd::Close);
                     self.closing.retain(|t| !t.is_finished());
                     self.closing.push(tasks.writer);
