@@ -90,8 +90,9 @@ pub enum Output {
         reason: CloseReason,
     },
     /// Log this event about a connection (what nats-server logs, at its level). Comes before
-    /// the connection's `Close` when it is the reason for it.
-    Notice(Notice),
+    /// the connection's `Close` when it is the reason for it. Boxed: notices are rare, and
+    /// every other output stays small.
+    Notice(Box<Notice>),
     /// Stop accepting new connections (lame duck or shutdown).
     StopListening,
     /// The broker has stopped: every connection has been told to close. Comes exactly once.

@@ -167,7 +167,7 @@ impl Harness {
                 fake.closes += 1;
                 fake.closed.get_or_insert(reason);
             }
-            Output::Notice(notice) => self.notices.push(notice),
+            Output::Notice(notice) => self.notices.push(*notice),
             Output::StopListening => self.stop_listening += 1,
             Output::Stopped => self.stopped += 1,
         }

@@ -1033,11 +1033,11 @@ impl Broker {
                 client.push_str(&go_quote(label.as_bytes()));
             }
         }
-        self.ready.push_back(Output::Notice(Notice {
+        self.ready.push_back(Output::Notice(Box::new(Notice {
             conn: id,
             client,
             event,
-        }));
+        })));
     }
 
     /// The notice for a parse error: nats-server's detail (the refused size, or the start of

@@ -21,6 +21,11 @@ fn lines(h: &Harness) -> Vec<(NoticeLevel, String)> {
 }
 
 #[test]
+fn outputs_stay_small() {
+    assert!(std::mem::size_of::<Output>() <= 40, "{}", std::mem::size_of::<Output>());
+}
+
+#[test]
 fn every_connection_is_noticed_once_created_and_once_closed() {
     let mut h = Harness::new(Config::default());
     let a = connected(&mut h);
