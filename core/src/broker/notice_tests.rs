@@ -22,7 +22,11 @@ fn lines(h: &Harness) -> Vec<(NoticeLevel, String)> {
 
 #[test]
 fn outputs_stay_small() {
-    assert!(std::mem::size_of::<Output>() <= 40, "{}", std::mem::size_of::<Output>());
+    assert!(
+        std::mem::size_of::<Output>() <= 40,
+        "{}",
+        std::mem::size_of::<Output>()
+    );
 }
 
 #[test]
