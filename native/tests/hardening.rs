@@ -79,6 +79,24 @@ fn run_skiff(args: &[&str]) -> (Option<i32>, String) {
     (status.code(), out)
 }
 
+/// Forty lines, each referencing the line before twice: 2^40 values if copied naively.
+fn doubling_config() -> String {
+    let mut text = String::from("a0: [ 1, 1 ]\n");
+    for i in 1..40 {
+        text.push_str(&format!("a{i}: [ $a{}, $a{} ]\n", i - 1, i - 1));
+    }
+    text
+}
+
+#[test]
+fn doubling_variable_references_are_an_error_not_an_out_of_memory_abort() {
+    let dir = TempDir::new("doubling");
+    let file = dir.write("doubling.conf", &doubling_config());
+    let (code, out) = run_skiff(&["-t", "-c", file.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("variable references copy too much"), "{out}");
+}
+
 #[test]
 fn deep_config_files_are_errors_not_crashes() {
     let dir = TempDir::new("deep-start");
@@ -157,6 +175,7 @@ fn failed_reloads_leave_the_running_server_untouched() {
         "debug: true\nmax_payload: 2000\nmax_pending: 1000\n".into(),
     ));
     broken.push(("syntax-error".into(), "max_payload: [\n".into()));
+    broken.push(("doubling-references".into(), doubling_config()));
     for (round, (name, text)) in broken.iter().enumerate() {
         std::fs::write(&conf, text).unwrap();
         daemon.signal("HUP");
@@ -185,7 +204,7 @@ fn failed_reloads_leave_the_running_server_untouched() {
         .rev()
         .find(|l| l.contains("Failed to reload"));
     assert!(
-        last.is_some_and(|l| l.contains("skiff.conf:1:")),
+        last.is_some_and(|l| l.contains("skiff.conf:18:") && l.contains("copy too much")),
         "{:?}",
         daemon.log
     );

@@ -27,6 +27,9 @@
 //! error names the file, line and column where the limit is crossed); nats-server has no
 //! limit, but a deeper file would overflow the stack here.
 //!
+//! `$variable` references copy at most [`MAX_EXPANSION`] in all, so lines that double the line
+//! before cannot exhaust memory.
+//!
 //! Every [`Value`] and map key carries its [`Pos`] (file, line, column) so errors can point at
 //! it; [`ConfError`] displays as `file:line:col: message`. Columns are 1-based.
 
@@ -43,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::ConfError;
-pub use parser::{EnvLookup, MAX_DEPTH};
+pub use parser::{EnvLookup, MAX_DEPTH, MAX_EXPANSION};
 pub use value::{Entry, Kind, Map, Pos, Value};
 
 use parser::{Context, Parser};
@@ -66,6 +69,7 @@ pub fn parse_file_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Map, ConfE
         .map_err(|e| ConfError::file(path, format!("error opening config file: {e}")))?;
     let mut ctx = Context {
         depth: 0,
+        expanded: 0,
         includes: Vec::new(),
         env_stack: Vec::new(),
         env,
@@ -90,6 +94,7 @@ pub fn parse_str(
 ) -> Result<Map, ConfError> {
     let mut ctx = Context {
         depth: 0,
+        expanded: 0,
         includes: Vec::new(),
         env_stack: Vec::new(),
         env,

@@ -21,10 +21,17 @@ pub type EnvLookup<'e> = &'e dyn Fn(&str) -> Option<String>;
 /// reload alike.
 pub const MAX_DEPTH: usize = 128;
 
+/// The most a file's `$variable` references may copy in all, in bytes as [`Kind::weight`]
+/// estimates them. Each reference copies its value, so a chain of lines that each reference
+/// the line before twice would otherwise double until memory runs out.
+pub const MAX_EXPANSION: usize = 32 * 1024 * 1024;
+
 /// State shared by a parser and the child parsers it starts.
 pub(crate) struct Context<'e> {
     /// How many maps, arrays, includes and environment variables enclose the current value.
     pub(crate) depth: usize,
+    /// What `$variable` references have copied so far ([`Kind::weight`]).
+    pub(crate) expanded: usize,
     /// Canonical paths of the files being parsed, outermost first.
     pub(crate) includes: Vec<PathBuf>,
     /// Environment variables being expanded, outermost first.
@@ -264,14 +271,21 @@ impl<'c, 'e> Parser<'c, 'e> {
 
     /// Resolves `$name`: enclosing maps innermost first, then the environment.
     fn variable(&mut self, name: &str, pos: Pos) -> Result<Value, ConfError> {
-        for scope in self.scopes.iter_mut().rev() {
-            if let Some(entry) = scope.get_mut(name) {
-                entry.referenced = true;
-                return Ok(Value {
-                    kind: entry.value.kind.clone(),
-                    pos,
-                });
-            }
+        if let Some(entry) = self.scopes.iter_mut().rev().find_map(|s| s.get_mut(name)) {
+            entry.referenced = true;
+            let weight = entry.value.kind.weight();
+            let kind =
+                (self.ctx.expanded + weight <= MAX_EXPANSION).then(|| entry.value.kind.clone());
+            self.ctx.expanded += weight;
+            return match kind {
+                Some(kind) => Ok(Value { kind, pos }),
+                None => Err(self.err_at(
+                    &pos,
+                    format!(
+                        "variable references copy too much: more than {MAX_EXPANSION} bytes in all"
+                    ),
+                )),
+            };
         }
         let Some(text) = (self.ctx.env)(name) else {
             return Err(self.err_at(

@@ -395,3 +395,20 @@ mod files {
         );
     }
 }
+
+#[test]
+fn doubling_references_stop_at_the_expansion_limit() {
+    let mut text = String::from("a0: [ 1, 1 ]\n");
+    for i in 1..40 {
+        text.push_str(&format!("a{i}: [ $a{}, $a{} ]\n", i - 1, i - 1));
+    }
+    let e = parse(&text).unwrap_err();
+    assert!(
+        e.message.contains("variable references copy too much"),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with("t.conf:"), "{e}");
+    // Ordinary reuse is far below the limit.
+    let m = parse("big: [ 1, 2, 3 ]\na: $big\nb: $big\nc { d: $big }\n").unwrap();
+    assert_eq!(kind(&m, "b"), kind(&m, "big"));
+}
