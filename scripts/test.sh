@@ -33,9 +33,14 @@ if [ -f core/fuzz/Cargo.toml ]; then
     step "fuzz: each target for ${FUZZ_SECONDS:-10} s from its seeds"
     for target in parse connect conf; do
       corpus=$(mktemp -d)
-      (cd core && cargo +nightly fuzz run "$target" "$corpus" "fuzz/seeds/$target" -- \
-        -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 2>&1 | tail -n 3)
-      rm -rf "$corpus"
+      if ! (cd core && cargo +nightly fuzz run "$target" "$corpus" "fuzz/seeds/$target" -- \
+        -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 >"$corpus.log" 2>&1); then
+        tail -n 40 "$corpus.log"
+        echo "fuzz target $target crashed: see core/fuzz/artifacts/$target" >&2
+        exit 1
+      fi
+      echo "fuzz $target: $(tail -n 1 "$corpus.log")"
+      rm -rf "$corpus" "$corpus.log"
     done
   else
     echo "fuzz: short run skipped (needs a nightly toolchain and cargo-fuzz; see core/fuzz/README.md)"
