@@ -85,8 +85,8 @@ pub enum ConnEvent {
     Protocol {
         /// What the parser rejected.
         error: ParseError,
-        /// nats-server's detail: the payload size for [`ParseError::MaxPayload`], else the
-        /// start of the rejected bytes, quoted as Go's `%q` does.
+        /// The line nats-server logs for the same bytes (see
+        /// [`Parser::rejection`](crate::proto::Parser::rejection)).
         detail: String,
     },
     /// Its CONNECT or INFO JSON could not be read (the decoder's message follows).
@@ -147,14 +147,7 @@ impl fmt::Display for ConnEvent {
             Self::AuthenticationTimeout => f.write_str("Authentication Timeout"),
             Self::MaxConnectionsExceeded => f.write_str("maximum connections exceeded"),
             Self::StaleConnection => f.write_str("Stale Client Connection - Closing"),
-            Self::Protocol { error, detail } => match error {
-                ParseError::MaxControlLine => f.write_str("maximum control line exceeded"),
-                ParseError::MaxPayload => write!(f, "maximum payload exceeded: {detail}"),
-                ParseError::BadArguments => {
-                    write!(f, "Client parser ERROR, bad arguments: proto='{detail}...'")
-                }
-                _ => write!(f, "Client parser ERROR: proto='{detail}...'"),
-            },
+            Self::Protocol { detail, .. } => f.write_str(detail),
             Self::InvalidJson { reason } => f.write_str(reason),
             Self::ClientError { text } => write!(f, "Client Error {text}"),
             Self::InvalidClientProtocol => f.write_str("invalid client protocol"),
@@ -285,7 +278,7 @@ mod tests {
             (
                 ConnEvent::Protocol {
                     error: ParseError::MaxPayload,
-                    detail: "99999999 vs 1048576".into(),
+                    detail: "maximum payload exceeded: 99999999 vs 1048576".into(),
                 },
                 "maximum payload exceeded: 99999999 vs 1048576",
                 NoticeLevel::Error,
@@ -293,7 +286,10 @@ mod tests {
             (
                 ConnEvent::Protocol {
                     error: ParseError::UnknownOp,
-                    detail: proto_snippet(b"XYZ\r\n"),
+                    detail: format!(
+                        "Client parser ERROR: proto='{}...'",
+                        proto_snippet(b"XYZ\r\n")
+                    ),
                 },
                 "Client parser ERROR: proto='\"XYZ\\r\"...'",
                 NoticeLevel::Error,

@@ -19,7 +19,7 @@ use self::connect::ConnectOptions;
 use self::info::{InfoFor, InfoTemplate};
 use self::timers::{TimerKind, Timers};
 use crate::notice::{go_quote, proto_snippet};
-use crate::proto::{ClientOp, Parser, ParserLimits, encode};
+use crate::proto::{ClientOp, ParseError, Parser, ParserLimits, encode};
 use crate::sublist::{Matches, Sublist};
 use crate::{
     CloseReason, Config, ConfigError, ConnEvent, ConnId, ConnInfo, Instant, Notice, Output,
@@ -1040,14 +1040,17 @@ impl Broker {
         })));
     }
 
-    /// The notice for a parse error: nats-server's detail (the refused size, or the start of
-    /// the bytes the parser stopped at).
-    fn protocol_error_notice(&mut self, id: ConnId, error: crate::proto::ParseError) {
-        let max_payload = self.config.max_payload;
+    /// The notice for a parse error: nats-server's text for a refused control line, or the
+    /// start of the bytes the parser stopped at.
+    fn protocol_error_notice(&mut self, id: ConnId, error: ParseError) {
         let Some(c) = self.conn_mut(id) else { return };
-        let detail = match c.parser.oversized_payload() {
-            Some(size) => format!("{size} vs {max_payload}"),
-            None => proto_snippet(&c.read_buf),
+        let detail = match c.parser.rejection() {
+            Some(text) => text.to_owned(),
+            None if error == ParseError::MaxControlLine => error.to_string(),
+            None => format!(
+                "Client parser ERROR: proto='{}...'",
+                proto_snippet(&c.read_buf)
+            ),
         };
         self.notice(id, ConnEvent::Protocol { error, detail });
     }
