@@ -222,9 +222,8 @@ impl Parser {
                 if buf.is_empty() {
                     return Ok(None);
                 }
-                let recognized = match opname::recognize(buf) {
-                    Ok(recognized) => recognized,
-                    Err(_) => return Err(self.unknown_op(buf, bad_name_byte(buf))),
+                let Ok(recognized) = opname::recognize(buf) else {
+                    return Err(self.unknown_op(buf, bad_name_byte(buf)));
                 };
                 let Some((kind, name_len)) = recognized else {
                     return Ok(None);
