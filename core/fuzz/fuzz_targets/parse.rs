@@ -25,7 +25,12 @@ fn feed(
             match parser.parse(&mut buf) {
                 Ok(Some(op)) => ops.push(op),
                 Ok(None) => break,
-                Err(err) => return (ops, Some(err)),
+                Err(err) => {
+                    // Every error but the fixed-text one keeps nats-server's log line.
+                    let logged = parser.rejection().is_some();
+                    assert!(logged || err == ParseError::MaxControlLine, "{err:?} has no text");
+                    return (ops, Some(err));
+                }
             }
         }
     }
