@@ -34,7 +34,12 @@ fuzz_target!(|data: &[u8]| {
     if text.contains("include") {
         return;
     }
-    let parsed = conf::parse_str(text, Path::new("fuzz.conf"), Path::new("/nonexistent"), &env);
+    let parsed = conf::parse_str(
+        text,
+        Path::new("fuzz.conf"),
+        Path::new("/nonexistent"),
+        &env,
+    );
     if let Ok(map) = parsed {
         let mut options = Options::default();
         if options.apply_conf(&map).is_ok() {

@@ -28,7 +28,10 @@ fn feed(
                 Err(err) => {
                     // Every error but the fixed-text one keeps nats-server's log line.
                     let logged = parser.rejection().is_some();
-                    assert!(logged || err == ParseError::MaxControlLine, "{err:?} has no text");
+                    assert!(
+                        logged || err == ParseError::MaxControlLine,
+                        "{err:?} has no text"
+                    );
                     return (ops, Some(err));
                 }
             }
