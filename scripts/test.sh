@@ -31,6 +31,23 @@ cargo clippy -p skiff-wasm --target wasm32-unknown-unknown --quiet -- -D warning
 if [ -f core/fuzz/Cargo.toml ]; then
   step "fuzz targets build"
   cargo build --manifest-path core/fuzz/Cargo.toml --quiet
+  # A short run from the committed seeds, only where nightly and cargo-fuzz exist (not on CI).
+  if rustup toolchain list 2>/dev/null | grep -q "^nightly" && cargo fuzz --version >/dev/null 2>&1; then
+    step "fuzz: each target for ${FUZZ_SECONDS:-10} s from its seeds"
+    for target in parse connect conf; do
+      corpus=$(mktemp -d)
+      if ! (cd core && cargo +nightly fuzz run "$target" "$corpus" "fuzz/seeds/$target" -- \
+        -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 >"$corpus.log" 2>&1); then
+        tail -n 40 "$corpus.log"
+        echo "fuzz target $target crashed: see core/fuzz/artifacts/$target" >&2
+        exit 1
+      fi
+      echo "fuzz $target: $(tail -n 1 "$corpus.log")"
+      rm -rf "$corpus" "$corpus.log"
+    done
+  else
+    echo "fuzz: short run skipped (needs a nightly toolchain and cargo-fuzz; see core/fuzz/README.md)"
+  fi
 fi
 
 step "the wasm package (wasm/build.sh; the conformance suite also runs it in Node)"

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use crate::Notice;
 use crate::proto::ParseError;
 
 /// A connection handle: a slot index plus a generation, so a stale handle never reaches a
@@ -119,6 +120,10 @@ pub enum Output {
         /// The producer to read again.
         conn: ConnId,
     },
+    /// Log this event about a connection (what nats-server logs, at its level). Comes before
+    /// the connection's `Close` when it is the reason for it. Boxed: notices are rare, and
+    /// every other output stays small.
+    Notice(Box<Notice>),
     /// Stop accepting new connections (lame duck or shutdown).
     StopListening,
     /// The broker has stopped: every connection has been told to close. Comes exactly once.

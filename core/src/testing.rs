@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
-use crate::{Broker, CloseReason, Config, ConnId, Instant, Output, PeerInfo};
+use crate::{Broker, CloseReason, Config, ConnId, Instant, Notice, Output, PeerInfo};
 
 /// What one fake client has received so far.
 #[derive(Debug, Default, Clone)]
@@ -41,6 +41,8 @@ pub struct Harness {
     pub now: Instant,
     /// The fake connections by id.
     pub conns: HashMap<ConnId, FakeConn>,
+    /// Every notice emitted, in order.
+    pub notices: Vec<Notice>,
     /// Whether `StopListening` was emitted, and how often.
     pub stop_listening: usize,
     /// How often `Stopped` was emitted.
@@ -62,6 +64,7 @@ impl Harness {
             broker: Broker::new(config, seed, now),
             now,
             conns: HashMap::new(),
+            notices: Vec::new(),
             stop_listening: 0,
             stopped: 0,
             report_written: true,
@@ -212,6 +215,7 @@ impl Harness {
                 fake.closes += 1;
                 fake.closed.get_or_insert(reason);
             }
+            Output::Notice(notice) => self.notices.push(*notice),
             Output::StopListening => self.stop_listening += 1,
             Output::Stopped => self.stopped += 1,
         }

@@ -1,8 +1,10 @@
 //! The broker: connections, subscriptions, delivery, limits, timers and the lifecycle.
 
+mod client_info;
 mod conn;
 mod connect;
 mod flow;
+mod gojson;
 mod info;
 mod outbound;
 mod timers;
@@ -17,11 +19,12 @@ use self::conn::{Conn, ConnPhase, PingState, SubKey};
 use self::connect::ConnectOptions;
 use self::info::{InfoFor, InfoTemplate};
 use self::timers::{TimerKind, Timers};
-use crate::proto::{ClientOp, Parser, ParserLimits, encode};
+use crate::notice::{go_quote, proto_snippet};
+use crate::proto::{ClientOp, ParseError, Parser, ParserLimits, encode};
 use crate::sublist::{Matches, Sublist};
 use crate::{
-    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, SubInfo,
-    subject,
+    CloseReason, Config, ConfigError, ConnEvent, ConnId, ConnInfo, Instant, Notice, Output,
+    PeerInfo, Stats, SubInfo, subject,
 };
 
 /// Subjects cached by the subject index.
@@ -265,6 +268,7 @@ impl Broker {
         };
         let mut parser = Parser::new(limits);
         parser.set_headers(false);
+        parser.set_pedantic(ConnectOptions::default().pedantic);
         let conn = Box::new(Conn {
             id,
             cid,
@@ -285,11 +289,13 @@ impl Broker {
             last_activity: now,
         });
         slot.conn = Some(conn);
+        self.notice(id, ConnEvent::Created);
         self.stats.connections += 1;
         self.stats.total_connections += 1;
         self.send_info(id, InfoKind::Accept);
 
         if self.stats.connections > self.config.max_connections {
+            self.notice(id, ConnEvent::MaxConnectionsExceeded);
             self.close(
                 id,
                 CloseReason::MaxConnectionsExceeded,
@@ -349,8 +355,10 @@ impl Broker {
             }
             if c.phase == ConnPhase::AwaitConnect
                 && auth_required
+                && c.parser.at_op_start()
                 && !matches!(c.read_buf[0], b'C' | b'c')
             {
+                self.notice(conn, ConnEvent::AuthenticationFailed { credentials: None });
                 self.close(
                     conn,
                     CloseReason::AuthenticationFailure,
@@ -370,6 +378,7 @@ impl Broker {
                     return;
                 }
                 Err(error) => {
+                    self.protocol_error_notice(conn, error);
                     self.close(conn, CloseReason::Protocol(error), error.wire_text());
                     return;
                 }
@@ -393,6 +402,15 @@ impl Broker {
         if self.conn_mut(conn).is_some() {
             if matches!(reason, CloseReason::SlowConsumerWriteDeadline) {
                 self.stats.slow_consumers += 1;
+                let pending = self.conn_mut(conn).map_or(0, |c| c.out.pending());
+                let write_deadline = self.config.write_deadline;
+                self.notice(
+                    conn,
+                    ConnEvent::SlowConsumerWriteDeadline {
+                        write_deadline,
+                        pending,
+                    },
+                );
             }
             self.close(conn, reason, None);
         }
@@ -552,8 +570,20 @@ impl Broker {
                     c.ping.rtt_known = true;
                 }
             }
-            ClientOp::Ok | ClientOp::Info(_) => {}
-            ClientOp::Err(_) => self.close(id, CloseReason::ProtocolViolation, None),
+            ClientOp::InvalidPublishSubject => self.send_err(id, "Invalid Publish Subject"),
+            ClientOp::Info(json) => {
+                if let Err(e) = client_info::check(&json) {
+                    let reason = e.to_string();
+                    self.notice(id, ConnEvent::InvalidJson { reason });
+                    self.close(id, CloseReason::ProtocolViolation, None);
+                }
+            }
+            ClientOp::Ok => {}
+            ClientOp::Err(text) => {
+                let text = String::from_utf8_lossy(&text).into_owned();
+                self.notice(id, ConnEvent::ClientError { text });
+                self.close(id, CloseReason::ProtocolViolation, None);
+            }
             // `ClientOp` is non-exhaustive for other crates only.
             #[allow(unreachable_patterns)]
             _ => {}
@@ -561,15 +591,23 @@ impl Broker {
     }
 
     fn on_connect(&mut self, id: ConnId, json: &[u8]) {
-        let Some(opts) = ConnectOptions::parse(json) else {
-            self.close(id, CloseReason::ProtocolViolation, None);
+        let Some(update) = self.conn_mut(id).map(|c| c.opts.update(json)) else {
             return;
         };
-        let perms = match opts.authorize(&self.config.auth) {
-            Some(perms) if opts.account.is_none() && opts.new_account.is_none() => {
-                perms.cloned().map(Box::new)
+        let opts = match update {
+            Ok(opts) => opts,
+            Err(e) => {
+                let reason = e.to_string();
+                self.notice(id, ConnEvent::InvalidJson { reason });
+                self.close(id, CloseReason::ProtocolViolation, None);
+                return;
             }
+        };
+        let perms = match opts.authorize(&self.config.auth) {
+            Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
+                let credentials = opts.credentials();
+                self.notice(id, ConnEvent::AuthenticationFailed { credentials });
                 self.close(
                     id,
                     CloseReason::AuthenticationFailure,
@@ -579,6 +617,7 @@ impl Broker {
             }
         };
         if !(0..=1).contains(&opts.protocol) {
+            self.notice(id, ConnEvent::InvalidClientProtocol);
             self.close(
                 id,
                 CloseReason::BadClientProtocol,
@@ -587,6 +626,7 @@ impl Broker {
             return;
         }
         if opts.no_responders && !opts.headers {
+            self.notice(id, ConnEvent::NoRespondersRequiresHeaders);
             self.close(
                 id,
                 CloseReason::NoRespondersRequiresHeaders,
@@ -601,6 +641,7 @@ impl Broker {
         c.headers = opts.headers && server_headers;
         c.perms = perms;
         c.parser.set_headers(c.headers);
+        c.parser.set_pedantic(opts.pedantic);
         let verbose = opts.verbose;
         c.opts = opts;
         c.auth_deadline = None;
@@ -737,12 +778,7 @@ impl Broker {
         let now = self.now;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
-        let (verbose, pedantic, echo, no_responders) = (
-            c.opts.verbose,
-            c.opts.pedantic,
-            c.opts.echo,
-            c.opts.no_responders,
-        );
+        let (verbose, echo, no_responders) = (c.opts.verbose, c.opts.echo, c.opts.no_responders);
         // One publish rule: server-reserved subjects and the user's publish permissions.
         let publish_denied = subject.starts_with(b"_GR_.")
             || subject.starts_with(b"$NRG.")
@@ -754,9 +790,6 @@ impl Broker {
         self.stats.traffic.in_msgs += 1;
         self.stats.traffic.in_bytes += message.len() as u64;
 
-        if pedantic && !subject::is_valid_literal(&subject) {
-            self.send_err(id, "Invalid Publish Subject");
-        }
         if publish_denied {
             let text = format!(
                 "Permissions Violation for Publish to \"{}\"",
@@ -904,6 +937,7 @@ impl Broker {
         }
         if slow {
             self.stats.slow_consumers += 1;
+            self.notice(conn_id, ConnEvent::SlowConsumerPendingBytes { max_pending });
             self.close(conn_id, CloseReason::SlowConsumerPendingBytes, None);
         } else if stalling {
             self.note_consumer_load(conn_id);
@@ -948,6 +982,7 @@ impl Broker {
         if idle || !c.ping.rtt_known {
             if c.ping.outstanding + 1 > ping_max {
                 self.stats.stale_connections += 1;
+                self.notice(id, ConnEvent::StaleConnection);
                 self.close(id, CloseReason::StaleConnection, Some("Stale Connection"));
                 return;
             }
@@ -963,6 +998,7 @@ impl Broker {
     fn auth_timer(&mut self, id: ConnId, now: Instant) {
         let Some(c) = self.conn_mut(id) else { return };
         if c.auth_deadline.is_some_and(|deadline| deadline <= now) {
+            self.notice(id, ConnEvent::AuthenticationTimeout);
             self.close(
                 id,
                 CloseReason::AuthenticationTimeout,
@@ -1022,6 +1058,7 @@ impl Broker {
         if let Some(text) = err {
             self.send_err(id, text);
         }
+        self.notice(id, ConnEvent::Closed { reason });
         let Some(slot) = self.slots.get_mut(id.index as usize) else {
             return;
         };
@@ -1053,6 +1090,45 @@ impl Broker {
     }
 
     // ----- helpers -----
+
+    /// Queues a notice about `id` for the host's log (before the close it usually explains).
+    fn notice(&mut self, id: ConnId, event: ConnEvent) {
+        let auth_required = self.config.auth.is_required();
+        let Some(c) = self.conn_mut(id) else { return };
+        let mut client = match c.peer.addr {
+            Some(addr) => format!("{addr} - cid:{}", c.cid),
+            None => format!("cid:{}", c.cid),
+        };
+        if c.phase == ConnPhase::Active {
+            // nats-server's `"vVERSION:LANG:NAME"`, then `"ACCOUNT/USER"` once authenticated.
+            let user = auth_required.then(|| c.opts.user_label());
+            let labels = [Some(c.opts.client_label()), user.flatten()];
+            for label in labels.into_iter().flatten().filter(|l| !l.is_empty()) {
+                client.push_str(" - ");
+                client.push_str(&go_quote(label.as_bytes()));
+            }
+        }
+        self.ready.push_back(Output::Notice(Box::new(Notice {
+            conn: id,
+            client,
+            event,
+        })));
+    }
+
+    /// The notice for a parse error: nats-server's text for a refused control line, or the
+    /// start of the bytes the parser stopped at.
+    fn protocol_error_notice(&mut self, id: ConnId, error: ParseError) {
+        let Some(c) = self.conn_mut(id) else { return };
+        let detail = match c.parser.rejection() {
+            Some(text) => text.to_owned(),
+            None if error == ParseError::MaxControlLine => error.to_string(),
+            None => format!(
+                "Client parser ERROR: proto='{}...'",
+                proto_snippet(&c.read_buf)
+            ),
+        };
+        self.notice(id, ConnEvent::Protocol { error, detail });
+    }
 
     /// Time only moves forward.
     fn advance(&mut self, now: Instant) {
@@ -1204,3 +1280,6 @@ mod tests;
 
 #[cfg(test)]
 mod props;
+
+#[cfg(test)]
+mod notice_tests;

@@ -364,10 +364,6 @@ impl Hub {
             tracing::debug!("Refused a connection: the server is shutting down");
             return;
         };
-        match peer.addr {
-            Some(addr) => tracing::debug!("{addr} - cid:{conn} - Client connection created"),
-            None => tracing::debug!("cid:{conn} - In-process client connection created"),
-        }
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
         let deadline = self.broker.config().write_deadline;
@@ -509,7 +505,6 @@ impl Hub {
             }
             Output::Close { conn, reason } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
-                    tracing::debug!("cid:{conn} - Client connection closed: {reason}");
                     if tasks.peak_queued >= memory::BURST {
                         self.schedule_trim();
                     }
@@ -537,6 +532,7 @@ impl Hub {
                     tasks.gate.resume();
                 }
             }
+            Output::Notice(notice) => crate::log::notice(&notice),
             Output::StopListening => self.stop_listening(),
             Output::Stopped => {
                 self.stopped.close();
