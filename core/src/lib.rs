@@ -41,6 +41,7 @@ pub mod sublist;
 
 mod broker;
 mod config;
+mod fault;
 mod output;
 mod permissions;
 mod stats;
@@ -51,6 +52,7 @@ pub mod testing;
 
 pub use broker::{Broker, Phase, Refused, Shutdown};
 pub use config::{Auth, Config, ConfigError, User};
+pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
 pub use permissions::{Permissions, Rules};
 pub use stats::{ConnInfo, Stats, Traffic};

@@ -158,6 +158,8 @@ pub enum CloseReason {
     WriteError,
     /// The server is shutting down (or lame duck mode closed it).
     ServerShutdown,
+    /// An injected fault closed it ([`Fault`](crate::Fault)).
+    FaultInjected,
 }
 
 impl CloseReason {
@@ -192,6 +194,7 @@ impl CloseReason {
             Self::ReadError => "Read Error",
             Self::WriteError => "Write Error",
             Self::ServerShutdown => "Server Shutdown",
+            Self::FaultInjected => "Fault Injected",
         }
     }
 }

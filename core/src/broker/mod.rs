@@ -2,6 +2,7 @@
 
 mod conn;
 mod connect;
+mod faults;
 mod flow;
 mod info;
 mod outbound;
@@ -123,6 +124,8 @@ pub struct Broker {
     stalled_consumers: Vec<ConnId>,
     timers: Timers,
     lame_duck: Option<LameDuck>,
+    /// Injected faults (see `faults`).
+    faults: faults::Faults,
     stats: Stats,
     now: Instant,
 }
@@ -158,6 +161,7 @@ impl Broker {
             stalled_consumers: Vec::new(),
             timers: Timers::default(),
             lame_duck: None,
+            faults: faults::Faults::default(),
             stats: Stats::default(),
             now,
             rng,
@@ -259,6 +263,9 @@ impl Broker {
         self.stats.connections += 1;
         self.stats.total_connections += 1;
         self.send_info(id, InfoKind::Accept);
+        if self.faults.any() && self.fault_refuses_accept(id) {
+            return Ok(id);
+        }
 
         if self.stats.connections > self.config.max_connections {
             self.close(
@@ -383,6 +390,9 @@ impl Broker {
             }
         }
         self.lame_duck_timer(now);
+        if self.faults.any() {
+            self.fault_timers(now);
+        }
     }
 
     /// The next thing the host must do, if any.
@@ -394,6 +404,12 @@ impl Broker {
             let Some(c) = self.conn_mut(id) else { continue };
             if c.out.has_data() {
                 let segments = c.out.take();
+                if self.faults.any() {
+                    match self.fault_transmit(id, segments) {
+                        Some(output) => return Some(output),
+                        None => continue,
+                    }
+                }
                 return Some(Output::Transmit { conn: id, segments });
             }
             c.out.dirty = false;
@@ -407,10 +423,10 @@ impl Broker {
             return None;
         }
         let lame = self.lame_duck.map(|l| l.next_close);
-        match (self.timers.next(), lame) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.timers.next(), lame, self.faults.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Requests a graceful shutdown. The first call moves the broker to `Draining` and returns
@@ -532,6 +548,9 @@ impl Broker {
     }
 
     fn on_connect(&mut self, id: ConnId, json: &[u8]) {
+        if self.faults.any() && self.fault_refuses_connect(id) {
+            return;
+        }
         let Some(opts) = ConnectOptions::parse(json) else {
             self.close(id, CloseReason::ProtocolViolation, None);
             return;
@@ -600,6 +619,9 @@ impl Broker {
     }
 
     fn on_ping(&mut self, id: ConnId) {
+        if self.faults.any() && self.fault_ignores_ping(id) {
+            return;
+        }
         let now = self.now;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
@@ -680,6 +702,9 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
+        if self.faults.any() {
+            self.fault_subscribed(id, &subject);
+        }
     }
 
     fn on_unsub(&mut self, id: ConnId, sid: &[u8], max: Option<u64>) {
@@ -759,6 +784,9 @@ impl Broker {
             header_len,
             message: &message,
         };
+        if self.faults.any() && self.fault_intercepts(id, echo, &msg) {
+            return;
+        }
         let delivered = self.deliver(id, echo, &matches, &msg);
         if delivered == 0 && no_responders {
             if let Some(reply) = &reply {
@@ -978,6 +1006,8 @@ impl Broker {
         }
         self.phase = Phase::Draining;
         self.lame_duck = None;
+        // Held messages are delivered and waiting pieces sent before the closes.
+        self.end_all_faults();
         for id in self.live_conns() {
             self.close(id, CloseReason::ServerShutdown, None);
         }
@@ -1005,6 +1035,9 @@ impl Broker {
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
         self.stats.connections -= 1;
+        if self.faults.any() {
+            self.fault_closing(&mut conn, reason.flushes());
+        }
         for (_, key) in conn.subs.drain() {
             self.unindex_sub(key);
         }
