@@ -8,6 +8,7 @@
 mod clock;
 mod conn;
 pub(crate) mod driver;
+mod faults;
 mod files;
 mod in_process;
 mod listener;
