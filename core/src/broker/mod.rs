@@ -2,6 +2,7 @@
 
 mod conn;
 mod connect;
+mod control;
 mod faults;
 mod flow;
 mod info;
@@ -776,6 +777,10 @@ impl Broker {
         }
         if verbose {
             self.send(id, encode::OK);
+        }
+        if self.config.fault_control && subject.starts_with(control::PREFIX) {
+            self.on_control(id, &subject, reply.as_deref(), &message[header_len..]);
+            return;
         }
         let matches = self.sublist.matches(&subject);
         let msg = Message {
