@@ -83,6 +83,9 @@ pub struct Options {
     pub http: Option<Listen>,
     /// WebSocket listener.
     pub websocket: Option<WebsocketOptions>,
+    /// Allow the fault control surface (`--control`) on a non-loopback address
+    /// (`--control_allow_public`).
+    pub control_allow_public: bool,
 }
 
 impl Default for Options {
@@ -100,6 +103,7 @@ impl Default for Options {
             ports_file_dir: None,
             http: None,
             websocket: None,
+            control_allow_public: false,
         }
     }
 }

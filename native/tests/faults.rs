@@ -338,3 +338,107 @@ fn nats_py_sees_connect_urls_and_lame_duck_from_an_async_info() {
         "nats-py: {status:?}\n{rest}\n{stderr}"
     );
 }
+
+// ----- the daemon's control surface -----
+
+/// A request to the daemon's control surface; the reply's payload as text.
+async fn control(client: &async_nats::Client, verb: &str, body: &str) -> String {
+    let reply = tokio::time::timeout(
+        WAIT,
+        client.request(format!("$SKIFF.FAULT.{verb}"), body.to_owned().into()),
+    )
+    .await
+    .expect("no reply")
+    .expect("request failed");
+    String::from_utf8(reply.payload.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn any_nats_client_scripts_faults_through_the_daemon() {
+    let daemon = common::Daemon::start(&["--control"]);
+    let client = async_nats::connect(daemon.url()).await.unwrap();
+    let mut sub = client.subscribe("orders.new").await.unwrap();
+    client.flush().await.unwrap();
+
+    let injected = control(
+        &client,
+        "INJECT",
+        r#"{"fault":"drop","subject":"orders.*","count":1}"#,
+    )
+    .await;
+    assert!(injected.starts_with(r#"{"id":"#), "{injected}");
+    let listed = control(&client, "LIST", "").await;
+    assert!(listed.contains(r#""remaining":1"#), "{listed}");
+    client.publish("orders.new", "lost".into()).await.unwrap();
+    client.publish("orders.new", "kept".into()).await.unwrap();
+    client.flush().await.unwrap();
+    assert_eq!(next(&mut sub).await.payload, "kept");
+    assert_eq!(control(&client, "LIST", "").await, r#"{"faults":[]}"#);
+
+    let bad = control(&client, "INJECT", r#"{"fault":"explode"}"#).await;
+    assert_eq!(bad, r#"{"error":"unknown fault \"explode\""}"#);
+    let withhold = control(
+        &client,
+        "INJECT",
+        r#"{"fault":"withhold","subject":"orders.new"}"#,
+    )
+    .await;
+    let id = parse_id(&withhold);
+    client.publish("orders.new", "late".into()).await.unwrap();
+    client.flush().await.unwrap();
+    let cleared = control(&client, "CLEAR", &format!(r#"{{"id":{id}}}"#)).await;
+    assert_eq!(cleared, r#"{"ok":true}"#);
+    assert_eq!(next(&mut sub).await.payload, "late");
+}
+
+/// The id in an `{"id":N}` reply.
+fn parse_id(reply: &str) -> u64 {
+    assert!(reply.starts_with(r#"{"id":"#), "{reply}");
+    let digits: String = reply.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().unwrap()
+}
+
+#[tokio::test]
+async fn without_control_the_fault_subjects_have_no_responders() {
+    let daemon = common::Daemon::start(&[]);
+    let client = async_nats::connect(daemon.url()).await.unwrap();
+    let reply = tokio::time::timeout(WAIT, client.request("$SKIFF.FAULT.LIST", "".into()))
+        .await
+        .expect("no answer");
+    let error = reply.expect_err("nobody answers");
+    assert_eq!(error.kind(), async_nats::RequestErrorKind::NoResponders);
+}
+
+#[test]
+fn the_control_surface_refuses_a_public_address_without_the_opt_in() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["-a", "0.0.0.0", "-p", "-1", "--control"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = common::wait_timeout(&mut child, WAIT);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "refusing the fault control surface (--control) on non-loopback address 0.0.0.0:"
+        ) && stderr.contains("--control_allow_public"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Server is ready"), "{stderr}");
+
+    // With the explicit opt-in it starts.
+    let mut daemon = common::Daemon::start(&[
+        "-a",
+        "0.0.0.0",
+        "-p",
+        "-1",
+        "--control",
+        "--control_allow_public",
+    ]);
+    daemon.signal("INT");
+    assert_eq!(daemon.wait(WAIT).code(), Some(0));
+}
