@@ -108,7 +108,8 @@ pub enum Fault {
     },
     /// Cut every write to the matching connections into pieces of at most `chunk` bytes, each
     /// a transmit of its own, and (if `delay` is not zero) send each piece `delay` after the
-    /// one before. Pieces still waiting when the connection closes are sent before its close.
+    /// one before (the first `delay` after the write). What still waits when the fault ends or
+    /// the connection closes goes out at once, uncut, before anything later (its close).
     SplitWrites {
         /// The connections (matched at each write).
         target: Target,

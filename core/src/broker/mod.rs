@@ -401,6 +401,11 @@ impl Broker {
         if let Some(output) = self.ready.pop_front() {
             return Some(output);
         }
+        if self.faults.any() {
+            if let Some(piece) = self.next_piece(None) {
+                return Some(piece);
+            }
+        }
         while let Some(id) = self.dirty.pop() {
             let Some(c) = self.conn_mut(id) else { continue };
             if c.out.has_data() {
@@ -1041,7 +1046,7 @@ impl Broker {
         self.free_slots.push(id.index);
         self.stats.connections -= 1;
         if self.faults.any() {
-            self.fault_closing(&mut conn, reason.flushes());
+            self.fault_closing(&conn, reason.flushes());
         }
         for (_, key) in conn.subs.drain() {
             self.unindex_sub(key);

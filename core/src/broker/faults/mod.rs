@@ -6,14 +6,14 @@
 //!
 //! The hooks, in the order a connection meets them: accept (refused connects), CONNECT
 //! (refused connects), PING (ignored pings), SUB (close the next subscriber), PUB (drop,
-//! withhold, delay), every write (split, delay pieces), close (waiting pieces go first), and
-//! the timer (ends, delayed messages, delayed pieces).
+//! withhold, delay), every write (split, delay pieces: see `trickle`), output (pieces that
+//! are due), close (waiting pieces go first), and the timer (ends, delayed messages).
 
-use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
 
+use self::trickle::{Split, Trickles};
 use super::conn::Conn;
 use super::{Broker, Message, Phase, conn_in};
 use crate::fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
@@ -28,8 +28,10 @@ pub(crate) struct Faults {
     active: Vec<Active>,
     /// Messages withheld or delayed, in publish order.
     held: Vec<Held>,
-    /// Pieces of writes waiting for their time, in write order.
-    pieces: Vec<Piece>,
+    /// When the first delayed message is due (`held` entries with a release time).
+    next_release: Option<Instant>,
+    /// Writes cut into pieces, waiting to go out.
+    trickles: Trickles,
 }
 
 /// An active fault.
@@ -58,21 +60,6 @@ struct Held {
     message: Bytes,
 }
 
-/// A piece of a write, sent at `at`.
-#[derive(Debug)]
-struct Piece {
-    conn: ConnId,
-    at: Instant,
-    bytes: Bytes,
-}
-
-/// How writes to one connection are cut.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Split {
-    chunk: usize,
-    delay: Duration,
-}
-
 impl Faults {
     /// Whether any fault is active or holds something back.
     #[inline]
@@ -81,7 +68,7 @@ impl Faults {
     }
 
     fn refresh(&mut self) {
-        self.any = !self.active.is_empty() || !self.held.is_empty() || !self.pieces.is_empty();
+        self.any = !self.active.is_empty() || !self.held.is_empty() || !self.trickles.is_empty();
     }
 
     /// The earliest instant something must happen.
@@ -90,9 +77,9 @@ impl Faults {
             return None;
         }
         let ends = self.active.iter().filter_map(|a| a.until);
-        let held = self.held.iter().filter_map(|h| h.release_at);
-        let pieces = self.pieces.iter().map(|p| p.at);
-        ends.chain(held).chain(pieces).min()
+        ends.chain(self.next_release)
+            .chain(self.trickles.deadline())
+            .min()
     }
 
     /// How writes to `c` are cut, if a split fault matches it.
@@ -109,80 +96,6 @@ impl Faults {
             }),
             _ => None,
         })
-    }
-
-    /// Cuts `segments` for `conn` by `split`: returns the first piece's transmit and queues
-    /// the others in `ready`, or queues every piece for its time if they are delayed (or
-    /// earlier pieces still wait).
-    pub(crate) fn shape(
-        &mut self,
-        conn: ConnId,
-        split: Split,
-        segments: Vec<Bytes>,
-        ready: &mut VecDeque<Output>,
-        now: Instant,
-    ) -> Option<Output> {
-        let pieces = cut(segments, split.chunk);
-        let last = self
-            .pieces
-            .iter()
-            .rev()
-            .find(|p| p.conn == conn)
-            .map(|p| p.at);
-        if split.delay.is_zero() && last.is_none() {
-            let mut transmits = pieces.into_iter().map(|bytes| Output::Transmit {
-                conn,
-                segments: vec![bytes],
-            });
-            let first = transmits.next();
-            ready.extend(transmits);
-            return first;
-        }
-        let mut at = last.unwrap_or(now).max(now);
-        for bytes in pieces {
-            at = at + split.delay;
-            self.pieces.push(Piece { conn, at, bytes });
-        }
-        self.refresh();
-        None
-    }
-
-    /// `conn` is closing: its waiting pieces go to `ready` now (or are dropped if the close
-    /// does not flush), so its close stays its last output.
-    fn flush_pieces(&mut self, conn: ConnId, flushes: bool, ready: &mut VecDeque<Output>) {
-        if !self.pieces.iter().any(|p| p.conn == conn) {
-            return;
-        }
-        let mut rest = Vec::with_capacity(self.pieces.len());
-        for piece in self.pieces.drain(..) {
-            if piece.conn != conn {
-                rest.push(piece);
-            } else if flushes {
-                ready.push_back(Output::Transmit {
-                    conn,
-                    segments: vec![piece.bytes],
-                });
-            }
-        }
-        self.pieces = rest;
-        self.refresh();
-    }
-
-    /// Sends every waiting piece due at `now` (every one if `now` is `None`).
-    fn release_pieces(&mut self, now: Option<Instant>, ready: &mut VecDeque<Output>) {
-        let mut rest = Vec::new();
-        for piece in self.pieces.drain(..) {
-            if now.is_none_or(|now| piece.at <= now) {
-                ready.push_back(Output::Transmit {
-                    conn: piece.conn,
-                    segments: vec![piece.bytes],
-                });
-            } else {
-                rest.push(piece);
-            }
-        }
-        self.pieces = rest;
-        self.refresh();
     }
 
     /// Uses up one refusal of kind `refusal`, if one is pending.
@@ -214,6 +127,8 @@ impl Faults {
     }
 }
 
+mod trickle;
+
 /// Whether `target` designates `c`.
 fn matches(target: &Target, c: &Conn) -> bool {
     match target {
@@ -221,20 +136,6 @@ fn matches(target: &Target, c: &Conn) -> bool {
         Target::Name(name) => c.opts.name == *name,
         Target::All => true,
     }
-}
-
-/// Cuts `segments` into pieces of at most `chunk` bytes (slices: no copy).
-fn cut(segments: Vec<Bytes>, chunk: usize) -> Vec<Bytes> {
-    let mut pieces = Vec::new();
-    for segment in segments {
-        let mut start = 0;
-        while start < segment.len() {
-            let end = (start + chunk).min(segment.len());
-            pieces.push(segment.slice(start..end));
-            start = end;
-        }
-    }
-    pieces
 }
 
 /// Checks a subject pattern given in a fault.
@@ -420,7 +321,7 @@ impl Broker {
                     self.unhold_reading(conn);
                 }
             }
-            Fault::SplitWrites { .. } => self.faults.release_pieces(None, &mut self.ready),
+            Fault::SplitWrites { .. } => self.flush_trickles(),
             _ => {}
         }
         self.faults.refresh();
@@ -437,11 +338,11 @@ impl Broker {
             self.end_fault(id);
         }
         self.release_held(None, None);
-        self.faults.release_pieces(None, &mut self.ready);
+        self.flush_trickles();
     }
 
-    /// The fault timer: ends faults whose time is up, delivers delayed messages and sends
-    /// delayed pieces that are due.
+    /// The fault timer: ends faults whose time is up and delivers delayed messages that are
+    /// due. (Pieces of writes that are due go out from [`Broker::poll_output`].)
     pub(super) fn fault_timers(&mut self, now: Instant) {
         let due: Vec<FaultId> = self
             .faults
@@ -453,8 +354,9 @@ impl Broker {
         for id in due {
             self.end_fault(id);
         }
-        self.release_held(None, Some(now));
-        self.faults.release_pieces(Some(now), &mut self.ready);
+        if self.faults.next_release.is_some_and(|at| at <= now) {
+            self.release_held(None, Some(now));
+        }
     }
 
     /// Delivers held messages, in publish order: those of fault `fault` (all if `None`) that
@@ -474,6 +376,7 @@ impl Broker {
                     }
             });
         self.faults.held = rest;
+        self.faults.next_release = self.faults.held.iter().filter_map(|h| h.release_at).min();
         self.faults.refresh();
         for held in due {
             let matches = self.sublist.matches(&held.subject);
@@ -604,6 +507,10 @@ impl Broker {
             Fault::Delay { by, .. } => Some(now + *by),
             _ => None,
         };
+        if let Some(at) = release_at {
+            let next = self.faults.next_release.get_or_insert(at);
+            *next = (*next).min(at);
+        }
         self.faults.held.push(Held {
             fault: active.id,
             release_at,
@@ -618,32 +525,55 @@ impl Broker {
         true
     }
 
-    /// A transmit to `conn`, cut if a split fault matches it (see [`Faults::shape`]).
+    /// A transmit to `conn`: queued to go out in pieces if a split fault matches it (or
+    /// pieces of earlier writes still wait); then the first piece, if it is due.
     pub(super) fn fault_transmit(&mut self, conn: ConnId, segments: Vec<Bytes>) -> Option<Output> {
         let now = self.now;
         let split = conn_in(&mut self.slots, conn).and_then(|c| self.faults.split_for(c));
-        match split {
-            Some(split) => self
-                .faults
-                .shape(conn, split, segments, &mut self.ready, now),
-            None => Some(Output::Transmit { conn, segments }),
-        }
+        let split = match split {
+            Some(split) => split,
+            // Behind the pieces still waiting, cut as they were.
+            None if self.faults.trickles.contains(conn) => Split {
+                chunk: usize::MAX,
+                delay: Duration::ZERO,
+            },
+            None => return Some(Output::Transmit { conn, segments }),
+        };
+        self.faults.trickles.push(conn, split, segments, now);
+        self.faults.refresh();
+        self.next_piece(Some(conn))
     }
 
-    /// `c` (already removed) closes: its waiting pieces go first, then its last bytes, cut if
-    /// a split fault matches it.
-    pub(super) fn fault_closing(&mut self, c: &mut Conn, flushes: bool) {
-        self.faults.flush_pieces(c.id, flushes, &mut self.ready);
-        if !(flushes && c.out.has_data()) {
-            return;
+    /// The next piece of a cut write that is due, for `conn` or any connection.
+    pub(super) fn next_piece(&mut self, conn: Option<ConnId>) -> Option<Output> {
+        let (conn, piece) = self.faults.trickles.next_due(conn, self.now)?;
+        self.faults.refresh();
+        Some(Output::Transmit {
+            conn,
+            segments: vec![piece],
+        })
+    }
+
+    /// Every waiting piece goes out now, uncut (a split fault ended).
+    fn flush_trickles(&mut self) {
+        for (conn, segments) in self.faults.trickles.take_all() {
+            self.ready.push_back(Output::Transmit { conn, segments });
         }
-        if let Some(split) = self.faults.split_for(c) {
-            let pieces = cut(c.out.take(), split.chunk);
-            self.ready
-                .extend(pieces.into_iter().map(|bytes| Output::Transmit {
+        self.faults.refresh();
+    }
+
+    /// `c` (already removed) closes: what still waits for it goes out now, uncut and before
+    /// its last bytes, so its close stays its last output (dropped if the close does not
+    /// flush).
+    pub(super) fn fault_closing(&mut self, c: &Conn, flushes: bool) {
+        if let Some(segments) = self.faults.trickles.take(c.id) {
+            self.faults.refresh();
+            if flushes {
+                self.ready.push_back(Output::Transmit {
                     conn: c.id,
-                    segments: vec![bytes],
-                }));
+                    segments,
+                });
+            }
         }
     }
 }

@@ -498,3 +498,66 @@ fn faults_list_their_ends() {
     assert_eq!(listed[1].remaining, Some(3));
     assert_eq!(listed[1].until, None);
 }
+
+#[test]
+fn a_large_message_cut_into_single_bytes_arrives_intact() {
+    let mut h = harness();
+    let c = client(&mut h, "c");
+    h.send(c, b"SUB big 1\r\n");
+    inject(
+        &mut h,
+        Fault::SplitWrites {
+            target: Target::Name("c".into()),
+            chunk: 1,
+            delay: Duration::ZERO,
+            lasting: Lasting::UntilCleared,
+        },
+    );
+    let payload: String = (0..100_000)
+        .map(|i| char::from(b'a' + (i % 26) as u8))
+        .collect();
+    let mut transmits = 0;
+    h.broker.handle_input(
+        c,
+        bytes::BytesMut::from(format!("PUB big {}\r\n{payload}\r\n", payload.len()).as_bytes()),
+        h.now,
+    );
+    let mut got = Vec::new();
+    while let Some(output) = h.broker.poll_output() {
+        if let crate::Output::Transmit { segments, .. } = output {
+            assert_eq!(segments.iter().map(|s| s.len()).sum::<usize>(), 1);
+            got.extend_from_slice(&segments[0]);
+            transmits += 1;
+            h.broker.handle_written(c, 1, h.now);
+        }
+    }
+    let expected = format!("MSG big 1 {}\r\n{payload}\r\n", payload.len());
+    assert_eq!(transmits, expected.len());
+    assert_eq!(got, expected.as_bytes());
+}
+
+#[test]
+fn writes_after_a_split_ends_never_overtake_its_pieces() {
+    let mut h = harness();
+    let c = client(&mut h, "c");
+    let id = inject(
+        &mut h,
+        Fault::SplitWrites {
+            target: Target::Name("c".into()),
+            chunk: 2,
+            delay: Duration::from_millis(50),
+            lasting: Lasting::UntilCleared,
+        },
+    );
+    h.send(c, b"PING\r\n");
+    h.advance(Duration::from_millis(50));
+    assert_eq!(h.take(c), "PO");
+    h.broker.clear(id, h.now).unwrap();
+    h.drain();
+    h.send(c, b"PING\r\n");
+    assert_eq!(h.take(c), "NG\r\nPONG\r\n");
+    assert_eq!(
+        h.broker.poll_timeout().filter(|at| *at < h.now + SECOND),
+        None
+    );
+}
