@@ -7,7 +7,7 @@
 //!
 //! 1. Feed one input: [`Broker::accept`], [`Broker::handle_input`], [`Broker::handle_written`],
 //!    [`Broker::handle_eof`], [`Broker::handle_timeout`], or a request such as
-//!    [`Broker::shutdown`].
+//!    [`Broker::shutdown`] or an injected [`Fault`] ([`Broker::inject`]).
 //! 2. Drain [`Broker::poll_output`] until it returns `None`, performing each [`Output`] in order.
 //!    Besides writes and closes, this includes producer back-pressure:
 //!    [`Output::PauseReading`] / [`Output::ResumeReading`] ask the host to leave a connection

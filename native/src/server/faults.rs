@@ -52,6 +52,34 @@ impl Server {
     ///
     /// Blocks the calling thread briefly; from async code use [`Server::inject_async`].
     ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// use std::time::Duration;
+    ///
+    /// use skiff::{Fault, Server, ServerOptions, Target};
+    ///
+    /// let server = Server::run(ServerOptions::default()).unwrap();
+    /// assert!(server.ready_for_connections(Duration::from_secs(5)));
+    /// let mut client = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+    /// client.write_all(b"CONNECT {\"name\":\"worker\",\"verbose\":false}\r\nPING\r\n").unwrap();
+    /// let mut seen = String::new();
+    /// let mut buf = [0u8; 4096];
+    /// while !seen.ends_with("PONG\r\n") {
+    ///     let n = client.read(&mut buf).unwrap();
+    ///     seen.push_str(std::str::from_utf8(&buf[..n]).unwrap());
+    /// }
+    ///
+    /// let close = Fault::Close {
+    ///     target: Target::Name("worker".into()),
+    ///     err: Some("Stale Connection".into()),
+    /// };
+    /// server.inject(close).unwrap();
+    /// let mut rest = String::new();
+    /// client.read_to_string(&mut rest).unwrap(); // until the server closes it
+    /// assert_eq!(rest, "-ERR 'Stale Connection'\r\n");
+    /// assert!(server.faults().is_empty()); // a close is done at once
+    /// ```
+    ///
     /// # Errors
     /// The core refused the fault (malformed, no matching connection), or the server is not
     /// running ([`FaultError::ShuttingDown`]).
