@@ -376,7 +376,7 @@ async fn any_nats_client_scripts_faults_through_the_daemon() {
     assert_eq!(control(&client, "LIST", "").await, r#"{"faults":[]}"#);
 
     let bad = control(&client, "INJECT", r#"{"fault":"explode"}"#).await;
-    assert_eq!(bad, r#"{"error":"unknown fault \"explode\""}"#);
+    assert_eq!(bad, r#"{"error":"bad fault: unknown fault \"explode\""}"#);
     let withhold = control(
         &client,
         "INJECT",

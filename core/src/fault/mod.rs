@@ -6,6 +6,8 @@
 //! broker's clock, or until [`Broker::clear`](crate::Broker::clear). While no fault is active
 //! the broker pays one flag test on its hot paths.
 
+mod json;
+
 use std::time::Duration;
 
 use crate::Instant;
@@ -161,6 +163,8 @@ pub enum FaultError {
     UnknownFault(FaultId),
     /// The broker is shutting down.
     ShuttingDown,
+    /// A fault's JSON form is wrong (the text says how; see [`Fault::from_json`]).
+    Json(String),
 }
 
 impl std::fmt::Display for FaultError {
@@ -170,6 +174,7 @@ impl std::fmt::Display for FaultError {
             Self::Invalid(why) => write!(f, "invalid fault: {why}"),
             Self::UnknownFault(id) => write!(f, "no active fault {id}"),
             Self::ShuttingDown => f.write_str("the broker is shutting down"),
+            Self::Json(why) => write!(f, "bad fault: {why}"),
         }
     }
 }
