@@ -215,6 +215,57 @@ async fn one_byte_writes_still_deliver_intact_messages() {
     }
 }
 
+/// Pieces paced by the host's timer: 1-byte pieces 2 ms apart still make whole messages.
+#[tokio::test]
+async fn paced_single_byte_writes_arrive_late_but_intact() {
+    let server = common::embedded();
+    let (client, _events) = named(&server, "slow", None).await;
+    let mut sub = client.subscribe("paced").await.unwrap();
+    client.flush().await.unwrap();
+    server
+        .inject_async(Fault::SplitWrites {
+            target: Target::Name("slow".into()),
+            chunk: 1,
+            delay: Duration::from_millis(2),
+            lasting: Lasting::UntilCleared,
+        })
+        .await
+        .unwrap();
+    let publisher = plain(&server).await;
+    let start = std::time::Instant::now();
+    publisher.publish("paced", "hello".into()).await.unwrap();
+    publisher.flush().await.unwrap();
+    let m = next(&mut sub).await;
+    assert_eq!(m.payload, "hello");
+    // "MSG paced 1 5\r\nhello\r\n" is 22 pieces, each 2 ms after the one before.
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(40), "arrived after {took:?}");
+}
+
+#[tokio::test]
+async fn delayed_messages_arrive_after_their_delay() {
+    let server = common::embedded();
+    let client = plain(&server).await;
+    let mut sub = client.subscribe("later").await.unwrap();
+    client.flush().await.unwrap();
+    server
+        .inject_async(Fault::Delay {
+            subject: "later".into(),
+            by: Duration::from_millis(300),
+            lasting: Lasting::UntilCleared,
+        })
+        .await
+        .unwrap();
+    let start = std::time::Instant::now();
+    client.publish("later", "one".into()).await.unwrap();
+    client.publish("later", "two".into()).await.unwrap();
+    client.flush().await.unwrap();
+    assert_eq!(next(&mut sub).await.payload, "one");
+    assert_eq!(next(&mut sub).await.payload, "two");
+    let took = start.elapsed();
+    assert!(took >= Duration::from_millis(300), "arrived after {took:?}");
+}
+
 #[tokio::test]
 async fn refused_connects_fail_with_the_server_error() {
     let server = common::embedded();

@@ -28,15 +28,20 @@ impl FaultRequest {
     pub(crate) fn apply(self, broker: &mut Broker, now: Instant) {
         match self {
             Self::Inject(fault, reply) => {
-                let result = broker.inject(*fault, now);
+                let fault = *fault;
+                let result = broker.inject(fault.clone(), now);
                 match &result {
-                    Ok(id) => tracing::debug!("Injected {id}"),
-                    Err(e) => tracing::debug!("Fault refused: {e}"),
+                    Ok(id) => tracing::info!("Injected {id}: {fault:?}"),
+                    Err(e) => tracing::warn!("Refused to inject {fault:?}: {e}"),
                 }
                 let _ = reply.try_send(result);
             }
             Self::Clear(id, reply) => {
-                let _ = reply.try_send(broker.clear(id, now));
+                let result = broker.clear(id, now);
+                if result.is_ok() {
+                    tracing::info!("Cleared {id}");
+                }
+                let _ = reply.try_send(result);
             }
             Self::List(reply) => {
                 let _ = reply.try_send(broker.faults());
