@@ -82,7 +82,8 @@ pub enum Fault {
         lasting: Lasting,
     },
     /// Hold every message published on a subject matching `subject` and deliver them all, in
-    /// order, when the fault ends.
+    /// order, when the fault ends. A held message is routed when it is released, to the
+    /// subscriptions of that moment (as if it had arrived late).
     Withhold {
         /// The pattern (wildcards allowed).
         subject: String,
@@ -90,8 +91,8 @@ pub enum Fault {
         lasting: Lasting,
     },
     /// Deliver every message published on a subject matching `subject` `by` later than it
-    /// arrived (held in the broker meanwhile). When the fault ends, what is still held is
-    /// delivered at once.
+    /// arrived (held in the broker meanwhile, routed when released). When the fault ends, what
+    /// is still held is delivered at once.
     Delay {
         /// The pattern (wildcards allowed).
         subject: String,

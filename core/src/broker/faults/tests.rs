@@ -27,9 +27,7 @@ fn cid(h: &Harness, c: ConnId) -> u64 {
 }
 
 fn inject(h: &mut Harness, fault: Fault) -> crate::FaultId {
-    let id = h.broker.inject(fault, h.now).unwrap();
-    h.drain();
-    id
+    h.inject(fault).unwrap()
 }
 
 #[test]
