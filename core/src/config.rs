@@ -50,6 +50,9 @@ pub struct Config {
     pub lame_duck_duration: Duration,
     /// Time between entering lame duck mode and the first client being closed.
     pub lame_duck_grace_period: Duration,
+    /// Answer fault requests on `$SKIFF.FAULT.>` (any client may then inject faults: for test
+    /// brokers only; the daemon's `--control`). Off by default.
+    pub fault_control: bool,
 }
 
 impl Default for Config {
@@ -75,6 +78,7 @@ impl Default for Config {
             write_deadline: Duration::from_secs(10),
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
+            fault_control: false,
         }
     }
 }

@@ -165,6 +165,8 @@ pub enum CloseReason {
     ServerShutdown,
     /// The host asked the broker to close the connection ([`Broker::kick`](crate::Broker::kick)).
     Kicked,
+    /// An injected fault closed it ([`Fault`](crate::Fault)).
+    FaultInjected,
 }
 
 impl CloseReason {
@@ -200,6 +202,7 @@ impl CloseReason {
             Self::WriteError => "Write Error",
             Self::ServerShutdown => "Server Shutdown",
             Self::Kicked => "Kicked",
+            Self::FaultInjected => "Fault Injected",
         }
     }
 }
@@ -225,6 +228,7 @@ impl CloseReason {
             | Self::BadClientProtocol
             | Self::NoRespondersRequiresHeaders => 1002,
             Self::Kicked => 1011,
+            Self::FaultInjected => 1011,
         }
     }
 }

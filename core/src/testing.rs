@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
-use crate::{Broker, CloseReason, Config, ConnId, Instant, Notice, Output, PeerInfo};
+use crate::{
+    Broker, CloseReason, Config, ConnId, Fault, FaultError, FaultId, Instant, Notice, Output,
+    PeerInfo,
+};
 
 /// What one fake client has received so far.
 #[derive(Debug, Default, Clone)]
@@ -155,6 +158,26 @@ impl Harness {
         self.now = end;
         self.broker.handle_timeout(self.now);
         self.drain();
+    }
+
+    /// Injects a fault at the current virtual time and performs what it does at once.
+    ///
+    /// # Errors
+    /// As [`Broker::inject`].
+    pub fn inject(&mut self, fault: Fault) -> Result<FaultId, FaultError> {
+        let id = self.broker.inject(fault, self.now)?;
+        self.drain();
+        Ok(id)
+    }
+
+    /// Clears an active fault and performs what its end releases.
+    ///
+    /// # Errors
+    /// As [`Broker::clear`].
+    pub fn clear(&mut self, id: FaultId) -> Result<(), FaultError> {
+        self.broker.clear(id, self.now)?;
+        self.drain();
+        Ok(())
     }
 
     /// Requests shutdown; returns whether this call started it.

@@ -23,6 +23,8 @@
 //! `--log_size_limit`, `--max_traced_msg_len`, `--connect_retries`, `--no_advertise`,
 //! `--profile`. `--max_payload <size>` is a skiff extension (nats-server has no such flag);
 //! it takes the config syntax's sizes (`8MB`, `1048576`).
+//! `--control` (fault injection requests on `$SKIFF.FAULT.>`, refused on a non-loopback
+//! address unless `--control_allow_public` is given) is a skiff extension too.
 //!
 //! Command-line values override the configuration file.
 
@@ -212,6 +214,8 @@ enum Flag {
     Pass,
     Auth,
     MaxPayload,
+    Control,
+    ControlAllowPublic,
     Help,
     Version,
     /// Accepted, ignored, warned about.
@@ -256,6 +260,8 @@ const FLAGS: &[(&str, bool, Flag)] = &[
     ("pass", false, Flag::Pass),
     ("auth", false, Flag::Auth),
     ("max_payload", false, Flag::MaxPayload),
+    ("control", true, Flag::Control),
+    ("control_allow_public", true, Flag::ControlAllowPublic),
     ("h", true, Flag::Help),
     ("help", true, Flag::Help),
     ("v", true, Flag::Version),
@@ -326,6 +332,8 @@ struct Given {
     pass: Option<String>,
     auth: Option<String>,
     max_payload: Option<usize>,
+    control: Option<bool>,
+    control_allow_public: Option<bool>,
     help: bool,
     version: bool,
     ignored: Vec<String>,
@@ -460,6 +468,8 @@ impl Given {
                 Ok(Kind::Integer(n)) if n >= 0 => self.max_payload = Some(n as usize),
                 _ => return Err(invalid(name, &value)),
             },
+            Flag::Control => self.control = Some(on()),
+            Flag::ControlAllowPublic => self.control_allow_public = Some(on()),
             Flag::Help => self.help = on(),
             Flag::Version => self.version = on(),
             Flag::Ignored => self.ignored.push(name.to_owned()),
@@ -482,6 +492,9 @@ impl Given {
         }
         if let Some(n) = self.max_payload {
             c.max_payload = n;
+        }
+        if let Some(b) = self.control {
+            c.fault_control = b;
         }
         match (&self.user, &self.pass, &self.auth) {
             (Some(_), _, Some(_)) => {
@@ -526,6 +539,9 @@ impl Given {
             options.trace = b;
         }
         options.trace_verbose |= self.trace_verbose;
+        if let Some(b) = self.control_allow_public {
+            options.control_allow_public = b;
+        }
         for flag in &self.ignored {
             warnings.push(Warning {
                 pos: None,
@@ -635,6 +651,9 @@ Server Options:
                                      <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/skiff.pid)
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --max_payload <size>         Maximum message payload, e.g. 1MB (default: 1MB; skiff extension)
+        --control                    Accept fault injection requests on $SKIFF.FAULT.> (testing only;
+                                     loopback addresses only; skiff extension)
+        --control_allow_public       Allow --control on a non-loopback address
 
 Logging Options:
     -l, --log <file>                 File to redirect log output

@@ -20,6 +20,7 @@ impl From<&Options> for ServerOptions {
         server.config = options.config.clone();
         server.pid_file.clone_from(&options.pid_file);
         server.ports_file_dir.clone_from(&options.ports_file_dir);
+        server.control_allow_public = options.control_allow_public;
         server
     }
 }

@@ -41,3 +41,5 @@ pub mod server;
 mod signals;
 
 pub use server::{ConnectError, InProcessConnection, ReloadFn, Server, ServerOptions, StartError};
+/// The faults [`Server::inject`] accepts (defined by the core, the same in every host).
+pub use skiff_core::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};

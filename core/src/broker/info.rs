@@ -65,12 +65,27 @@ impl InfoTemplate {
 
     /// Appends `INFO {...} \r\n` for one connection.
     pub(crate) fn write(&self, out: &mut BytesMut, conn: InfoFor) {
+        self.write_with_urls(out, conn, &[]);
+    }
+
+    /// Appends `INFO {...} \r\n` for one connection, announcing `connect_urls` if not empty
+    /// (where nats-server puts them: after the client fields, before `ldm`).
+    pub(crate) fn write_with_urls(
+        &self,
+        out: &mut BytesMut,
+        conn: InfoFor,
+        connect_urls: &[String],
+    ) {
         use std::fmt::Write;
         let mut json = String::with_capacity(self.prefix.len() + 96);
         json.push_str(&self.prefix);
         let _ = write!(json, ",\"client_id\":{}", conn.client_id);
         if let Some(addr) = conn.client_ip {
             let _ = write!(json, ",\"client_ip\":\"{}\"", addr.ip());
+        }
+        if !connect_urls.is_empty() {
+            json.push_str(",\"connect_urls\":");
+            json.push_str(&serde_json::to_string(connect_urls).expect("strings serialize"));
         }
         if conn.lame_duck {
             json.push_str(",\"ldm\":true");

@@ -3,6 +3,8 @@
 mod client_info;
 mod conn;
 mod connect;
+mod control;
+mod faults;
 mod flow;
 mod gojson;
 mod info;
@@ -127,6 +129,8 @@ pub struct Broker {
     stalled_consumers: Vec<ConnId>,
     timers: Timers,
     lame_duck: Option<LameDuck>,
+    /// Injected faults (see `faults`).
+    faults: faults::Faults,
     stats: Stats,
     now: Instant,
 }
@@ -162,6 +166,7 @@ impl Broker {
             stalled_consumers: Vec::new(),
             timers: Timers::default(),
             lame_duck: None,
+            faults: faults::Faults::default(),
             stats: Stats::default(),
             now,
             rng,
@@ -293,6 +298,9 @@ impl Broker {
         self.stats.connections += 1;
         self.stats.total_connections += 1;
         self.send_info(id, InfoKind::Accept);
+        if self.faults.any() && self.fault_refuses_accept(id) {
+            return Ok(id);
+        }
 
         if self.stats.connections > self.config.max_connections {
             self.notice(id, ConnEvent::MaxConnectionsExceeded);
@@ -430,6 +438,9 @@ impl Broker {
             }
         }
         self.lame_duck_timer(now);
+        if self.faults.any() {
+            self.fault_timers(now);
+        }
     }
 
     /// The next thing the host must do, if any.
@@ -437,10 +448,21 @@ impl Broker {
         if let Some(output) = self.ready.pop_front() {
             return Some(output);
         }
+        if self.faults.any() {
+            if let Some(piece) = self.next_piece(None) {
+                return Some(piece);
+            }
+        }
         while let Some(id) = self.dirty.pop() {
             let Some(c) = self.conn_mut(id) else { continue };
             if c.out.has_data() {
                 let segments = c.out.take();
+                if self.faults.any() {
+                    match self.fault_transmit(id, segments) {
+                        Some(output) => return Some(output),
+                        None => continue,
+                    }
+                }
                 return Some(Output::Transmit { conn: id, segments });
             }
             c.out.dirty = false;
@@ -454,10 +476,10 @@ impl Broker {
             return None;
         }
         let lame = self.lame_duck.map(|l| l.next_close);
-        match (self.timers.next(), lame) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.timers.next(), lame, self.faults.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Requests a graceful shutdown. The first call moves the broker to `Draining` and returns
@@ -591,6 +613,9 @@ impl Broker {
     }
 
     fn on_connect(&mut self, id: ConnId, json: &[u8]) {
+        if self.faults.any() && self.fault_refuses_connect(id) {
+            return;
+        }
         let Some(update) = self.conn_mut(id).map(|c| c.opts.update(json)) else {
             return;
         };
@@ -670,6 +695,9 @@ impl Broker {
     }
 
     fn on_ping(&mut self, id: ConnId) {
+        if self.faults.any() && self.fault_ignores_ping(id) {
+            return;
+        }
         let now = self.now;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
@@ -750,6 +778,9 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
+        if self.faults.any() {
+            self.fault_subscribed(id, &subject);
+        }
     }
 
     fn on_unsub(&mut self, id: ConnId, sid: &[u8], max: Option<u64>) {
@@ -814,6 +845,10 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
+        if self.config.fault_control && subject.starts_with(control::PREFIX) {
+            self.on_control(id, &subject, reply.as_deref(), &message[header_len..]);
+            return;
+        }
         let matches = self.sublist.matches(&subject);
         let msg = Message {
             subject: &subject,
@@ -821,6 +856,9 @@ impl Broker {
             header_len,
             message: &message,
         };
+        if self.faults.any() && self.fault_intercepts(id, echo, &msg) {
+            return;
+        }
         let delivered = self.deliver(id, echo, &matches, &msg);
         if delivered == 0 && no_responders {
             if let Some(reply) = &reply {
@@ -1043,6 +1081,8 @@ impl Broker {
         }
         self.phase = Phase::Draining;
         self.lame_duck = None;
+        // Held messages are delivered and waiting pieces sent before the closes.
+        self.end_all_faults();
         for id in self.live_conns() {
             self.close(id, CloseReason::ServerShutdown, None);
         }
@@ -1071,6 +1111,9 @@ impl Broker {
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
         self.stats.connections -= 1;
+        if self.faults.any() {
+            self.fault_closing(&conn, reason.flushes());
+        }
         for (_, key) in conn.subs.drain() {
             self.unindex_sub(key);
         }

@@ -405,3 +405,12 @@ fn user_permissions() {
             .contains("not supported")
     );
 }
+
+#[test]
+fn fault_control_is_opt_in() {
+    let o = ok("");
+    assert!(!o.config.fault_control && !o.control_allow_public);
+    let o = ok("control: true\ncontrol_allow_public: true");
+    assert!(o.config.fault_control && o.control_allow_public);
+    assert!(err("control: 5").contains("control"));
+}

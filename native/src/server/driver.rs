@@ -47,6 +47,8 @@ pub(crate) enum Request {
     LameDuck,
     /// Apply a new configuration; the result goes back on the channel.
     Reload(Box<Config>, async_channel::Sender<Result<(), ConfigError>>),
+    /// Inject, clear or list faults (see `faults`).
+    Fault(super::faults::FaultRequest),
 }
 
 /// The hub as the tasks hold it: they never keep it alive, so dropping the hub at the end of
@@ -437,6 +439,7 @@ impl Hub {
                 }
                 let _ = reply.try_send(result);
             }
+            Request::Fault(request) => request.apply(&mut self.broker, now),
         }
     }
 

@@ -40,6 +40,10 @@ pub struct ServerOptions {
     pub reload: Option<ReloadFn>,
     /// Seed for the broker's randomness; `None` draws one from the operating system.
     pub seed: Option<u64>,
+    /// Allow the fault control surface (`config.fault_control`) on a listener that is not a
+    /// loopback address. Without it [`Server::start`](crate::Server::start) refuses, since any
+    /// client that reaches the port could then inject faults.
+    pub control_allow_public: bool,
 }
 
 impl Default for ServerOptions {
@@ -56,6 +60,7 @@ impl Default for ServerOptions {
             handle_signals: false,
             reload: None,
             seed: None,
+            control_allow_public: false,
         }
     }
 }
