@@ -278,8 +278,8 @@ $("runbench").onclick = async () => {
     const result = await runBenchmark({ wsFactory: (broker.local ?? broker.remote).wsFactory() });
     window.skiffBench = result;
     $("benchtable").tBodies[0].replaceChildren(
-      tableRow(["", "through Skiff", "bare MessageChannel", "ratio"], "th"),
-      ...result.rows.map((r) => tableRow([r.label, r.skiff, r.baseline, r.ratio])),
+      tableRow(["", "through Skiff", "channel, 1 a post", "channel, batched", "Skiff vs best"], "th"),
+      ...result.rows.map((r) => tableRow([r.label, r.skiff, r.single, r.batched, r.ratio])),
     );
     $("benchstate").textContent = `done in ${(result.ms / 1000).toFixed(1)} s`;
   } catch (error) {

@@ -157,3 +157,54 @@ test("a double click on shut down calls shutdown() twice and the broker stops on
     await page.close();
   }
 });
+
+test("two tabs of shared.html share one broker in a SharedWorker and see each other's clients", { timeout: 40000 }, async () => {
+  const a = await open("shared.html");
+  const b = await open("shared.html");
+  try {
+    const call = (page, method) => page.evaluate((m) => window.skiffCall(m), method);
+    assert.equal(await call(a.page, "serverId"), await call(b.page, "serverId"), "one broker");
+    // Both tabs' nine clients, each tab's names tagged with its own id.
+    await wait(a.page, () => document.querySelectorAll("#conns tr").length === 18);
+    await wait(b.page, () => document.querySelectorAll("#conns tr").length === 18);
+    const names = (await call(a.page, "connections")).map((c) => c.name);
+    const tags = new Set(names.map((n) => n.split("@")[1]));
+    assert.equal(tags.size, 2, `two tabs' clients: ${names}`);
+    assert.match(await a.page.textContent("#where"), /SharedWorker/);
+    // A chat line typed in tab a reaches the panes of tab b.
+    await a.page.fill('.pane[data-who="alice"] input', "hello from the other tab");
+    await a.page.press('.pane[data-who="alice"] input', "Enter");
+    await wait(b.page, () => /hello from the other tab/.test(document.querySelector('.pane[data-who="bob"] .log').textContent));
+    // Closing tab a removes its clients from the shared broker; tab b's stay.
+    await a.page.close({ runBeforeUnload: true });
+    await wait(b.page, () => document.querySelectorAll("#conns tr").length === 9, null, 15000);
+    // Shutting down from tab b stops the worker's broker.
+    await b.page.dblclick("#shutdown");
+    await wait(b.page, () => document.getElementById("phase").textContent === "stopped");
+    assert.equal(await call(b.page, "phase"), "stopped");
+    assert.deepEqual([...a.problems, ...b.problems], []);
+  } finally {
+    await a.page.close();
+    await b.page.close();
+  }
+});
+
+test("the benchmark button measures the broker beside a bare MessageChannel", { timeout: 60000 }, async () => {
+  const { page, problems } = await open();
+  try {
+    await page.click("#runbench");
+    await wait(page, () => window.skiffBench !== undefined || /failed/.test(document.getElementById("benchstate").textContent), null, 50000);
+    assert.doesNotMatch(await page.textContent("#benchstate"), /failed/);
+    const bench = await page.evaluate(() => window.skiffBench);
+    for (const t of bench.throughput) {
+      assert.ok(t.skiff > 0 && t.single > 0 && t.batched > 0, `throughput ${t.size} B`);
+    }
+    assert.ok(bench.latency.skiff.p50 > 0 && bench.latency.baseline.p99 >= bench.latency.baseline.p50);
+    assert.equal(await page.$$eval("#benchtable tr", (rows) => rows.length), 6);
+    // The figures, for the README (headless Chromium on this machine).
+    console.log(`# benchmark: ${JSON.stringify({ throughput: bench.throughput, latency: bench.latency, ms: Math.round(bench.ms) })}`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
