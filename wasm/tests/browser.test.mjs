@@ -136,3 +136,16 @@ test("the package bundled by esbuild works in a plain page", { timeout: 30000 },
   assert.deepEqual(errors, []);
   await p.close();
 });
+
+test("an unchanged app reaches a worker's broker through the shim installed by URL before it runs", { timeout: 30000 }, async () => {
+  const p = await browser.context.newPage();
+  const errors = [];
+  p.on("pageerror", (error) => errors.push(error.message));
+  p.on("console", (message) => message.type() === "error" && errors.push(message.text()));
+  await p.goto(`${server.url}/tests/pages/unchanged.html`);
+  await p.waitForFunction(() => typeof window.appResult === "string", null, { timeout: 20000 });
+  assert.equal(await p.evaluate(() => window.appResult), "test: unchanged");
+  assert.deepEqual(await p.evaluate(async () => (await window.broker.call("connections")).map((c) => c.name)), ["app"]);
+  assert.deepEqual(errors, []);
+  await p.close();
+});

@@ -208,3 +208,18 @@ test("the benchmark button measures the broker beside a bare MessageChannel", { 
     await page.close();
   }
 });
+
+test("the guide page is linked from the playground and loads cleanly", { timeout: 30000 }, async () => {
+  const { page, problems } = await open();
+  try {
+    await page.click('a[href="guide.html"]');
+    await page.waitForURL(/guide\.html$/);
+    assert.match(await page.textContent("h1"), /a NATS broker in your front-end tests/);
+    for (const topic of ["Playwright", "Vitest browser mode", "web-test-runner", "no code changes", "Injecting faults"]) {
+      assert.ok((await page.textContent("body")).includes(topic), `the guide covers ${topic}`);
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
