@@ -14,6 +14,8 @@ const shared = document.documentElement.dataset.shared === "true";
 /** This tab's tag (shared mode: clients of different tabs tell themselves apart). */
 const tab = shared ? Math.random().toString(36).slice(2, 6) : "";
 const named = (name) => (shared ? `${name}@${tab}` : name);
+/** While the benchmark runs, the page's own traffic pauses. */
+let benchmarking = false;
 
 const OPTIONS = { serverName: "playground", lameDuckDuration: 4000, lameDuckGracePeriod: 1000 };
 
@@ -137,7 +139,7 @@ for (const room of rooms) {
 let tick = 0;
 const temps = { kitchen: 21, garage: 14, attic: 24 };
 const publishing = setInterval(() => {
-  if (sensor.isClosed()) return;
+  if (sensor.isClosed() || benchmarking) return;
   const room = rooms[tick++ % rooms.length];
   temps[room] += (Math.random() - 0.5) * 0.6;
   sensor.publish(`sensors.${room}.temp`, temps[room].toFixed(1));
@@ -161,14 +163,16 @@ clock.subscribe("time.now", {
 
 // The monitor sees everything: the last messages.
 const last = [];
-monitor.subscribe(">", {
-  callback: (_err, m) => {
-    if ($("hidesensors").checked && m.subject.startsWith("sensors.")) return;
-    last.push(m);
-    if (last.length > 12) last.shift();
-    lastDirty = true;
-  },
-});
+const watch = () =>
+  monitor.subscribe(">", {
+    callback: (_err, m) => {
+      if ($("hidesensors").checked && m.subject.startsWith("sensors.")) return;
+      last.push(m);
+      if (last.length > 12) last.shift();
+      lastDirty = true;
+    },
+  });
+let watching = watch();
 let lastDirty = false;
 function renderLast() {
   if (!lastDirty) return;
@@ -187,7 +191,8 @@ function renderLast() {
           for (const k of m.headers.keys()) hs.push(`${k}: ${m.headers.get(k)}`);
           li.append(" ", span("hdr", `[${hs.join("; ")}]`));
         }
-        li.append(" ", dec.decode(m.data).slice(0, 120));
+        const text = dec.decode(m.data);
+        li.append(" ", /[\u0000-\u0008\u000e-\u001f\ufffd]/.test(text) ? `‹${m.data.length} bytes›` : text.slice(0, 120));
         return li;
       }),
   );
@@ -274,17 +279,23 @@ async function stopped() {
 $("runbench").onclick = async () => {
   $("runbench").disabled = true;
   $("benchstate").textContent = "running…";
+  // Measured alone: the sensor pauses and the monitor on ">" steps out (it would receive
+  // every benchmark message too).
+  benchmarking = true;
+  watching.unsubscribe();
   try {
     const result = await runBenchmark({ wsFactory: (broker.local ?? broker.remote).wsFactory() });
     window.skiffBench = result;
     $("benchtable").tBodies[0].replaceChildren(
-      tableRow(["", "through Skiff", "channel, 1 a post", "channel, batched", "Skiff vs best"], "th"),
+      tableRow(["msgs/s, latency", "Skiff", "channel 1/post", "channel batched", "Skiff vs 1/post"], "th"),
       ...result.rows.map((r) => tableRow([r.label, r.skiff, r.single, r.batched, r.ratio])),
     );
     $("benchstate").textContent = `done in ${(result.ms / 1000).toFixed(1)} s`;
   } catch (error) {
     $("benchstate").textContent = `failed: ${error.message ?? error}`;
   } finally {
+    benchmarking = false;
+    if (!finished) watching = watch();
     $("runbench").disabled = finished;
   }
 };

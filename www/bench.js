@@ -29,7 +29,7 @@ export async function runBenchmark({ wsFactory, messages = 20000, requests = 100
       const skiff = await throughputSkiff(pub, sub, size, n);
       const single = await throughputChannel(size, n, 1);
       const batched = await throughputChannel(size, n, 500);
-      figures.throughput.push({ size, messages: n, skiff, single, batched, ratio: skiff / batched });
+      figures.throughput.push({ size, messages: n, skiff, single, batched, ratio: skiff / single });
     }
     const skiff = await latencySkiff(pub, sub, requests);
     const baseline = await latencyChannel(requests);
@@ -37,18 +37,18 @@ export async function runBenchmark({ wsFactory, messages = 20000, requests = 100
   } finally {
     await Promise.all([pub.close(), sub.close()]);
   }
-  const rate = (v) => `${Math.round(v).toLocaleString("en")} msgs/s`;
+  const rate = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(2)}M/s` : `${(v / 1e3).toFixed(1)}k/s`);
   const us = (v) => `${(v * 1000).toFixed(0)} µs`;
   const rows = [
     ...figures.throughput.map((t) => ({
-      label: `${t.size === 1024 ? "1 KiB" : `${t.size} B`} pub → sub`,
+      label: `${t.size === 1024 ? "1 KiB" : `${t.size} B`} pub→sub`,
       skiff: rate(t.skiff),
       single: rate(t.single),
       batched: rate(t.batched),
-      ratio: `${(t.ratio * 100).toFixed(0)} %`,
+      ratio: `${t.ratio.toFixed(1)}×`,
     })),
     ...["p50", "p90", "p99"].map((p) => ({
-      label: `request/reply ${p}`,
+      label: `req/reply ${p}`,
       skiff: us(figures.latency.skiff[p]),
       single: us(figures.latency.baseline[p]),
       batched: "",

@@ -17,7 +17,7 @@ try {
   await page.waitForFunction(() => window.skiffBench !== undefined, null, { timeout: 120000 });
   const bench = await page.evaluate(() => window.skiffBench);
   console.log(JSON.stringify({ throughput: bench.throughput, latency: bench.latency, userAgent: bench.userAgent }));
-  console.log("\n| | through Skiff | MessageChannel, 1 a post | MessageChannel, batched | Skiff / best |");
+  console.log("\n| msgs/s, latency | through Skiff | MessageChannel, 1 a post | MessageChannel, batched | Skiff vs 1 a post |");
   console.log("|---|---:|---:|---:|---:|");
   for (const r of bench.rows) console.log(`| ${r.label} | ${r.skiff} | ${r.single} | ${r.batched} | ${r.ratio} |`);
 } finally {

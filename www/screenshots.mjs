@@ -29,6 +29,10 @@ try {
     await page.click("#pub");
     await page.waitForTimeout(1500);
     await page.click("#drop");
+    if (fullPage) {
+      await page.click("#runbench");
+      await page.waitForFunction(() => window.skiffBench !== undefined, null, { timeout: 60000 });
+    }
     await page.waitForTimeout(9000);
     await page.screenshot({ path: join(here, "screenshots", `${name}.png`), fullPage });
     await page.close();

@@ -201,6 +201,10 @@ test("the benchmark button measures the broker beside a bare MessageChannel", { 
     }
     assert.ok(bench.latency.skiff.p50 > 0 && bench.latency.baseline.p99 >= bench.latency.baseline.p50);
     assert.equal(await page.$$eval("#benchtable tr", (rows) => rows.length), 6);
+    // The page's own traffic is back: the monitor on ">" subscribed again, the sensor publishing.
+    await wait(page, () => window.skiff.subscriptions().some((s) => s.subject === ">"));
+    const sent = await page.evaluate(() => window.skiff.connections().find((c) => c.name === "sensor").traffic.inMsgs);
+    await wait(page, (n) => window.skiff.connections().find((c) => c.name === "sensor").traffic.inMsgs > n, sent);
     // The figures, for the README (headless Chromium on this machine).
     console.log(`# benchmark: ${JSON.stringify({ throughput: bench.throughput, latency: bench.latency, ms: Math.round(bench.ms) })}`);
     assert.deepEqual(problems, []);
