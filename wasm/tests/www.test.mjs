@@ -227,3 +227,21 @@ test("the guide page is linked from the playground and loads cleanly", { timeout
     await page.close();
   }
 });
+
+test("the pages fit a phone and a laptop without sideways scrolling", { timeout: 30000 }, async () => {
+  const { page, problems } = await open();
+  try {
+    for (const viewport of [{ width: 390, height: 844 }, { width: 1366, height: 800 }]) {
+      await page.setViewportSize(viewport);
+      for (const path of ["index.html", "guide.html"]) {
+        await page.goto(`${server.url}/${path}`);
+        if (path === "index.html") await page.waitForFunction(() => window.skiffPageReady === true, null, { timeout: 20000 });
+        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        assert.ok(width <= viewport.width, `${path} at ${viewport.width}px is ${width}px wide`);
+      }
+    }
+    assert.deepEqual(problems, []);
+  } finally {
+    await page.close();
+  }
+});
