@@ -266,10 +266,15 @@ export class RemoteBroker extends PortSource {
 /** Sockets open in this realm: a page that goes away closes them, as a browser closes its
  * WebSockets on unload (a broker in a SharedWorker then sees its clients leave at once). */
 const openSockets = new Set();
+/** Between `pagehide` and `pageshow`: sockets opened then (a client reconnecting as its socket
+ * is closed on the way out) fail at once instead of leaving a connection nobody will close. */
+let leaving = false;
 if (typeof globalThis.addEventListener === "function" && "onpagehide" in globalThis) {
   globalThis.addEventListener("pagehide", () => {
+    leaving = true;
     for (const socket of openSockets) socket.close();
   });
+  globalThis.addEventListener("pageshow", () => (leaving = false));
 }
 
 /** A W3C WebSocket-compatible socket whose other end is a Skiff broker port. */
@@ -301,6 +306,7 @@ export class SkiffWebSocket extends EventTarget {
     super();
     this.url = String(url);
     try {
+      if (leaving) throw new Error("the page is being left");
       this.#port = openPort();
     } catch (error) {
       queueMicrotask(() => this.#closed(1006, String(error?.message ?? error), false));

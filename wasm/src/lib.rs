@@ -9,6 +9,10 @@
 //! * the one core timer is a `setTimeout` re-armed at [`skiff_core::Broker::poll_timeout`];
 //!   time is `performance.now()` and the seed comes from `crypto.getRandomValues`;
 //! * outputs are performed in order in one place, as the native host does.
+//! * producer back-pressure: between the core's `PauseReading` and `ResumeReading` for a
+//!   connection, what its port delivers is held by the host in arrival order (a port cannot be
+//!   left unread) and fed to the core on resume, one input at a time so that a new pause stops
+//!   the feeding at once; acknowledgements are never held. Nothing blocks.
 //!
 //! The JavaScript module `js/skiff.js` (shipped in the npm package beside the wasm-bindgen
 //! output) adds what is natural in JavaScript and holds no broker logic: the W3C

@@ -137,31 +137,15 @@ test("the package bundled by esbuild works in a plain page", { timeout: 30000 },
   await p.close();
 });
 
-test("the www page shows a live broker, drops a client that reconnects, and shuts down once", { timeout: 30000 }, async () => {
-  const www = await serve(join(root, "..", "www"));
+test("an unchanged app reaches a worker's broker through the shim installed by URL before it runs", { timeout: 30000 }, async () => {
   const p = await browser.context.newPage();
   const errors = [];
   p.on("pageerror", (error) => errors.push(error.message));
   p.on("console", (message) => message.type() === "error" && errors.push(message.text()));
-  p.on("requestfailed", (request) => errors.push(`request failed: ${request.url()}`));
-  try {
-    await p.goto(`${www.url}/index.html`);
-    await p.waitForFunction(() => window.skiffPageReady === true, null, { timeout: 20000 });
-    await p.waitForFunction(() => document.querySelectorAll("#messages li").length >= 2, null, { timeout: 10000 });
-    const before = await p.evaluate(() => window.skiff.connections().find((c) => c.name === "sensor").cid);
-    await p.click("#drop");
-    await p.waitForFunction(
-      (old) => window.skiff.connections().some((c) => c.name === "sensor" && c.cid !== old),
-      before,
-      { timeout: 10000 },
-    );
-    assert.match(await p.textContent("#subs"), /sensors\.\*\.temp/);
-    await p.dblclick("#shutdown");
-    await p.waitForFunction(() => document.getElementById("phase").textContent === "stopped", null, { timeout: 10000 });
-    assert.equal(await p.evaluate(() => window.skiff.stats().connections), 0);
-    assert.deepEqual(errors, []);
-  } finally {
-    await p.close();
-    www.close();
-  }
+  await p.goto(`${server.url}/tests/pages/unchanged.html`);
+  await p.waitForFunction(() => typeof window.appResult === "string", null, { timeout: 20000 });
+  assert.equal(await p.evaluate(() => window.appResult), "test: unchanged");
+  assert.deepEqual(await p.evaluate(async () => (await window.broker.call("connections")).map((c) => c.name)), ["app"]);
+  assert.deepEqual(errors, []);
+  await p.close();
 });

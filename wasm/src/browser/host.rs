@@ -7,7 +7,7 @@
 //! listener) are queued and made after the borrow ends.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::rc::{Rc, Weak};
 
 use bytes::{Bytes, BytesMut};
@@ -41,6 +41,12 @@ struct Endpoint {
     /// Bytes posted and not yet acknowledged (with `acks`): an acknowledgement never counts
     /// more than this.
     unacked: usize,
+    /// Between the core's `PauseReading` and `ResumeReading`: what the port delivers is kept
+    /// in `backlog` instead of reaching the broker.
+    paused: bool,
+    /// Input received while paused, in arrival order (a port cannot be left unread: the
+    /// browser delivers every message, so the host holds them as a socket's buffer would).
+    backlog: VecDeque<Incoming>,
     /// Held so the handler lives as long as the connection.
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     /// `messageerror` (data that could not be deserialized) and `close` (the other end was
@@ -59,6 +65,15 @@ impl Endpoint {
         let _ = self.port.remove_event_listener_with_callback("close", gone);
         self.port.close();
     }
+}
+
+/// Input from a client, in the order it must reach the broker.
+#[derive(Debug)]
+enum Incoming {
+    /// Protocol bytes.
+    Bytes(BytesMut),
+    /// The client closed (or broke the port protocol): the end of its input.
+    End(CloseReason),
 }
 
 /// How a connection is attached.
@@ -175,6 +190,8 @@ impl Host {
                 cid,
                 acks: options.acks,
                 unacked: 0,
+                paused: false,
+                backlog: VecDeque::new(),
                 _on_message: on_message,
                 on_gone,
             },
@@ -237,42 +254,62 @@ impl Host {
 
     /// A message arrived on `conn`'s port.
     fn port_message(&mut self, conn: ConnId, data: &JsValue) {
-        let now = self.clock.now();
-        if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
-            self.input(conn, &Uint8Array::new(buffer));
+        let incoming = if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+            Incoming::Bytes(copy_bytes(&Uint8Array::new(buffer)))
         } else if let Some(view) = data.dyn_ref::<Uint8Array>() {
-            self.input(conn, view);
+            Incoming::Bytes(copy_bytes(view))
         } else {
             match control(data) {
+                // Acknowledgements are about the broker's writes, never held back.
                 Some(Control::Ack(n)) => {
                     if let Some(endpoint) = self.conns.get_mut(&conn).filter(|e| e.acks) {
                         let n = n.min(endpoint.unacked);
                         endpoint.unacked -= n;
-                        self.broker.handle_written(conn, n, now);
+                        self.broker.handle_written(conn, n, self.clock.now());
                     }
+                    self.settle();
+                    return;
                 }
-                Some(Control::Close) => {
-                    self.broker.handle_eof(conn, CloseReason::ClientClosed, now)
-                }
+                Some(Control::Close) => Incoming::End(CloseReason::ClientClosed),
                 // Neither bytes nor a control message: the peer does not speak the port
                 // protocol.
-                None => self
-                    .broker
-                    .handle_eof(conn, CloseReason::ProtocolViolation, now),
+                None => Incoming::End(CloseReason::ProtocolViolation),
             }
+        };
+        match self.conns.get_mut(&conn) {
+            // Paused, or still feeding what came while paused: keep the arrival order.
+            Some(endpoint) if endpoint.paused || !endpoint.backlog.is_empty() => {
+                endpoint.backlog.push_back(incoming);
+            }
+            _ => self.feed(conn, incoming),
         }
         self.settle();
     }
 
-    /// Protocol bytes from `conn`.
-    fn input(&mut self, conn: ConnId, view: &Uint8Array) {
-        let len = view.length() as usize;
-        if len == 0 {
-            return;
+    /// Hands one input of `conn` to the broker.
+    fn feed(&mut self, conn: ConnId, incoming: Incoming) {
+        let now = self.clock.now();
+        match incoming {
+            Incoming::Bytes(bytes) if bytes.is_empty() => {}
+            Incoming::Bytes(bytes) => self.broker.handle_input(conn, bytes, now),
+            Incoming::End(reason) => self.broker.handle_eof(conn, reason, now),
         }
-        let mut bytes = BytesMut::zeroed(len);
-        view.copy_to(&mut bytes);
-        self.broker.handle_input(conn, bytes, self.clock.now());
+    }
+
+    /// Feeds `conn`'s backlog in order while its reading is not paused; each input's outputs
+    /// are performed before the next, so a new pause stops the feeding at once.
+    fn drain_backlog(&mut self, conn: ConnId) {
+        loop {
+            let next = match self.conns.get_mut(&conn) {
+                Some(endpoint) if !endpoint.paused => endpoint.backlog.pop_front(),
+                _ => None,
+            };
+            let Some(incoming) = next else { return };
+            self.feed(conn, incoming);
+            while let Some(output) = self.broker.poll_output() {
+                self.perform(output);
+            }
+        }
     }
 
     /// `conn` went away (its port reported an error or a close).
@@ -326,6 +363,17 @@ impl Host {
         match output {
             Output::Transmit { conn, segments } => self.transmit(conn, &segments),
             Output::Close { conn, reason } => self.close(conn, reason),
+            Output::PauseReading { conn } => {
+                if let Some(endpoint) = self.conns.get_mut(&conn) {
+                    endpoint.paused = true;
+                }
+            }
+            Output::ResumeReading { conn } => {
+                if let Some(endpoint) = self.conns.get_mut(&conn) {
+                    endpoint.paused = false;
+                }
+                self.drain_backlog(conn);
+            }
             Output::StopListening => {
                 self.event(&[("type", JsValue::from_str("stopListening"))]);
             }
@@ -417,6 +465,13 @@ impl Drop for Host {
             timeout.cancel();
         }
     }
+}
+
+/// A copy of `view` in wasm memory.
+fn copy_bytes(view: &Uint8Array) -> BytesMut {
+    let mut bytes = BytesMut::zeroed(view.length() as usize);
+    view.copy_to(&mut bytes);
+    bytes
 }
 
 /// A control message from a client.

@@ -336,6 +336,54 @@ tests["a slow consumer that stops reading is closed as natively, and the broker 
     await nc.close();
   });
 
+tests["a fast producer is paused for a slow reader, which gets every message, while a stuck one is closed"] = () =>
+  withBroker({ maxPending: 64 * 1024, maxPayload: 8 * 1024 }, async (broker) => {
+    const N = 300;
+    /** A raw subscriber that acknowledges each delivery after `delay` ms (never if null). */
+    function subscriber(sid, delay) {
+      const port = broker.clientPort({ acks: true });
+      const state = { text: "", closed: null, port };
+      port.onmessage = (e) => {
+        if (e.data instanceof ArrayBuffer) {
+          state.text += dec.decode(e.data);
+          const bytes = e.data.byteLength;
+          if (delay !== null) setTimeout(() => port.postMessage({ skiff: "ack", bytes }), delay);
+        } else if (e.data?.skiff === "close") {
+          state.closed = e.data;
+        }
+      };
+      port.postMessage(enc.encode(`CONNECT {"verbose":false}\r\nSUB fast ${sid}\r\nPING\r\n`).buffer);
+      state.count = () => state.text.split("MSG fast ").length - 1;
+      return state;
+    }
+    const slow = subscriber(1, 3);
+    const stuck = subscriber(2, null);
+    await until(() => broker.subscriptions().length === 2, "both subscribed");
+    const publisher = broker.clientPort();
+    let pongs = 0;
+    publisher.onmessage = (e) => {
+      if (e.data instanceof ArrayBuffer) pongs += dec.decode(e.data).split("PONG").length - 1;
+    };
+    publisher.postMessage(enc.encode('CONNECT {"verbose":false}\r\nPING\r\n').buffer);
+    await until(() => pongs === 1, "the publisher connected");
+    // Every PUB posted at once, each its own port message: 300 KiB, far past maxPending. A
+    // host feeding them all would overrun the slow reader too; paused, it holds them.
+    const payload = "x".repeat(1024);
+    for (let i = 0; i < N; i++) {
+      publisher.postMessage(enc.encode(`PUB fast 1024\r\n${payload}\r\n`).buffer);
+    }
+    publisher.postMessage(enc.encode("PING\r\n").buffer);
+    await until(() => stuck.closed, "the stuck subscriber closed", 15000);
+    equal(stuck.closed, { skiff: "close", code: 1008, reason: "Slow Consumer (Pending Bytes)" }, "stuck close notice");
+    await until(() => pongs === 2, "the publisher's PING after every PUB answered", 15000);
+    await until(() => slow.count() === N, `the slow reader got every message (${slow.count()})`, 15000);
+    equal(slow.closed, null, "the slow reader stays connected");
+    equal(broker.stats().slowConsumers, 1, "one slow consumer");
+    equal(broker.stats().traffic.inMsgs, N, "every PUB reached the broker");
+    publisher.postMessage({ skiff: "close" });
+    slow.port.postMessage({ skiff: "close" });
+  });
+
 tests["bad input: malformed options throw errors that name the option"] = async () => {
   await initSkiff();
   const cases = [
