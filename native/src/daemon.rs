@@ -50,6 +50,10 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
             println!("{}", cli::usage());
             ExitCode::SUCCESS
         }
+        Ok(Command::HelpTls) => {
+            println!("{}", cli::TLS_HELP);
+            ExitCode::SUCCESS
+        }
         Err(
             e @ (CliError::UnknownFlag(_)
             | CliError::MissingValue(_)

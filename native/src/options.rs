@@ -20,15 +20,18 @@
 //!   and logging/tuning knobs (`trace_headers`, `max_traced_msg_len`, `log_size_limit`,
 //!   `log_max_num`, `max_closed_clients`, `disable_sublist_cache`,
 //!   `connect_error_reports`, `reconnect_error_reports`, `prof_port`, `http_base_path`,
-//!   `max_sub_tokens`, `write_timeout`, `no_system_account`, `feature_flags`);
+//!   `max_sub_tokens`, `write_timeout`, `no_system_account`, `feature_flags`), features a
+//!   standalone core NATS server does without (`cluster`, `gateway`, `mqtt`,
+//!   `default_js_domain`) and `syslog`/`remote_syslog` (logs go to standard error or
+//!   `log_file`);
 //! - `jetstream` is accepted when it is switched off (`false`, `"disabled"`,
 //!   `{ enabled: false }`); enabled it is an error, because a client expecting JetStream would
 //!   otherwise fail later and more confusingly;
 //! - any unsupported key set to plain `false` (e.g. `syslog: false`) is accepted silently.
 //!
-//! Everything else nats-server supports (`cluster`, `gateway`, `accounts`, `tls`, `mqtt`,
-//! `operator`, `resolver`, `no_auth_user`, `mappings`, `syslog`, ...) is refused:
-//! `"cluster" is not supported by skiff`. Unknown keys are errors as in nats-server:
+//! What would silently weaken security or change routing if ignored (`tls`, `accounts`,
+//! `operator`, `resolver`, `no_auth_user`, `system_account`, `mappings`, `https_port`, ...) is
+//! refused: `"tls" is not supported by skiff`. Unknown keys are errors as in nats-server:
 //! `unknown field "x"`. Entries used only as `$variables` are skipped, also as in nats-server.
 //!
 //! # Values
@@ -332,7 +335,7 @@ impl Options {
                 let host = self.http.take().and_then(|l| l.host);
                 self.http = Some(Listen { host, port });
             }
-            "websocket" | "ws" => self.websocket = Some(websocket(e, warnings)?),
+            "websocket" | "ws" => self.websocket = websocket(e, warnings)?,
             "jetstream" => {
                 if !jetstream_disabled(&e.value) {
                     return Err(key_err(
@@ -342,6 +345,9 @@ impl Options {
                 }
             }
             key if IGNORED.contains(&key) => {
+                if e.value.kind == Kind::Bool(false) {
+                    return Ok(()); // switched off: nothing is ignored
+                }
                 warnings.push(Warning::at(
                     &e.key_pos,
                     format!("\"{}\" is not supported by skiff; ignored", e.key),
@@ -384,15 +390,23 @@ const IGNORED: &[&str] = &[
     "write_timeout",
     "no_system_account",
     "feature_flags",
-];
-
-/// nats-server keys we refuse (unless set to `false`).
-const UNSUPPORTED: &[&str] = &[
+    // No clustering, gateways or MQTT: skiff runs standalone, and these listeners' absence
+    // changes nothing a core NATS client sees.
     "cluster",
     "gateway",
+    "mqtt",
+    // Logs go to standard error or `log_file`.
+    "syslog",
+    "remote_syslog",
+    // JetStream stays off, so its domain is unused.
+    "default_js_domain",
+];
+
+/// nats-server keys we refuse (unless set to `false`): ignoring them would silently weaken
+/// security (TLS, accounts, operators, auth) or change routing (`mappings`).
+const UNSUPPORTED: &[&str] = &[
     "accounts",
     "tls",
-    "mqtt",
     "operator",
     "operators",
     "resolver",
@@ -407,15 +421,12 @@ const UNSUPPORTED: &[&str] = &[
     "maps",
     "ocsp",
     "ocsp_cache",
-    "syslog",
-    "remote_syslog",
     "allow_non_tls",
     "https",
     "https_port",
     "proxy_protocol",
     "proxies",
     "default_sentinel",
-    "default_js_domain",
     "nkeys",
 ];
 
@@ -503,7 +514,10 @@ fn user_list(e: &Entry) -> Result<Vec<User>, ConfError> {
     Ok(users)
 }
 
-fn websocket(e: &Entry, warnings: &mut Vec<Warning>) -> Result<WebsocketOptions, ConfError> {
+fn websocket(
+    e: &Entry,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<WebsocketOptions>, ConfError> {
     let mut ws = WebsocketOptions {
         listen: Listen {
             host: None,
@@ -576,14 +590,15 @@ fn websocket(e: &Entry, warnings: &mut Vec<Warning>) -> Result<WebsocketOptions,
         }
     }
     if !port_set {
-        // nats-server's websocket default port is 0, meaning "no websocket listener"; require
-        // a port so a block that would silently do nothing is caught.
-        return Err(key_err(
-            e,
-            "websocket block needs a port (use -1 for a random port)",
+        // nats-server's websocket default port is 0, meaning "no websocket listener": it starts
+        // without one, and so do we, but say so.
+        warnings.push(Warning::at(
+            &e.key_pos,
+            "websocket block has no port, so there is no websocket listener (use port: -1 for a random port)",
         ));
+        return Ok(None);
     }
-    Ok(ws)
+    Ok(Some(ws))
 }
 
 fn jetstream_disabled(v: &Value) -> bool {

@@ -271,14 +271,12 @@ fn unknown_and_unsupported_keys() {
     assert_eq!(err("a = 1"), "t.conf:1:1: unknown field \"a\"");
     ok("a = 4333\nport: $a");
     assert_eq!(
-        err("cluster { port: 4248 }"),
-        "t.conf:1:1: \"cluster\" is not supported by skiff"
+        err("tls { cert_file: x }"),
+        "t.conf:1:1: \"tls\" is not supported by skiff"
     );
     for key in [
-        "gateway {}",
         "accounts {}",
-        "tls {}",
-        "mqtt {}",
+        "mappings { a: b }",
         "no_auth_user: x",
         "operator: x",
     ] {
@@ -292,6 +290,24 @@ fn unknown_and_unsupported_keys() {
     ok("jetstream { enabled: false }");
     // Keys are matched case-insensitively, as nats-server does.
     assert_eq!(ok("PORT: 4999").config.port, 4999);
+}
+
+#[test]
+fn blocks_for_absent_features_warn_by_name() {
+    for key in [
+        "cluster { port: 4248 }",
+        "gateway { name: x }",
+        "mqtt { port: 1883 }",
+        "syslog: true",
+        "remote_syslog: \"udp://localhost:514\"",
+    ] {
+        let (_, w) = apply(key).unwrap();
+        let name = key.split([' ', ':']).next().unwrap();
+        assert_eq!(
+            w[0].to_string(),
+            format!("t.conf:1:1: \"{name}\" is not supported by skiff; ignored"),
+        );
+    }
 }
 
 #[test]
@@ -352,7 +368,10 @@ fn websocket_block() {
     assert!(o.validate().unwrap_err().to_string().contains("no_tls"));
     assert!(err("websocket { port: 1, tls { cert_file: x } }").contains("not supported"));
     assert!(err("websocket { port: 1, bogus: 1 }").contains("unknown field \"bogus\""));
-    assert!(err("websocket { no_tls: true }").contains("needs a port"));
+    // nats-server starts without a websocket listener when the block has no port.
+    let (o, w) = apply("websocket { no_tls: true }").unwrap();
+    assert!(o.websocket.is_none());
+    assert!(w[0].message.contains("no websocket listener"), "{}", w[0]);
 }
 
 #[test]
