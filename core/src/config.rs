@@ -12,7 +12,7 @@ pub struct Config {
     pub server_id: String,
     /// `server_name` in INFO; empty means "same as server_id".
     pub server_name: String,
-    /// `version` in INFO.
+    /// `version` in INFO; defaults to [`NATS_VERSION`](crate::NATS_VERSION).
     pub version: String,
     /// `host` in INFO (the client listen address).
     pub host: String,
@@ -57,7 +57,7 @@ impl Default for Config {
         Self {
             server_id: String::new(),
             server_name: String::new(),
-            version: crate::VERSION.to_owned(),
+            version: crate::NATS_VERSION.to_owned(),
             host: "0.0.0.0".to_owned(),
             port: 4222,
             headers: true,

@@ -628,9 +628,14 @@ fn invalid(flag: &str, value: &str) -> CliError {
     }
 }
 
-/// `skiff: v0.1.0`, as `nats-server -v` prints `nats-server: v2.x`.
+/// `skiff: v0.1.0 (INFO version 2.15.1)`, as `nats-server -v` prints `nats-server: v2.x`:
+/// Skiff's own version, then the nats-server version it reports to clients.
 pub fn version_text() -> String {
-    format!("skiff: v{}", env!("CARGO_PKG_VERSION"))
+    format!(
+        "skiff: v{} (INFO version {})",
+        env!("CARGO_PKG_VERSION"),
+        skiff_core::NATS_VERSION
+    )
 }
 
 /// What `--help_tls` prints: skiff has no TLS.

@@ -105,7 +105,7 @@ mod tests {
         t.write(&mut out, info);
         let expected = format!(
             "INFO {{\"server_id\":\"NABC\",\"server_name\":\"NABC\",\"version\":\"{}\",\"proto\":1,\"go\":\"rust\",\"host\":\"127.0.0.1\",\"port\":4222,\"headers\":true,\"max_payload\":1048576,\"client_id\":5,\"client_ip\":\"127.0.0.1\"}} \r\n",
-            crate::VERSION
+            crate::NATS_VERSION
         );
         assert_eq!(std::str::from_utf8(&out).unwrap(), expected);
     }

@@ -411,8 +411,13 @@ fn log_banner(broker: &Broker, options: &ServerOptions) {
     } else {
         options.server_name.clone()
     };
-    tracing::info!("Starting skiff");
-    tracing::info!("  Version:  {}", skiff_core::VERSION);
+    tracing::info!("Starting skiff {}", skiff_core::VERSION);
+    // nats-server's line, with the version clients see in INFO.
+    tracing::info!(
+        "  Version:  {} (skiff {})",
+        options.config.version,
+        skiff_core::VERSION
+    );
     tracing::info!("  Name:     {name}");
     tracing::info!("  ID:       {id}");
 }

@@ -101,7 +101,8 @@ impl AddrTarget {
             .unwrap_or("0")
             .parse()
             .unwrap_or(Version(0, 0, 0));
-        let kind = if reported.0 >= 2 {
+        // Skiff reports the nats-server version it matches; its INFO says `"go":"rust"`.
+        let kind = if reported.0 >= 2 && info["go"].as_str() != Some("rust") {
             Kind::Nats
         } else {
             Kind::Skiff
