@@ -53,7 +53,7 @@ pub use broker::{Broker, Phase, Refused, Shutdown};
 pub use config::{Auth, Config, ConfigError, User};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
 pub use permissions::{Permissions, Rules};
-pub use stats::{ConnInfo, Stats, Traffic};
+pub use stats::{ConnInfo, Stats, SubInfo, Traffic};
 pub use time::Instant;
 
 /// Skiff's own version (the startup log, `skiff --version`, `/varz`'s `skiff_version`).

@@ -62,4 +62,25 @@ pub struct ConnInfo {
     /// Times its reading was paused because a consumer of its messages fell behind (`stalls`
     /// in `/connz`).
     pub stalls: u64,
+    /// Round-trip time of the last server PING the client answered (`rtt` in `/connz`);
+    /// `None` until one was answered.
+    pub rtt: Option<std::time::Duration>,
+}
+
+/// One subscription as monitoring shows it (nats-server `/connz?subs=detail`, `/subsz`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SubInfo {
+    /// The subscribing connection's `cid`.
+    pub cid: u64,
+    /// The subject pattern.
+    pub subject: String,
+    /// The queue group, if any.
+    pub queue: Option<String>,
+    /// The client's subscription id.
+    pub sid: String,
+    /// Messages delivered to it.
+    pub msgs: u64,
+    /// Its auto-unsubscribe limit, if any.
+    pub max: Option<u64>,
 }

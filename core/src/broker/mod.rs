@@ -20,7 +20,8 @@ use self::timers::{TimerKind, Timers};
 use crate::proto::{ClientOp, Parser, ParserLimits, encode};
 use crate::sublist::{Matches, Sublist};
 use crate::{
-    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, subject,
+    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, SubInfo,
+    subject,
 };
 
 /// Subjects cached by the subject index.
@@ -201,7 +202,51 @@ impl Broker {
                 subscriptions: c.subs.len(),
                 pending_bytes: c.out.pending(),
                 stalls: c.flow.stalls,
+                rtt: c.ping.rtt,
             })
+    }
+
+    /// Every subscription, as monitoring shows it, grouped by connection in the order of
+    /// [`Broker::connections`], each ordered by its slot (`/subsz`, `/connz?subs=detail`).
+    pub fn subscriptions(&self) -> impl Iterator<Item = SubInfo> + '_ {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.conn.as_deref())
+            .flat_map(move |c| self.subscriptions_of_conn(c))
+    }
+
+    /// The subscriptions of `conn` (none if it is not open), ordered by their slot.
+    pub fn subscriptions_of(&self, conn: ConnId) -> Vec<SubInfo> {
+        self.slots
+            .get(conn.index())
+            .and_then(|slot| slot.conn.as_deref())
+            .filter(|c| c.id == conn)
+            .map(|c| self.subscriptions_of_conn(c).collect())
+            .unwrap_or_default()
+    }
+
+    fn subscriptions_of_conn<'a>(&'a self, c: &'a Conn) -> impl Iterator<Item = SubInfo> + 'a {
+        let mut keys: Vec<SubKey> = c.subs.values().copied().collect();
+        keys.sort_unstable_by_key(|k| k.0);
+        keys.into_iter().map(move |key| {
+            let s = self.sub(key);
+            SubInfo {
+                cid: c.cid,
+                subject: String::from_utf8_lossy(&s.subject).into_owned(),
+                queue: s
+                    .queue
+                    .as_ref()
+                    .map(|q| String::from_utf8_lossy(q).into_owned()),
+                sid: String::from_utf8_lossy(&s.sid).into_owned(),
+                msgs: s.delivered,
+                max: s.max,
+            }
+        })
+    }
+
+    /// The subject index's counters (`/subsz`).
+    pub fn sublist_stats(&self) -> crate::sublist::SublistStats {
+        self.sublist.stats()
     }
 
     /// The server id sent in INFO.
@@ -518,9 +563,13 @@ impl Broker {
             ClientOp::Unsub { sid, max } => self.on_unsub(id, &sid, max),
             ClientOp::Ping => self.on_ping(id),
             ClientOp::Pong => {
+                let now = self.now;
                 if let Some(c) = self.conn_mut(id) {
                     c.ping.outstanding = 0;
                     c.ping.rtt_known = true;
+                    if let Some(sent) = c.ping.ping_sent.take() {
+                        c.ping.rtt = Some(now.saturating_duration_since(sent));
+                    }
                 }
             }
             ClientOp::Ok | ClientOp::Info(_) => {}
@@ -923,6 +972,7 @@ impl Broker {
                 return;
             }
             c.ping.outstanding += 1;
+            c.ping.ping_sent.get_or_insert(now);
             self.send(id, encode::PING);
         }
         if let Some(c) = self.conn_mut(id) {
