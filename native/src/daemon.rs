@@ -20,6 +20,17 @@ impl From<&Options> for ServerOptions {
         server.config = options.config.clone();
         server.pid_file.clone_from(&options.pid_file);
         server.ports_file_dir.clone_from(&options.ports_file_dir);
+        // A listener without a host of its own binds the client listener's host (`-a`).
+        let host = |listen: &crate::options::Listen| {
+            crate::server::ListenAddr::new(
+                listen
+                    .host
+                    .clone()
+                    .unwrap_or_else(|| options.config.host.clone()),
+                listen.port,
+            )
+        };
+        server.http = options.http.as_ref().map(host);
         server
     }
 }

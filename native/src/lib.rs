@@ -36,8 +36,11 @@ pub mod cli;
 pub mod conf;
 pub mod daemon;
 pub mod log;
+mod monitor;
 pub mod options;
 pub mod server;
 mod signals;
 
-pub use server::{ConnectError, InProcessConnection, ReloadFn, Server, ServerOptions, StartError};
+pub use server::{
+    ConnectError, InProcessConnection, ListenAddr, ReloadFn, Server, ServerOptions, StartError,
+};

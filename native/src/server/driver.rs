@@ -84,6 +84,8 @@ pub(crate) struct Hub {
     listener: Option<Task<()>>,
     /// The signal handler; dropping it restores the default handlers.
     signals: Option<Task<()>>,
+    /// The monitoring accept loop; dropped once the server has stopped.
+    monitor: Option<Task<()>>,
     /// The accept loop's cancellation, which completes once its socket is closed: the host
     /// reports that it stopped only after that.
     unlistening: Option<Task<()>>,
@@ -126,6 +128,8 @@ pub(crate) struct Setup {
     pub(crate) listener: Option<smol::net::TcpListener>,
     /// The signal handler task's future, if signals are handled.
     pub(crate) signals: Option<SignalTask>,
+    /// The monitoring listener and what it reports, if monitoring is on.
+    pub(crate) monitor: Option<(smol::net::TcpListener, crate::monitor::MonitorState)>,
     /// Runs once the broker has stopped and writes are flushed (removes the ports file).
     pub(crate) on_stopped: Box<dyn FnOnce() + Send>,
 }
@@ -153,6 +157,7 @@ pub(crate) fn run(setup: Setup) {
             closing: Vec::new(),
             listener: None,
             signals: None,
+            monitor: None,
             unlistening: None,
             armed: None,
             rearm,
@@ -168,6 +173,10 @@ pub(crate) fn run(setup: Setup) {
         hub.borrow_mut().listener = Some(accept);
     }
     hub.borrow_mut().signals = setup.signals.map(|s| executor.spawn(s));
+    if let Some((listener, state)) = setup.monitor {
+        let monitor = crate::monitor::accept_loop(listener, weak.clone(), Rc::new(state));
+        hub.borrow_mut().monitor = Some(executor.spawn(monitor));
+    }
     let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));
     hub.borrow_mut().settle();
     let serve = serve(&hub, setup.control, stopped_rx, setup.on_stopped);
@@ -245,10 +254,17 @@ async fn finish(
     }
     // Signals stay handled through the flush (a second interrupt hurries it), then go back to
     // their defaults before the host reports that it stopped.
-    let (signals, unlistening) = {
+    let (signals, unlistening, monitor) = {
         let mut hub = hub.borrow_mut();
-        (hub.signals.take(), hub.unlistening.take())
+        (
+            hub.signals.take(),
+            hub.unlistening.take(),
+            hub.monitor.take(),
+        )
     };
+    if let Some(monitor) = monitor {
+        monitor.cancel().await;
+    }
     if let Some(signals) = signals {
         signals.cancel().await;
     }
@@ -329,6 +345,21 @@ async fn trim_loop(hub: HubRef) {
 }
 
 impl Hub {
+    /// The broker, for reading (monitoring).
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The current time as the broker sees it.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Runs `task` on the server thread's executor until it ends or the executor stops.
+    pub(crate) fn spawn_detached(&self, task: impl Future<Output = ()> + 'static) {
+        self.executor.spawn(task).detach();
+    }
+
     /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).
     pub(crate) fn input(&mut self, conn: ConnId, bytes: BytesMut) -> bool {
         let now = self.clock.now();

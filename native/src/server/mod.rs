@@ -26,7 +26,7 @@ use futures_lite::FutureExt;
 use skiff_core::{Broker, Config, ConfigError, PeerInfo};
 
 pub use in_process::InProcessConnection;
-pub use options::{ReloadFn, ServerOptions};
+pub use options::{ListenAddr, ReloadFn, ServerOptions};
 
 use clock::Clock;
 use driver::{Control, Request};
@@ -52,6 +52,15 @@ pub enum StartError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// A secondary listener (monitoring, WebSocket) could not be opened.
+    ListenOther {
+        /// What it serves (`http monitor`, `websocket`).
+        what: &'static str,
+        /// The address we tried.
+        addr: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
     /// Signal handlers could not be installed.
     Signals(std::io::Error),
     /// [`Server::start`] was called before.
@@ -63,6 +72,9 @@ impl std::fmt::Display for StartError {
         match self {
             Self::Config(e) => write!(f, "{e}"),
             Self::Listen { addr, source } => write!(f, "error listening on {addr}: {source}"),
+            Self::ListenOther { what, addr, source } => {
+                write!(f, "can't listen to the {what} port {addr}: {source}")
+            }
             Self::File { path, source } => {
                 write!(f, "could not write {}: {source}", path.display())
             }
@@ -76,7 +88,9 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Config(e) => Some(e),
-            Self::Listen { source, .. } | Self::File { source, .. } => Some(source),
+            Self::Listen { source, .. }
+            | Self::ListenOther { source, .. }
+            | Self::File { source, .. } => Some(source),
             Self::Signals(e) => Some(e),
             Self::AlreadyStarted => None,
         }
@@ -193,6 +207,25 @@ impl Server {
         } else {
             None
         };
+        let monitor = match &options.http {
+            Some(http) => {
+                let addr = format!("{}:{}", http.host, http.port);
+                let bound = listener::bind(&addr)
+                    .and_then(smol::net::TcpListener::try_from)
+                    .and_then(|l| Ok((l.local_addr()?, l)));
+                let (local, listener) = bound.map_err(|source| StartError::ListenOther {
+                    what: "http monitor",
+                    addr,
+                    source,
+                })?;
+                let _ = self.shared.http_addr.set(local);
+                let epoch = std::time::SystemTime::now() - clock.now().since_epoch();
+                let state =
+                    crate::monitor::MonitorState::new(epoch, local, http.host.clone(), None);
+                Some((listener, state))
+            }
+            None => None,
+        };
         options.config.host.clone_from(&options.host);
         options.config.server_name.clone_from(&options.server_name);
         if let Some(path) = &options.pid_file {
@@ -218,7 +251,8 @@ impl Server {
             (Some(dir), Some(addr)) => {
                 let program = files::program_name(options.program_name.as_deref());
                 let path = files::ports_file_path(dir, &program);
-                std::fs::write(&path, files::ports_json(*addr, None)).map_err(|source| {
+                let http = self.shared.http_addr.get().copied();
+                std::fs::write(&path, files::ports_json(*addr, http)).map_err(|source| {
                     StartError::File {
                         path: path.clone(),
                         source,
@@ -239,6 +273,9 @@ impl Server {
         let server_thread = move || {
             let broker = Broker::new(options.config.clone(), seed, clock.now());
             log_banner(&broker, &options);
+            if let (Some(http), Some(addr)) = (&options.http, shared.http_addr.get()) {
+                tracing::info!("Starting http monitor on {}:{}", http.host, addr.port());
+            }
             if let Some(addr) = shared.local_addr.get() {
                 tracing::info!(
                     "Listening for client connections on {}:{}",
@@ -256,6 +293,7 @@ impl Server {
                 control: control_rx,
                 listener,
                 signals,
+                monitor,
                 on_stopped,
             };
             // A panic is a bug, but it must not leave `wait_for_shutdown` waiting forever.
@@ -289,6 +327,11 @@ impl Server {
     /// The client listener's address (with the real port when 0 was asked), once started.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.shared.local_addr.get().copied()
+    }
+
+    /// The monitoring listener's address, once started with [`ServerOptions::http`].
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.shared.http_addr.get().copied()
     }
 
     /// The URL clients dial: `nats://host:port`.

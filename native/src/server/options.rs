@@ -40,6 +40,27 @@ pub struct ServerOptions {
     pub reload: Option<ReloadFn>,
     /// Seed for the broker's randomness; `None` draws one from the operating system.
     pub seed: Option<u64>,
+    /// Serve HTTP monitoring (`/varz`, `/connz`, ...) here (nats-server's `-m`).
+    pub http: Option<ListenAddr>,
+}
+
+/// A host and port to listen on; port 0 picks a free port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddr {
+    /// Host or IP address to bind.
+    pub host: String,
+    /// Port; 0 = a free port.
+    pub port: u16,
+}
+
+impl ListenAddr {
+    /// `host:port`.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -56,6 +77,7 @@ impl Default for ServerOptions {
             handle_signals: false,
             reload: None,
             seed: None,
+            http: None,
         }
     }
 }
@@ -85,6 +107,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("handle_signals", &self.handle_signals)
             .field("reload", &self.reload.as_ref().map(|_| "Fn"))
             .field("seed", &self.seed)
+            .field("http", &self.http)
             .finish()
     }
 }
