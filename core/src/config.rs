@@ -50,6 +50,10 @@ pub struct Config {
     pub lame_duck_duration: Duration,
     /// Time between entering lame duck mode and the first client being closed.
     pub lame_duck_grace_period: Duration,
+    /// The WebSocket listener's `(host, port)`, if the host has one: INFO sent to a
+    /// [`Transport::WebSocket`](crate::Transport::WebSocket) connection names it instead of
+    /// `host`/`port`, as nats-server's does.
+    pub websocket: Option<(String, u16)>,
 }
 
 impl Default for Config {
@@ -75,6 +79,7 @@ impl Default for Config {
             write_deadline: Duration::from_secs(10),
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
+            websocket: None,
         }
     }
 }

@@ -514,6 +514,7 @@ impl Broker {
             server_name: self.config.server_name.clone(),
             host: self.config.host.clone(),
             port: self.config.port,
+            websocket: self.config.websocket.clone(),
             ..config
         };
         self.info = InfoTemplate::new(&config, &self.server_id);
@@ -1119,6 +1120,7 @@ impl Broker {
             client_ip: c.peer.addr,
             connect_info: kind == InfoKind::ConnectInfo,
             lame_duck: kind == InfoKind::LameDuck,
+            websocket: c.peer.transport == crate::Transport::WebSocket,
         };
         let buf = c.out.line_buffer();
         let before = buf.len();
