@@ -31,6 +31,13 @@ impl From<&Options> for ServerOptions {
             )
         };
         server.http = options.http.as_ref().map(host);
+        server.websocket = options.websocket.as_ref().map(|ws| {
+            let mut listen = crate::server::WebsocketListen::new(host(&ws.listen));
+            listen.same_origin = ws.same_origin;
+            listen.allowed_origins.clone_from(&ws.allowed_origins);
+            listen.handshake_timeout = ws.handshake_timeout;
+            listen
+        });
         server
     }
 }

@@ -40,6 +40,7 @@ mod monitor;
 pub mod options;
 pub mod server;
 mod signals;
+mod websocket;
 
 pub use server::{
     ConnectError, InProcessConnection, ListenAddr, ReloadFn, Server, ServerOptions, StartError,

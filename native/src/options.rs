@@ -547,7 +547,15 @@ fn websocket(
                 port_set = true;
             }
             "no_tls" => ws.no_tls = boolean(w)?,
-            "compression" | "compress" => ws.compression = boolean(w)?,
+            "compression" | "compress" => {
+                ws.compression = boolean(w)?;
+                if ws.compression {
+                    warnings.push(Warning::at(
+                        &w.key_pos,
+                        "websocket compression is not supported by skiff; ignored (frames go out uncompressed, which every client accepts)",
+                    ));
+                }
+            }
             "same_origin" => ws.same_origin = boolean(w)?,
             "allowed_origins" | "allowed_origin" | "allow_origins" | "allow_origin" | "origins"
             | "origin" => {
@@ -570,7 +578,13 @@ fn websocket(
                 };
             }
             "handshake_timeout" => ws.handshake_timeout = Some(duration(w, warnings)?),
-            "ping_interval" => ws.ping_interval = Some(duration(w, warnings)?),
+            "ping_interval" => {
+                ws.ping_interval = Some(duration(w, warnings)?);
+                warnings.push(Warning::at(
+                    &w.key_pos,
+                    "websocket \"ping_interval\" is not supported by skiff; ignored (the main ping_interval applies)",
+                ));
+            }
             "advertise" | "headers" => {
                 warnings.push(Warning::at(
                     &w.key_pos,

@@ -32,12 +32,22 @@ pub(crate) struct Request {
     pub(crate) query: Vec<(String, String)>,
     /// Whether the connection stays open after the response.
     pub(crate) keep_alive: bool,
+    /// The headers: names in lower case, values as sent.
+    pub(crate) headers: Vec<(String, String)>,
 }
 
 impl Request {
     /// The first value of query parameter `name`.
     pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of header `name` (lower case).
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
+        self.headers
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
@@ -53,6 +63,8 @@ pub(crate) struct Response {
     pub(crate) content_type: &'static str,
     /// The body.
     pub(crate) body: Vec<u8>,
+    /// More header lines, each ending in CRLF.
+    pub(crate) extra_headers: &'static str,
 }
 
 impl Response {
@@ -67,6 +79,7 @@ impl Response {
             status,
             content_type,
             body: body.into_bytes(),
+            extra_headers: "",
         }
     }
 
@@ -161,6 +174,16 @@ fn parse_head(head: &[u8]) -> Incoming {
         path: percent_decode(path),
         query: parse_query(query),
         keep_alive,
+        headers: req
+            .headers
+            .iter()
+            .map(|h| {
+                (
+                    h.name.to_ascii_lowercase(),
+                    String::from_utf8_lossy(h.value).trim().to_owned(),
+                )
+            })
+            .collect(),
     })
 }
 
@@ -214,6 +237,7 @@ pub(crate) async fn write_response(
         response.body.len()
     )
     .into_bytes();
+    out.extend_from_slice(response.extra_headers.as_bytes());
     if !keep_alive {
         out.extend_from_slice(b"Connection: close\r\n");
     }

@@ -14,7 +14,7 @@ use std::rc::Rc;
 use futures_lite::AsyncWriteExt;
 use smol::net::{TcpListener, TcpStream};
 
-pub(crate) use endpoints::MonitorState;
+pub(crate) use endpoints::{MonitorState, WebsocketVarz};
 use http::{Incoming, Request, Response};
 
 use crate::server::driver::HubRef;

@@ -86,6 +86,8 @@ pub(crate) struct Hub {
     signals: Option<Task<()>>,
     /// The monitoring accept loop; dropped once the server has stopped.
     monitor: Option<Task<()>>,
+    /// The WebSocket accept loop; dropped when the client listener stops.
+    websocket: Option<Task<()>>,
     /// The accept loop's cancellation, which completes once its socket is closed: the host
     /// reports that it stopped only after that.
     unlistening: Option<Task<()>>,
@@ -130,6 +132,8 @@ pub(crate) struct Setup {
     pub(crate) signals: Option<SignalTask>,
     /// The monitoring listener and what it reports, if monitoring is on.
     pub(crate) monitor: Option<(smol::net::TcpListener, crate::monitor::MonitorState)>,
+    /// The WebSocket listener and its settings, if WebSocket clients are accepted.
+    pub(crate) websocket: Option<(smol::net::TcpListener, crate::websocket::Settings)>,
     /// Runs once the broker has stopped and writes are flushed (removes the ports file).
     pub(crate) on_stopped: Box<dyn FnOnce() + Send>,
 }
@@ -158,6 +162,7 @@ pub(crate) fn run(setup: Setup) {
             listener: None,
             signals: None,
             monitor: None,
+            websocket: None,
             unlistening: None,
             armed: None,
             rearm,
@@ -176,6 +181,10 @@ pub(crate) fn run(setup: Setup) {
     if let Some((listener, state)) = setup.monitor {
         let monitor = crate::monitor::accept_loop(listener, weak.clone(), Rc::new(state));
         hub.borrow_mut().monitor = Some(executor.spawn(monitor));
+    }
+    if let Some((listener, settings)) = setup.websocket {
+        let accept = crate::websocket::accept_loop(listener, weak.clone(), Rc::new(settings));
+        hub.borrow_mut().websocket = Some(executor.spawn(accept));
     }
     let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));
     hub.borrow_mut().settle();
@@ -502,6 +511,10 @@ impl Hub {
     /// Cancels the accept loop; its socket closes on the executor's next turn, and [`finish`]
     /// waits for that.
     fn stop_listening(&mut self) {
+        // nats-server closes the websocket server together with the client listener.
+        if let Some(websocket) = self.websocket.take() {
+            self.executor.spawn(websocket.cancel()).detach();
+        }
         if let Some(listener) = self.listener.take() {
             tracing::debug!("Client accept loop exiting..");
             self.unlistening = Some(self.executor.spawn(async move {

@@ -6,7 +6,7 @@
 //! module for the details.
 
 mod clock;
-mod conn;
+pub(crate) mod conn;
 pub(crate) mod driver;
 mod files;
 mod in_process;
@@ -26,7 +26,7 @@ use futures_lite::FutureExt;
 use skiff_core::{Broker, Config, ConfigError, PeerInfo};
 
 pub use in_process::InProcessConnection;
-pub use options::{ListenAddr, ReloadFn, ServerOptions};
+pub use options::{ListenAddr, ReloadFn, ServerOptions, WebsocketListen};
 
 use clock::Clock;
 use driver::{Control, Request};
@@ -61,6 +61,8 @@ pub enum StartError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// The WebSocket settings are invalid (an allowed origin that is not a URL).
+    Websocket(String),
     /// Signal handlers could not be installed.
     Signals(std::io::Error),
     /// [`Server::start`] was called before.
@@ -78,6 +80,7 @@ impl std::fmt::Display for StartError {
             Self::File { path, source } => {
                 write!(f, "could not write {}: {source}", path.display())
             }
+            Self::Websocket(e) => write!(f, "websocket: {e}"),
             Self::Signals(e) => write!(f, "could not install signal handlers: {e}"),
             Self::AlreadyStarted => f.write_str("the server was already started"),
         }
@@ -92,7 +95,7 @@ impl std::error::Error for StartError {
             | Self::ListenOther { source, .. }
             | Self::File { source, .. } => Some(source),
             Self::Signals(e) => Some(e),
-            Self::AlreadyStarted => None,
+            Self::AlreadyStarted | Self::Websocket(_) => None,
         }
     }
 }
@@ -207,7 +210,7 @@ impl Server {
         } else {
             None
         };
-        let monitor = match &options.http {
+        let mut monitor = match &options.http {
             Some(http) => {
                 let addr = format!("{}:{}", http.host, http.port);
                 let bound = listener::bind(&addr)
@@ -220,9 +223,57 @@ impl Server {
                 })?;
                 let _ = self.shared.http_addr.set(local);
                 let epoch = std::time::SystemTime::now() - clock.now().since_epoch();
-                let state =
-                    crate::monitor::MonitorState::new(epoch, local, http.host.clone(), None);
+                let state = crate::monitor::MonitorState::new(
+                    epoch,
+                    local,
+                    http.host.clone(),
+                    options
+                        .websocket
+                        .as_ref()
+                        .map(|ws| crate::monitor::WebsocketVarz {
+                            host: ws.listen.host.clone(),
+                            port: ws.listen.port,
+                            no_tls: true,
+                            same_origin: ws.same_origin,
+                            allowed_origins: ws.allowed_origins.clone(),
+                            compression: false,
+                            handshake_timeout: ws
+                                .handshake_timeout
+                                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+                        }),
+                );
                 Some((listener, state))
+            }
+            None => None,
+        };
+        let websocket = match &options.websocket {
+            Some(ws) => {
+                let origins = crate::websocket::upgrade::OriginPolicy::new(
+                    ws.same_origin,
+                    &ws.allowed_origins,
+                )
+                .map_err(StartError::Websocket)?;
+                let addr = format!("{}:{}", ws.listen.host, ws.listen.port);
+                let bound = listener::bind(&addr)
+                    .and_then(smol::net::TcpListener::try_from)
+                    .and_then(|l| Ok((l.local_addr()?, l)));
+                let (local, listener) = bound.map_err(|source| StartError::ListenOther {
+                    what: "websocket",
+                    addr,
+                    source,
+                })?;
+                let _ = self.shared.websocket_addr.set(local);
+                if let Some(varz) = monitor.as_mut().and_then(|(_, s)| s.websocket.as_mut()) {
+                    varz.port = local.port();
+                }
+                options.config.websocket = Some((ws.listen.host.clone(), local.port()));
+                let settings = crate::websocket::Settings {
+                    origins,
+                    handshake_timeout: ws
+                        .handshake_timeout
+                        .unwrap_or(crate::websocket::DEFAULT_HANDSHAKE_TIMEOUT),
+                };
+                Some((listener, settings))
             }
             None => None,
         };
@@ -252,7 +303,8 @@ impl Server {
                 let program = files::program_name(options.program_name.as_deref());
                 let path = files::ports_file_path(dir, &program);
                 let http = self.shared.http_addr.get().copied();
-                std::fs::write(&path, files::ports_json(*addr, http)).map_err(|source| {
+                let ws = self.shared.websocket_addr.get().copied();
+                std::fs::write(&path, files::ports_json(*addr, http, ws)).map_err(|source| {
                     StartError::File {
                         path: path.clone(),
                         source,
@@ -276,6 +328,14 @@ impl Server {
             if let (Some(http), Some(addr)) = (&options.http, shared.http_addr.get()) {
                 tracing::info!("Starting http monitor on {}:{}", http.host, addr.port());
             }
+            if let (Some(ws), Some(addr)) = (&options.websocket, shared.websocket_addr.get()) {
+                tracing::info!(
+                    "Listening for websocket clients on ws://{}:{}",
+                    ws.listen.host,
+                    addr.port()
+                );
+                tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+            }
             if let Some(addr) = shared.local_addr.get() {
                 tracing::info!(
                     "Listening for client connections on {}:{}",
@@ -294,6 +354,7 @@ impl Server {
                 listener,
                 signals,
                 monitor,
+                websocket,
                 on_stopped,
             };
             // A panic is a bug, but it must not leave `wait_for_shutdown` waiting forever.
@@ -332,6 +393,11 @@ impl Server {
     /// The monitoring listener's address, once started with [`ServerOptions::http`].
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.shared.http_addr.get().copied()
+    }
+
+    /// The WebSocket listener's address, once started with [`ServerOptions::websocket`].
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.shared.websocket_addr.get().copied()
     }
 
     /// The URL clients dial: `nats://host:port`.

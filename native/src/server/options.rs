@@ -42,6 +42,34 @@ pub struct ServerOptions {
     pub seed: Option<u64>,
     /// Serve HTTP monitoring (`/varz`, `/connz`, ...) here (nats-server's `-m`).
     pub http: Option<ListenAddr>,
+    /// Accept WebSocket clients (nats-server's `websocket {}` block, without TLS).
+    pub websocket: Option<WebsocketListen>,
+}
+
+/// The WebSocket listener: where, and which upgrades it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebsocketListen {
+    /// Where to listen.
+    pub listen: ListenAddr,
+    /// Accept only upgrades whose `Origin` names the host the request was sent to.
+    pub same_origin: bool,
+    /// Accept only these origins (absolute http/https URLs); empty = any.
+    pub allowed_origins: Vec<String>,
+    /// Time allowed for the HTTP upgrade (default 2 s, as nats-server's).
+    pub handshake_timeout: Option<std::time::Duration>,
+}
+
+impl WebsocketListen {
+    /// A listener on `listen` accepting any origin.
+    pub fn new(listen: ListenAddr) -> Self {
+        Self {
+            listen,
+            same_origin: false,
+            allowed_origins: Vec::new(),
+            handshake_timeout: None,
+        }
+    }
 }
 
 /// A host and port to listen on; port 0 picks a free port.
@@ -78,6 +106,7 @@ impl Default for ServerOptions {
             reload: None,
             seed: None,
             http: None,
+            websocket: None,
         }
     }
 }
@@ -108,6 +137,7 @@ impl std::fmt::Debug for ServerOptions {
             .field("reload", &self.reload.as_ref().map(|_| "Fn"))
             .field("seed", &self.seed)
             .field("http", &self.http)
+            .field("websocket", &self.websocket)
             .finish()
     }
 }

@@ -19,6 +19,7 @@ fn request(target: &str) -> Request {
         path: path.into(),
         query: parse_query(query),
         keep_alive: true,
+        headers: Vec::new(),
     }
 }
 
