@@ -54,6 +54,8 @@ pub struct Config {
     /// [`Transport::WebSocket`](crate::Transport::WebSocket) connection names it instead of
     /// `host`/`port`, as nats-server's does.
     pub websocket: Option<(String, u16)>,
+    /// Closed connections remembered for monitoring (`/connz?state=closed`).
+    pub max_closed_clients: usize,
 }
 
 impl Default for Config {
@@ -80,6 +82,7 @@ impl Default for Config {
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
             websocket: None,
+            max_closed_clients: 10_000,
         }
     }
 }

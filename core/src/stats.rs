@@ -65,6 +65,9 @@ pub struct ConnInfo {
     /// Round-trip time of the last server PING the client answered (`rtt` in `/connz`);
     /// `None` until one was answered.
     pub rtt: Option<std::time::Duration>,
+    /// For a closed connection: when and why it was closed (`stop`, `reason` in
+    /// `/connz?state=closed`).
+    pub closed: Option<(crate::Instant, crate::CloseReason)>,
 }
 
 /// One subscription as monitoring shows it (nats-server `/connz?subs=detail`, `/subsz`).

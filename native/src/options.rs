@@ -7,7 +7,7 @@
 //! `port`, `server_name`, `authorization`, `max_payload`, `max_control_line`, `max_pending`,
 //! `max_connections`/`max_conn`, `max_subscriptions`/`max_subs`, `ping_interval`, `ping_max`,
 //! `write_deadline`, `lame_duck_duration`, `lame_duck_grace_period`, `no_header_support`,
-//! `no_fast_producer_stall`,
+//! `no_fast_producer_stall`, `max_closed_clients`,
 //! `debug`, `trace`, `trace_verbose`, `logtime`, `logtime_utc`, `log_file`/`logfile`,
 //! `pid_file`, `ports_file_dir`, `http`/`http_port`/`monitor_port` (monitoring listener) and
 //! `websocket`/`ws`.
@@ -18,7 +18,7 @@
 //!   change how core NATS behaves for a client, are accepted with a [`Warning`] and ignored:
 //!   `leafnodes`/`leaf`, `server_tags`, `server_metadata`, `store_dir`, `client_advertise`,
 //!   and logging/tuning knobs (`trace_headers`, `max_traced_msg_len`, `log_size_limit`,
-//!   `log_max_num`, `max_closed_clients`, `disable_sublist_cache`,
+//!   `log_max_num`, `disable_sublist_cache`,
 //!   `connect_error_reports`, `reconnect_error_reports`, `prof_port`, `http_base_path`,
 //!   `max_sub_tokens`, `write_timeout`, `no_system_account`, `feature_flags`), features a
 //!   standalone core NATS server does without (`cluster`, `gateway`, `mqtt`,
@@ -290,6 +290,7 @@ impl Options {
             "max_pending" => c.max_pending = non_negative(e, int(e)?)?,
             "max_connections" | "max_conn" => c.max_connections = int(e)?.max(0) as usize,
             "max_subscriptions" | "max_subs" => c.max_subscriptions = int(e)?.max(0) as usize,
+            "max_closed_clients" => c.max_closed_clients = non_negative(e, int(e)?)?,
             "ping_max" => {
                 c.ping_max = u32::try_from(int(e)?)
                     .map_err(|_| key_err(e, "ping_max must be between 0 and 2^32-1"))?;
@@ -379,7 +380,6 @@ const IGNORED: &[&str] = &[
     "max_traced_msg_len",
     "log_size_limit",
     "log_max_num",
-    "max_closed_clients",
     "disable_sublist_cache",
     "no_sublist_cache",
     "connect_error_reports",

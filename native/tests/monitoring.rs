@@ -280,6 +280,27 @@ fn monitoring_json_matches_nats_server_field_by_field() {
         (7.into(), 7.into())
     );
 
+    // Closed connections: the same fields, stop and reason included.
+    drop((_a, _b));
+    let closed = |base: &str| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let c = get_json(base, "/connz?state=closed");
+            if c["total"] == 1 || Instant::now() > deadline {
+                return c;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let (n, s) = (closed(&nats.monitoring), closed(&skiff.monitoring));
+    same_shape("/connz?state=closed", &n, &s, &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let (nc, sc) = (&n["connections"][0], &s["connections"][0]);
+    assert_eq!(sc["reason"], "Client Closed");
+    for field in ["reason", "in_msgs", "out_msgs", "name"] {
+        assert_eq!(nc[field], sc[field], "closed {field}");
+    }
+
     // Errors and unknown paths answer as nats-server's do.
     for path in [
         "/connz?sort=bogus",

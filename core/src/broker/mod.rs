@@ -125,6 +125,8 @@ pub struct Broker {
     timers: Timers,
     lame_duck: Option<LameDuck>,
     stats: Stats,
+    /// The last `max_closed_clients` closed connections, oldest first.
+    closed: VecDeque<ConnInfo>,
     now: Instant,
 }
 
@@ -160,6 +162,7 @@ impl Broker {
             timers: Timers::default(),
             lame_duck: None,
             stats: Stats::default(),
+            closed: VecDeque::new(),
             now,
             rng,
             config,
@@ -189,21 +192,13 @@ impl Broker {
         self.slots
             .iter()
             .filter_map(|slot| slot.conn.as_deref())
-            .map(|c| ConnInfo {
-                id: c.id,
-                cid: c.cid,
-                peer: c.peer,
-                name: c.opts.name.clone(),
-                lang: c.opts.lang.clone(),
-                version: c.opts.version.clone(),
-                start: c.start,
-                last_activity: c.last_activity,
-                traffic: c.traffic,
-                subscriptions: c.subs.len(),
-                pending_bytes: c.out.pending(),
-                stalls: c.flow.stalls,
-                rtt: c.ping.rtt,
-            })
+            .map(conn_info)
+    }
+
+    /// The last [`Config::max_closed_clients`] closed connections, oldest first, each with
+    /// [`ConnInfo::closed`] set (`/connz?state=closed`).
+    pub fn closed_connections(&self) -> impl Iterator<Item = &ConnInfo> + '_ {
+        self.closed.iter()
     }
 
     /// Every subscription, as monitoring shows it, grouped by connection in the order of
@@ -1053,6 +1048,8 @@ impl Broker {
         let Some(mut conn) = slot.conn.take() else {
             return;
         };
+        // Remembered as it was, subscriptions included, for `/connz?state=closed`.
+        let closed_info = (self.config.max_closed_clients > 0).then(|| conn_info(&conn));
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
         self.stats.connections -= 1;
@@ -1070,6 +1067,13 @@ impl Broker {
         // Producers waiting for this consumer to drain wait no more.
         let waiters = conn.flow.take_waiters();
         self.release(id, &waiters);
+        if let Some(mut info) = closed_info {
+            info.closed = Some((self.now, reason));
+            if self.closed.len() >= self.config.max_closed_clients {
+                self.closed.pop_front();
+            }
+            self.closed.push_back(info);
+        }
         drop(conn);
         self.ready.push_back(Output::Close { conn: id, reason });
     }
@@ -1193,6 +1197,26 @@ impl Broker {
 }
 
 /// The live connection `id` in `slots` (a free function so other fields stay borrowable).
+/// A connection as monitoring shows it.
+fn conn_info(c: &Conn) -> ConnInfo {
+    ConnInfo {
+        id: c.id,
+        cid: c.cid,
+        peer: c.peer,
+        name: c.opts.name.clone(),
+        lang: c.opts.lang.clone(),
+        version: c.opts.version.clone(),
+        start: c.start,
+        last_activity: c.last_activity,
+        traffic: c.traffic,
+        subscriptions: c.subs.len(),
+        pending_bytes: c.out.pending(),
+        stalls: c.flow.stalls,
+        rtt: c.ping.rtt,
+        closed: None,
+    }
+}
+
 fn conn_in(slots: &mut [Slot], id: ConnId) -> Option<&mut Conn> {
     let slot = slots.get_mut(id.index as usize)?;
     if slot.generation != id.generation {

@@ -612,3 +612,28 @@ fn rtt_is_measured_from_an_answered_server_ping() {
         "{rtt:?}"
     );
 }
+
+#[test]
+fn closed_connections_are_remembered_up_to_the_limit() {
+    let mut h = Harness::new(Config {
+        max_closed_clients: 2,
+        ..Config::default()
+    });
+    let mut cids = Vec::new();
+    for _ in 0..3 {
+        let c = connected(&mut h);
+        h.send(c, quiet());
+        h.send(c, b"SUB foo 1\r\n");
+        cids.push(h.broker.connections().find(|i| i.id == c).unwrap().cid);
+        h.broker.handle_eof(c, CloseReason::ClientClosed, h.now);
+        while h.broker.poll_output().is_some() {}
+    }
+    let closed: Vec<_> = h.broker.closed_connections().collect();
+    assert_eq!(closed.len(), 2);
+    assert_eq!((closed[0].cid, closed[1].cid), (cids[1], cids[2]));
+    assert_eq!(closed[1].subscriptions, 1);
+    assert!(matches!(
+        closed[1].closed,
+        Some((_, CloseReason::ClientClosed))
+    ));
+}

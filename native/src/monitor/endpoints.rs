@@ -305,6 +305,10 @@ struct ConnzConn {
     start: String,
     last_activity: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    stop: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     rtt: Option<String>,
     uptime: String,
     idle: String,
@@ -410,10 +414,10 @@ fn connz_checked(
         .unwrap_or(DEFAULT_LIMIT);
     let cid = int_param(req, "cid")?;
     let sort = req.param("sort").unwrap_or("cid");
-    let closed = match req.param("state").unwrap_or("open") {
-        "open" | "" => false,
-        "closed" => true,
-        "any" | "all" => false,
+    let (open, closed) = match req.param("state").unwrap_or("open") {
+        "open" | "" => (true, false),
+        "closed" => (false, true),
+        "any" | "all" => (true, true),
         other => return Err(format!("Error decoding state for {other}")),
     };
     if !matches!(
@@ -436,18 +440,15 @@ fn connz_checked(
     ) {
         return Err(format!("invalid sorting option: {sort}"));
     }
-    if matches!(sort, "stop" | "reason") && !closed {
+    if matches!(sort, "stop" | "reason") && open {
         return Err(format!("sort by {sort} only valid on closed connections"));
     }
-    // Skiff keeps no closed connections (max_closed_clients is ignored): `state=closed` lists none.
-    let mut conns: Vec<ConnInfo> = if closed {
-        Vec::new()
-    } else {
-        broker
-            .connections()
-            .filter(|c| cid.is_none_or(|cid| c.cid == cid as u64))
-            .collect()
-    };
+    let open_conns = broker.connections().filter(|_| open);
+    let closed_conns = broker.closed_connections().filter(|_| closed).cloned();
+    let mut conns: Vec<ConnInfo> = open_conns
+        .chain(closed_conns)
+        .filter(|c| cid.is_none_or(|cid| c.cid == cid as u64))
+        .collect();
     let key_desc = |c: &ConnInfo| -> u128 {
         match sort {
             "subs" => c.subscriptions as u128,
@@ -460,12 +461,14 @@ fn connz_checked(
             "idle" => now.saturating_duration_since(c.last_activity).as_nanos(),
             "uptime" => now.saturating_duration_since(c.start).as_nanos(),
             "rtt" => c.rtt.unwrap_or_default().as_nanos(),
+            "stop" => c.closed.map_or(0, |(at, _)| at.since_epoch().as_nanos()),
             _ => 0,
         }
     };
     match sort {
         "cid" | "" => conns.sort_by_key(|c| c.cid),
         "start" => conns.sort_by_key(|c| (c.start, c.cid)),
+        "reason" => conns.sort_by_key(|c| (c.closed.map(|(_, r)| r.as_str()), c.cid)),
         _ => conns.sort_by(|a, b| key_desc(b).cmp(&key_desc(a)).then(a.cid.cmp(&b.cid))),
     }
     let total = conns.len();
@@ -493,7 +496,15 @@ fn connz_conn(
     c: ConnInfo,
     subs: SubsMode,
 ) -> ConnzConn {
-    let list = || broker.subscriptions_of(c.id);
+    // A closed connection's clock stopped when it closed; its subscriptions are gone.
+    let until = c.closed.map_or(now, |(at, _)| at);
+    let list = || {
+        if c.closed.is_some() {
+            Vec::new()
+        } else {
+            broker.subscriptions_of(c.id)
+        }
+    };
     ConnzConn {
         cid: c.cid,
         kind: "Client",
@@ -505,9 +516,11 @@ fn connz_conn(
         port: c.peer.addr.map_or(0, |a| a.port()),
         start: gofmt::timestamp(state.wall(c.start)),
         last_activity: gofmt::timestamp(state.wall(c.last_activity)),
+        stop: c.closed.map(|(at, _)| gofmt::timestamp(state.wall(at))),
+        reason: c.closed.map(|(_, reason)| reason.as_str()),
         rtt: c.rtt.map(gofmt::duration),
-        uptime: gofmt::uptime(now.saturating_duration_since(c.start)),
-        idle: gofmt::uptime(now.saturating_duration_since(c.last_activity)),
+        uptime: gofmt::uptime(until.saturating_duration_since(c.start)),
+        idle: gofmt::uptime(until.saturating_duration_since(c.last_activity)),
         pending_bytes: c.pending_bytes,
         in_msgs: c.traffic.in_msgs,
         out_msgs: c.traffic.out_msgs,

@@ -144,6 +144,7 @@ fn connz_sorts_pages_and_filters() {
     assert_eq!(cids("/connz?limit=1&offset=1"), [2]);
     assert_eq!(cids("/connz?cid=2"), [2]);
     assert_eq!(cids("/connz?state=closed"), Vec::<u64>::new());
+    assert_eq!(cids("/connz?state=any"), [1, 2]);
     let paged = json(&get(&broker, "/connz?limit=1"));
     assert_eq!(
         (paged["total"].clone(), paged["limit"].clone()),
@@ -217,4 +218,32 @@ fn healthz_and_index() {
         &request("/varz"),
     ));
     assert_eq!(v["http_req_stats"]["/varz"], 2);
+}
+
+#[test]
+fn closed_connections_show_stop_and_reason() {
+    let mut broker = broker();
+    let c = client(
+        &mut broker,
+        5003,
+        "CONNECT {\"verbose\":false,\"name\":\"gone\"}\r\n",
+    );
+    broker.handle_eof(c, skiff_core::CloseReason::ClientClosed, Instant::ZERO);
+    while broker.poll_output().is_some() {}
+    let closed = json(&get(&broker, "/connz?state=closed"));
+    assert_eq!(closed["total"], 1);
+    let gone = &closed["connections"][0];
+    assert_eq!(
+        (gone["name"].clone(), gone["reason"].clone()),
+        ("gone".into(), "Client Closed".into())
+    );
+    assert!(gone["stop"].is_string());
+    let any = json(&get(&broker, "/connz?state=all"));
+    assert_eq!(any["total"], 3);
+    // As in nats-server, stop and reason sort closed connections only.
+    assert_eq!(get(&broker, "/connz?state=all&sort=stop").status, 400);
+    assert_eq!(
+        json(&get(&broker, "/connz?state=closed&sort=reason"))["total"],
+        1
+    );
 }
