@@ -46,6 +46,10 @@ struct Args {
     /// The nats-server version a Skiff target is judged as in `@` conditions.
     #[arg(long, default_value_t = skiff_tests::CURRENT_NATS.to_string())]
     as_version: String,
+    /// Connect every client over the server's WebSocket listener (`skiff` and `bin:` targets;
+    /// a `websocket {}` block is added to each scenario's config).
+    #[arg(long)]
+    websocket: bool,
     /// Print every scenario's result, not just failures.
     #[arg(long, short)]
     verbose: bool,
@@ -74,12 +78,12 @@ fn run(args: &Args) -> Result<bool, String> {
             }
             Box::new(CoreTarget::new(as_version))
         }
-        "skiff" => Box::new(BinaryTarget::new(&args.server_bin, as_version)?),
+        "skiff" => binary(BinaryTarget::new(&args.server_bin, as_version)?, args),
         other => {
             if let Some(url) = other.strip_prefix("addr:") {
                 Box::new(AddrTarget::new(url)?)
             } else if let Some(path) = other.strip_prefix("bin:") {
-                Box::new(BinaryTarget::new(path.as_ref(), as_version)?)
+                binary(BinaryTarget::new(path.as_ref(), as_version)?, args)
             } else {
                 return Err(format!("unknown target {other:?}"));
             }
@@ -111,4 +115,13 @@ fn run(args: &Args) -> Result<bool, String> {
     let summary = summarize(&results);
     println!("{summary}");
     Ok(summary.failed == 0)
+}
+
+/// A binary target, over WebSocket if asked.
+fn binary(target: BinaryTarget, args: &Args) -> Box<dyn Target> {
+    if args.websocket {
+        Box::new(target.over_websocket())
+    } else {
+        Box::new(target)
+    }
 }

@@ -139,7 +139,10 @@ impl Target for AddrTarget {
                 "needs its own server configuration".into(),
             ));
         }
-        Ok(Box::new(RemoteServer { addr: self.addr }))
+        Ok(Box::new(RemoteServer {
+            addr: self.addr,
+            websocket: None,
+        }))
     }
 }
 
@@ -148,11 +151,16 @@ impl Target for AddrTarget {
 pub struct RemoteServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its WebSocket listener, when scenarios connect over WebSocket instead of TCP.
+    pub websocket: Option<SocketAddr>,
 }
 
 impl Server for RemoteServer {
     fn connect(&mut self) -> io::Result<Box<dyn Connection>> {
-        Ok(Box::new(TcpConnection::connect(self.addr)?))
+        match self.websocket {
+            Some(ws) => Ok(Box::new(super::ws::WsConnection::connect(ws)?)),
+            None => Ok(Box::new(TcpConnection::connect(self.addr)?)),
+        }
     }
     fn sleep(&mut self, duration: Duration) {
         std::thread::sleep(duration);
