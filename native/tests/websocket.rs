@@ -291,18 +291,18 @@ fn an_oversized_payload_gets_the_maximum_payload_error() {
         send(&mut ws, Message::Binary(frame.into())).await;
         let got = read_until(&mut ws, "\r\n").await;
         assert_eq!(got, "-ERR 'Maximum Payload Violation'\r\n");
-        // Then the server closes the WebSocket.
+        // Then the server closes the WebSocket, saying why.
         let end = async {
             loop {
                 match ws.next().await {
                     Some(Ok(Message::Close(frame))) => {
-                        assert!(
-                            frame.as_ref().is_none_or(|f| f.code == CloseCode::Normal),
-                            "{frame:?}"
-                        );
+                        // nats-server's status for this reason: 1009, message too big.
+                        let frame = frame.expect("a close status");
+                        assert_eq!(frame.code, CloseCode::Size);
+                        assert_eq!(frame.reason.as_str(), "Maximum Message Payload Exceeded");
                         return;
                     }
-                    None | Some(Err(_)) => return,
+                    other @ (None | Some(Err(_))) => panic!("no close frame: {other:?}"),
                     Some(Ok(_)) => {}
                 }
             }

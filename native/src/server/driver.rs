@@ -67,6 +67,8 @@ struct ConnTasks {
     gate: Rc<ReadGate>,
     /// The largest `queued` since the writer was last idle (a burst is trimmed after).
     peak_queued: usize,
+    /// Told why the core closed the connection (WebSocket close frames).
+    close_reason: Option<conn::CloseSlot>,
 }
 
 /// The broker and everything that performs its outputs.
@@ -408,6 +410,7 @@ impl Hub {
             Some(addr) => tracing::debug!("{addr} - cid:{conn} - Client connection created"),
             None => tracing::debug!("cid:{conn} - In-process client connection created"),
         }
+        let close_reason = io.close_reason();
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
         let deadline = self.broker.config().write_deadline;
@@ -435,6 +438,7 @@ impl Hub {
                 queued: 0,
                 gate,
                 peak_queued: 0,
+                close_reason,
             },
         );
         self.settle();
@@ -554,6 +558,9 @@ impl Hub {
             Output::Close { conn, reason } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
                     tracing::debug!("cid:{conn} - Client connection closed: {reason}");
+                    if let Some(slot) = &tasks.close_reason {
+                        let _ = slot.set(reason);
+                    }
                     if tasks.peak_queued >= memory::BURST {
                         self.schedule_trim();
                     }

@@ -25,7 +25,7 @@ use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};
-use skiff_core::{PeerInfo, Transport};
+use skiff_core::{CloseReason, PeerInfo, Transport};
 use smol::net::{TcpListener, TcpStream};
 
 use crate::monitor::http::{self, Incoming};
@@ -112,6 +112,7 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
     let socket = Prefixed::new(buf, stream);
     let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(ws_config())).await;
 
+    let closed = crate::server::conn::CloseSlot::default();
     let (to_core_reader, mut to_core) = piper::pipe(PIPE_CAPACITY);
     let (mut from_core, from_core_writer) = piper::pipe(PIPE_CAPACITY);
     {
@@ -120,9 +121,8 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
             addr: Some(addr),
             transport: Transport::WebSocket,
         };
-        strong
-            .borrow_mut()
-            .attach(ConnIo::new(to_core_reader, from_core_writer), peer);
+        let io = ConnIo::new(to_core_reader, from_core_writer).with_close_reason(closed.clone());
+        strong.borrow_mut().attach(io, peer);
     }
     let (sender, mut receiver) = ws.split();
     // Both directions send: frames out, and a close on a framing error.
@@ -168,11 +168,43 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
                 }
             }
         }
-        // The core closed the connection: say so, and give the client a moment to answer.
-        let _ = sender.lock().await.send(Message::Close(None)).await;
+        // The core closed the connection: say why, with nats-server's status and text, and
+        // give the client a moment to answer.
+        let frame = closed.get().map(|&reason| CloseFrame {
+            code: CloseCode::from(close_status(reason)),
+            reason: reason.as_str().into(),
+        });
+        let _ = sender.lock().await.send(Message::Close(frame)).await;
         smol::Timer::after(CLOSE_WAIT).await;
     };
     inbound.or(outbound).await;
+}
+
+/// The close status nats-server sends for `reason` (RFC 6455 §7.4).
+///
+/// Merge note: main's core has the same table as `CloseReason::websocket_status` (written for
+/// the browser host); use it here once both are merged.
+fn close_status(reason: CloseReason) -> u16 {
+    use skiff_core::proto::ParseError;
+    match reason {
+        CloseReason::ClientClosed => 1000,
+        CloseReason::ServerShutdown
+        | CloseReason::WriteError
+        | CloseReason::ReadError
+        | CloseReason::StaleConnection => 1001,
+        CloseReason::Protocol(ParseError::MaxPayload) => 1009,
+        CloseReason::Protocol(ParseError::MaxControlLine)
+        | CloseReason::AuthenticationFailure
+        | CloseReason::AuthenticationTimeout
+        | CloseReason::SlowConsumerPendingBytes
+        | CloseReason::SlowConsumerWriteDeadline
+        | CloseReason::MaxConnectionsExceeded => 1008,
+        CloseReason::Protocol(_)
+        | CloseReason::ProtocolViolation
+        | CloseReason::BadClientProtocol
+        | CloseReason::NoRespondersRequiresHeaders => 1002,
+        _ => 1011,
+    }
 }
 
 /// Frame limits: tungstenite's defaults (16 MiB frames, 64 MiB messages), which leave
