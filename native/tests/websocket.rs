@@ -314,3 +314,78 @@ fn an_oversized_payload_gets_the_maximum_payload_error() {
         .await;
     });
 }
+
+/// A subscriber that never reads (tiny receive buffer), fed by a WebSocket publisher: the
+/// core pauses the publisher (the transport stops reading its frames) until the stuck one is
+/// closed as a slow consumer; the publisher stays connected, and monitoring shows both.
+#[test]
+fn a_websocket_publisher_is_paused_for_a_slow_consumer() {
+    let mut options = ServerOptions::default();
+    options.config.max_pending = 1024 * 1024;
+    options.http = Some(ListenAddr::new("127.0.0.1", 0));
+    options.websocket = Some(skiff::server::WebsocketListen::new(ListenAddr::new(
+        "127.0.0.1",
+        0,
+    )));
+    let server = common::embedded_with(options);
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(32 * 1024).unwrap();
+    socket
+        .connect(&server.local_addr().unwrap().into())
+        .unwrap();
+    let mut stuck: TcpStream = socket.into();
+    stuck
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stuck
+        .write_all(b"CONNECT {\"verbose\":false}\r\nSUB burst 1\r\nPING\r\n")
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.ends_with(b"PONG\r\n") {
+        let n = stuck.read(&mut buf).unwrap();
+        assert!(n > 0);
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let addr = server.websocket_addr().unwrap();
+    // Kept open until monitoring was read.
+    let _publisher = smol::block_on(async {
+        let mut ws = connect(addr, "/").await;
+        read_until(&mut ws, "\r\n").await;
+        send(
+            &mut ws,
+            Message::Binary(b"CONNECT {\"verbose\":false}\r\n".to_vec().into()),
+        )
+        .await;
+        let mut message = b"PUB burst 1024\r\n".to_vec();
+        message.extend_from_slice(&[b'x'; 1024]);
+        message.extend_from_slice(b"\r\n");
+        let frame = message.repeat(60);
+        for _ in 0..100 {
+            send(&mut ws, Message::Binary(frame.clone().into())).await;
+        }
+        send(&mut ws, Message::Binary(b"PING\r\n".to_vec().into())).await;
+        read_until(&mut ws, "PONG\r\n").await;
+        ws
+    });
+    let http = server.http_addr().unwrap();
+    let get = |path: &str| -> serde_json::Value {
+        let mut s = TcpStream::connect(http).unwrap();
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        serde_json::from_str(text.split_once("\r\n\r\n").unwrap().1).unwrap()
+    };
+    let varz = get("/varz");
+    assert!(varz["stalled_clients"].as_u64().unwrap() >= 1, "{varz}");
+    assert_eq!(varz["slow_consumers"], 1, "{varz}");
+    let connz = get("/connz");
+    let publisher = &connz["connections"].as_array().unwrap()[0];
+    assert_eq!(publisher["type"], "websocket", "{connz}");
+    assert!(publisher["stalls"].as_u64().unwrap() >= 1, "{connz}");
+    assert_eq!(publisher["in_msgs"], 6000);
+}
