@@ -35,6 +35,7 @@
 pub mod cli;
 pub mod conf;
 pub mod daemon;
+mod http;
 pub mod log;
 mod monitor;
 pub mod options;

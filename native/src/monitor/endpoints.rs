@@ -10,7 +10,7 @@ use serde::Serialize;
 use skiff_core::{Broker, ConnInfo, Phase, SubInfo, Transport};
 
 use super::gofmt;
-use super::http::{Request, Response};
+use crate::http::{Request, Response};
 
 /// The default and largest page of `/connz` and `/subsz`.
 const DEFAULT_LIMIT: usize = 1024;

@@ -7,15 +7,14 @@
 
 pub(crate) mod endpoints;
 pub(crate) mod gofmt;
-pub(crate) mod http;
 
 use std::rc::Rc;
 
 use futures_lite::AsyncWriteExt;
 use smol::net::{TcpListener, TcpStream};
 
+use crate::http::{self, Incoming, Request, Response};
 pub(crate) use endpoints::{MonitorState, WebsocketVarz};
-use http::{Incoming, Request, Response};
 
 use crate::server::driver::HubRef;
 

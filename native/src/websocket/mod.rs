@@ -28,7 +28,7 @@ use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};
 use skiff_core::{CloseReason, PeerInfo, Transport};
 use smol::net::{TcpListener, TcpStream};
 
-use crate::monitor::http::{self, Incoming};
+use crate::http::{self, Incoming};
 use crate::server::conn::ConnIo;
 use crate::server::driver::HubRef;
 use prefixed::Prefixed;

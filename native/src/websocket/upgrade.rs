@@ -1,7 +1,7 @@
 //! The WebSocket upgrade: nats-server's checks (RFC 6455 §4.2.1), its origin policy, and its
 //! answers to a bad request.
 
-use crate::monitor::http::{Request, Response};
+use crate::http::{Request, Response};
 
 /// The origin policy of the `websocket {}` block.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -108,6 +108,7 @@ pub(crate) fn check(request: &Request, origins: &OriginPolicy) -> Result<String,
         };
         let mut response = Response::error(status, text);
         response.extra_headers = "Sec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\n";
+        response.cors = false;
         Refusal { response, reason }
     };
     if request.method != "GET" {
@@ -155,7 +156,7 @@ pub(crate) fn switching_protocols(accept: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::monitor::http::parse_query;
+    use crate::http::parse_query;
 
     fn request(method: &str, headers: &[(&str, &str)]) -> Request {
         Request {

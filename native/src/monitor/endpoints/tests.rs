@@ -5,7 +5,7 @@ use serde_json::Value;
 use skiff_core::{Broker, Config, ConnId, Instant, PeerInfo};
 
 use super::*;
-use crate::monitor::http::parse_query;
+use crate::http::parse_query;
 
 fn state() -> MonitorState {
     let http: SocketAddr = "127.0.0.1:8222".parse().unwrap();

@@ -1,5 +1,6 @@
-//! A small HTTP/1.1 responder for the monitoring endpoints: GET and HEAD, keep-alive,
-//! `Content-Length` bodies, nothing else.
+//! A small HTTP/1.1 server side for the monitoring endpoints and the WebSocket upgrade: reads
+//! request heads, answers GET and HEAD with keep-alive and `Content-Length` bodies, nothing
+//! else.
 //!
 //! The request head is parsed by `httparse` (the parser under hyper). A full HTTP crate was
 //! not worth it here: hyper needs an adapter layer and its own executor glue to run on smol's
@@ -12,7 +13,7 @@ use std::time::{Duration, SystemTime};
 
 use futures_lite::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, FutureExt};
 
-use super::gofmt;
+use crate::monitor::gofmt;
 
 /// The largest request head we read.
 const MAX_HEAD: usize = 16 * 1024;
@@ -65,6 +66,8 @@ pub(crate) struct Response {
     pub(crate) body: Vec<u8>,
     /// More header lines, each ending in CRLF.
     pub(crate) extra_headers: &'static str,
+    /// Send `Access-Control-Allow-Origin: *` (monitoring does; the WebSocket upgrade not).
+    pub(crate) cors: bool,
 }
 
 impl Response {
@@ -80,6 +83,7 @@ impl Response {
             content_type,
             body: body.into_bytes(),
             extra_headers: "",
+            cors: true,
         }
     }
 
@@ -229,9 +233,14 @@ pub(crate) async fn write_response(
     keep_alive: bool,
 ) -> io::Result<()> {
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\nAccess-Control-Allow-Origin: *\r\nContent-Type: {}\r\nDate: {}\r\nContent-Length: {}\r\n",
+        "HTTP/1.1 {} {}\r\n{}Content-Type: {}\r\nDate: {}\r\nContent-Length: {}\r\n",
         response.status,
         reason(response.status),
+        if response.cors {
+            "Access-Control-Allow-Origin: *\r\n"
+        } else {
+            ""
+        },
         response.content_type,
         gofmt::http_date(SystemTime::now()),
         response.body.len()
