@@ -389,3 +389,39 @@ fn a_websocket_publisher_is_paused_for_a_slow_consumer() {
     assert!(publisher["stalls"].as_u64().unwrap() >= 1, "{connz}");
     assert_eq!(publisher["in_msgs"], 6000);
 }
+
+/// A shutdown tells WebSocket clients with nats-server's status (1001, going away).
+#[test]
+fn shutdown_sends_a_going_away_close_frame() {
+    let server = server();
+    let addr = server.websocket_addr().unwrap();
+    smol::block_on(async {
+        let mut ws = connect(addr, "/").await;
+        read_until(&mut ws, "\r\n").await;
+        send(
+            &mut ws,
+            Message::Binary(b"CONNECT {\"verbose\":false}\r\nPING\r\n".to_vec().into()),
+        )
+        .await;
+        read_until(&mut ws, "PONG\r\n").await;
+        server.shutdown();
+        let close = async {
+            loop {
+                match ws.next().await {
+                    Some(Ok(Message::Close(frame))) => return frame,
+                    Some(Ok(_)) => {}
+                    other => panic!("no close frame: {other:?}"),
+                }
+            }
+        }
+        .or(async {
+            smol::Timer::after(Duration::from_secs(5)).await;
+            panic!("not closed")
+        })
+        .await
+        .expect("a close status");
+        assert_eq!(close.code, CloseCode::Away);
+        assert_eq!(close.reason.as_str(), "Server Shutdown");
+    });
+    server.wait_for_shutdown();
+}

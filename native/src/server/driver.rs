@@ -90,6 +90,8 @@ pub(crate) struct Hub {
     monitor: Option<Task<()>>,
     /// The WebSocket accept loop; dropped when the client listener stops.
     websocket: Option<Task<()>>,
+    /// Transport tasks serving connections (see [`Hub::spawn_transport`]).
+    transports: Vec<Task<()>>,
     /// The accept loop's cancellation, which completes once its socket is closed: the host
     /// reports that it stopped only after that.
     unlistening: Option<Task<()>>,
@@ -114,6 +116,9 @@ impl std::fmt::Debug for Hub {
             .finish_non_exhaustive()
     }
 }
+
+/// How long a stopped server waits for transport tasks to finish their close handshakes.
+const TRANSPORT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The signal handler's future, built where the handlers are installed.
 pub(crate) type SignalTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -165,6 +170,7 @@ pub(crate) fn run(setup: Setup) {
             signals: None,
             monitor: None,
             websocket: None,
+            transports: Vec::new(),
             unlistening: None,
             armed: None,
             rearm,
@@ -229,7 +235,7 @@ async fn finish(
     control: &async_channel::Receiver<Control>,
     on_stopped: Box<dyn FnOnce() + Send>,
 ) {
-    let (writers, abort, shared) = {
+    let (writers, abort, shared, transports) = {
         let mut hub = hub.borrow_mut();
         hub.stop_listening();
         // Connections the core never closed (there should be none) are closed now.
@@ -241,6 +247,7 @@ async fn finish(
             std::mem::take(&mut hub.closing),
             hub.abort_flush,
             hub.shared.clone(),
+            std::mem::take(&mut hub.transports),
         )
     };
     if !abort {
@@ -262,6 +269,17 @@ async fn finish(
             }
         };
         flush.or(hurry).await;
+        // The transports pass on what the writers flushed, and their close frames.
+        let transports = async {
+            for transport in transports {
+                transport.await;
+            }
+        };
+        transports
+            .or(async {
+                Timer::after(TRANSPORT_GRACE).await;
+            })
+            .await;
     }
     // Signals stay handled through the flush (a second interrupt hurries it), then go back to
     // their defaults before the host reports that it stopped.
@@ -369,6 +387,13 @@ impl Hub {
     /// Runs `task` on the server thread's executor until it ends or the executor stops.
     pub(crate) fn spawn_detached(&self, task: impl Future<Output = ()> + 'static) {
         self.executor.spawn(task).detach();
+    }
+
+    /// Runs a transport's connection task (a WebSocket pump); once the broker has stopped,
+    /// the server waits for these (a bounded time) so their last bytes and close frames go out.
+    pub(crate) fn spawn_transport(&mut self, task: impl Future<Output = ()> + 'static) {
+        self.transports.retain(|t| !t.is_finished());
+        self.transports.push(self.executor.spawn(task));
     }
 
     /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).

@@ -60,7 +60,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef, settings: Rc
                 let _ = stream.set_nodelay(true);
                 let Some(strong) = hub.upgrade() else { return };
                 let task = serve(stream, addr, hub.clone(), settings.clone());
-                strong.borrow().spawn_detached(task);
+                strong.borrow_mut().spawn_transport(task);
             }
             Err(e) => {
                 tracing::error!("Error accepting websocket connection: {e}");
