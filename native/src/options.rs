@@ -603,6 +603,13 @@ fn websocket(
             _ => return Err(unknown(w)),
         }
     }
+    if port_set && !ws.no_tls {
+        // nats-server refuses a websocket listener without TLS unless `no_tls` says so.
+        return Err(key_err(
+            e,
+            "websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block",
+        ));
+    }
     if !port_set {
         // nats-server's websocket default port is 0, meaning "no websocket listener": it starts
         // without one, and so do we, but say so.

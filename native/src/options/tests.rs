@@ -363,7 +363,7 @@ fn websocket_block() {
     assert_eq!(ws.allowed_origins, ["http://a"]);
     assert_eq!(ws.handshake_timeout, Some(Duration::from_secs(2)));
     assert!(o.validate().is_ok());
-    let o = ok("ws { listen: \"127.0.0.1:8080\" }");
+    let o = ok("ws { listen: \"127.0.0.1:8080\", no_tls: true }");
     let ws = o.websocket.as_ref().unwrap();
     assert_eq!(
         ws.listen,
@@ -372,7 +372,8 @@ fn websocket_block() {
             port: 8080
         }
     );
-    assert!(o.validate().unwrap_err().to_string().contains("no_tls"));
+    assert!(o.validate().is_ok());
+    assert!(err("ws { listen: \"127.0.0.1:8080\" }").contains("no_tls"));
     assert!(err("websocket { port: 1, tls { cert_file: x } }").contains("not supported"));
     assert!(err("websocket { port: 1, bogus: 1 }").contains("unknown field \"bogus\""));
     // nats-server starts without a websocket listener when the block has no port.
@@ -430,4 +431,13 @@ fn user_permissions() {
         err("authorization { users: [ {user: a, permissions: { allow_responses: true }} ] }")
             .contains("not supported")
     );
+}
+
+#[test]
+fn websocket_without_no_tls_is_refused_at_the_block() {
+    assert_eq!(
+        err("port: 4222\nwebsocket { port: -1 }"),
+        "t.conf:2:1: websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block"
+    );
+    assert!(err("websocket { port: -1, no_tls: false }").contains("requires TLS"));
 }
