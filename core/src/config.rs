@@ -56,6 +56,9 @@ pub struct Config {
     pub websocket: Option<(String, u16)>,
     /// Closed connections remembered for monitoring (`/connz?state=closed`).
     pub max_closed_clients: usize,
+    /// Answer fault requests on `$SKIFF.FAULT.>` (any client may then inject faults: for test
+    /// brokers only; the daemon's `--control`). Off by default.
+    pub fault_control: bool,
 }
 
 impl Default for Config {
@@ -83,6 +86,7 @@ impl Default for Config {
             lame_duck_grace_period: Duration::from_secs(10),
             websocket: None,
             max_closed_clients: 10_000,
+            fault_control: false,
         }
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! 1. Feed one input: [`Broker::accept`], [`Broker::handle_input`], [`Broker::handle_written`],
 //!    [`Broker::handle_eof`], [`Broker::handle_timeout`], or a request such as
-//!    [`Broker::shutdown`].
+//!    [`Broker::shutdown`] or an injected [`Fault`] ([`Broker::inject`]).
 //! 2. Drain [`Broker::poll_output`] until it returns `None`, performing each [`Output`] in order.
 //!    Besides writes and closes, this includes producer back-pressure:
 //!    [`Output::PauseReading`] / [`Output::ResumeReading`] ask the host to leave a connection
@@ -41,6 +41,8 @@ pub mod sublist;
 
 mod broker;
 mod config;
+mod fault;
+mod notice;
 mod output;
 mod permissions;
 mod stats;
@@ -51,6 +53,8 @@ pub mod testing;
 
 pub use broker::{Broker, Phase, Refused, Shutdown};
 pub use config::{Auth, Config, ConfigError, User};
+pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
+pub use notice::{ConnEvent, Notice, NoticeLevel};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
 pub use permissions::{Permissions, Rules};
 pub use stats::{ConnInfo, Stats, SubInfo, Traffic};

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+use crate::Notice;
 use crate::proto::ParseError;
 
 /// A connection handle: a slot index plus a generation, so a stale handle never reaches a
@@ -119,6 +120,10 @@ pub enum Output {
         /// The producer to read again.
         conn: ConnId,
     },
+    /// Log this event about a connection (what nats-server logs, at its level). Comes before
+    /// the connection's `Close` when it is the reason for it. Boxed: notices are rare, and
+    /// every other output stays small.
+    Notice(Box<Notice>),
     /// Stop accepting new connections (lame duck or shutdown).
     StopListening,
     /// The broker has stopped: every connection has been told to close. Comes exactly once.
@@ -158,6 +163,10 @@ pub enum CloseReason {
     WriteError,
     /// The server is shutting down (or lame duck mode closed it).
     ServerShutdown,
+    /// The host asked the broker to close the connection ([`Broker::kick`](crate::Broker::kick)).
+    Kicked,
+    /// An injected fault closed it ([`Fault`](crate::Fault)).
+    FaultInjected,
 }
 
 impl CloseReason {
@@ -192,6 +201,34 @@ impl CloseReason {
             Self::ReadError => "Read Error",
             Self::WriteError => "Write Error",
             Self::ServerShutdown => "Server Shutdown",
+            Self::Kicked => "Kicked",
+            Self::FaultInjected => "Fault Injected",
+        }
+    }
+}
+
+impl CloseReason {
+    /// The WebSocket close status (RFC 6455 §7.4) nats-server sends for this reason, so every
+    /// WebSocket transport (native, or the browser shim) tells the client the same thing.
+    pub fn websocket_status(self) -> u16 {
+        match self {
+            Self::ClientClosed => 1000,
+            Self::ServerShutdown | Self::WriteError | Self::ReadError | Self::StaleConnection => {
+                1001
+            }
+            Self::Protocol(ParseError::MaxPayload) => 1009,
+            Self::Protocol(ParseError::MaxControlLine)
+            | Self::AuthenticationFailure
+            | Self::AuthenticationTimeout
+            | Self::SlowConsumerPendingBytes
+            | Self::SlowConsumerWriteDeadline
+            | Self::MaxConnectionsExceeded => 1008,
+            Self::Protocol(_)
+            | Self::ProtocolViolation
+            | Self::BadClientProtocol
+            | Self::NoRespondersRequiresHeaders => 1002,
+            Self::Kicked => 1011,
+            Self::FaultInjected => 1011,
         }
     }
 }
@@ -199,5 +236,25 @@ impl CloseReason {
 impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_status_follows_nats_server() {
+        assert_eq!(CloseReason::ClientClosed.websocket_status(), 1000);
+        assert_eq!(CloseReason::ServerShutdown.websocket_status(), 1001);
+        assert_eq!(
+            CloseReason::SlowConsumerPendingBytes.websocket_status(),
+            1008
+        );
+        assert_eq!(
+            CloseReason::Protocol(ParseError::MaxPayload).websocket_status(),
+            1009
+        );
+        assert_eq!(CloseReason::ProtocolViolation.websocket_status(), 1002);
     }
 }

@@ -70,20 +70,23 @@ pub struct ConnInfo {
     pub closed: Option<(crate::Instant, crate::CloseReason)>,
 }
 
-/// One subscription as monitoring shows it (nats-server `/connz?subs=detail`, `/subsz`).
+/// One subscription as monitoring shows it (nats-server `/subsz?subs=1`,
+/// `/connz?subs=detail`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SubInfo {
-    /// The subscribing connection's `cid`.
+    /// The connection that owns it.
+    pub conn: crate::ConnId,
+    /// That connection's `cid`.
     pub cid: u64,
-    /// The subject pattern.
+    /// The subject, wildcards included.
     pub subject: String,
     /// The queue group, if any.
     pub queue: Option<String>,
     /// The client's subscription id.
     pub sid: String,
-    /// Messages delivered to it.
-    pub msgs: u64,
-    /// Its auto-unsubscribe limit, if any.
+    /// Messages delivered to it so far.
+    pub delivered: u64,
+    /// The auto-unsubscribe limit, if one was set with `UNSUB sid max`.
     pub max: Option<u64>,
 }

@@ -82,6 +82,16 @@ pub fn is_valid_literal(subject: &[u8]) -> bool {
     validate(subject, false)
 }
 
+/// Whether every token of `subject` is non-empty and none is a wildcard: nats-server's
+/// `IsValidLiteralSubject`, the check a pedantic client's PUB gets. Unlike
+/// [`is_valid_literal`] it does not look for whitespace inside tokens (`a\rb` passes), exactly
+/// as nats-server does not.
+pub fn has_literal_tokens(subject: &[u8]) -> bool {
+    subject
+        .split(|&b| b == SEPARATOR)
+        .all(|token| !token.is_empty() && !matches!(Token::of(token), Token::Pwc | Token::Fwc))
+}
+
 /// Shared validation: tokens non-empty and free of whitespace; wildcards allowed or not.
 fn validate(subject: &[u8], wildcards: bool) -> bool {
     if subject.is_empty() {
@@ -199,6 +209,16 @@ mod tests {
                 !is_valid_literal(s.as_bytes()),
                 "{s:?} should not be literal"
             );
+        }
+    }
+
+    #[test]
+    fn pedantic_literal_tokens() {
+        for s in ["foo", "foo.bar", "foo*", "a\rb", "a b.c", "foo.>x"] {
+            assert!(has_literal_tokens(s.as_bytes()), "{s:?} passes");
+        }
+        for s in ["", "*", ">", "foo.*", "foo.>", "foo..bar", "foo.", ".foo"] {
+            assert!(!has_literal_tokens(s.as_bytes()), "{s:?} fails");
         }
     }
 

@@ -8,7 +8,10 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 
-use crate::{Broker, CloseReason, Config, ConnId, Instant, Output, PeerInfo};
+use crate::{
+    Broker, CloseReason, Config, ConnId, Fault, FaultError, FaultId, Instant, Notice, Output,
+    PeerInfo,
+};
 
 /// What one fake client has received so far.
 #[derive(Debug, Default, Clone)]
@@ -41,6 +44,8 @@ pub struct Harness {
     pub now: Instant,
     /// The fake connections by id.
     pub conns: HashMap<ConnId, FakeConn>,
+    /// Every notice emitted, in order.
+    pub notices: Vec<Notice>,
     /// Whether `StopListening` was emitted, and how often.
     pub stop_listening: usize,
     /// How often `Stopped` was emitted.
@@ -62,6 +67,7 @@ impl Harness {
             broker: Broker::new(config, seed, now),
             now,
             conns: HashMap::new(),
+            notices: Vec::new(),
             stop_listening: 0,
             stopped: 0,
             report_written: true,
@@ -154,6 +160,26 @@ impl Harness {
         self.drain();
     }
 
+    /// Injects a fault at the current virtual time and performs what it does at once.
+    ///
+    /// # Errors
+    /// As [`Broker::inject`].
+    pub fn inject(&mut self, fault: Fault) -> Result<FaultId, FaultError> {
+        let id = self.broker.inject(fault, self.now)?;
+        self.drain();
+        Ok(id)
+    }
+
+    /// Clears an active fault and performs what its end releases.
+    ///
+    /// # Errors
+    /// As [`Broker::clear`].
+    pub fn clear(&mut self, id: FaultId) -> Result<(), FaultError> {
+        self.broker.clear(id, self.now)?;
+        self.drain();
+        Ok(())
+    }
+
     /// Requests shutdown; returns whether this call started it.
     pub fn shutdown(&mut self) -> bool {
         match self.broker.shutdown(self.now) {
@@ -212,6 +238,7 @@ impl Harness {
                 fake.closes += 1;
                 fake.closed.get_or_insert(reason);
             }
+            Output::Notice(notice) => self.notices.push(*notice),
             Output::StopListening => self.stop_listening += 1,
             Output::Stopped => self.stopped += 1,
         }

@@ -26,6 +26,8 @@
 //! go to standard error or `--log`), and tuning (`--log_size_limit`, `--max_traced_msg_len`,
 //! `--profile`). `--help_tls` says there is no TLS. `--max_payload <size>` is a skiff extension (nats-server has no such flag);
 //! it takes the config syntax's sizes (`8MB`, `1048576`).
+//! `--control` (fault injection requests on `$SKIFF.FAULT.>`, refused on a non-loopback
+//! address unless `--control_allow_public` is given) is a skiff extension too.
 //!
 //! Command-line values override the configuration file.
 
@@ -217,6 +219,8 @@ enum Flag {
     Pass,
     Auth,
     MaxPayload,
+    Control,
+    ControlAllowPublic,
     Help,
     Version,
     /// Accepted, ignored, warned about; the text says why ignoring it is harmless.
@@ -269,6 +273,8 @@ const FLAGS: &[(&str, bool, Flag)] = &[
     ("pass", false, Flag::Pass),
     ("auth", false, Flag::Auth),
     ("max_payload", false, Flag::MaxPayload),
+    ("control", true, Flag::Control),
+    ("control_allow_public", true, Flag::ControlAllowPublic),
     ("h", true, Flag::Help),
     ("help", true, Flag::Help),
     ("v", true, Flag::Version),
@@ -339,6 +345,8 @@ struct Given {
     pass: Option<String>,
     auth: Option<String>,
     max_payload: Option<usize>,
+    control: Option<bool>,
+    control_allow_public: Option<bool>,
     help: bool,
     help_tls: bool,
     version: bool,
@@ -478,6 +486,8 @@ impl Given {
                 Ok(Kind::Integer(n)) if n >= 0 => self.max_payload = Some(n as usize),
                 _ => return Err(invalid(name, &value)),
             },
+            Flag::Control => self.control = Some(on()),
+            Flag::ControlAllowPublic => self.control_allow_public = Some(on()),
             Flag::Help => self.help = on(),
             Flag::Version => self.version = on(),
             Flag::Ignored(why) => self.ignored.push((name.to_owned(), why)),
@@ -501,6 +511,9 @@ impl Given {
         }
         if let Some(n) = self.max_payload {
             c.max_payload = n;
+        }
+        if let Some(b) = self.control {
+            c.fault_control = b;
         }
         match (&self.user, &self.pass, &self.auth) {
             (Some(_), _, Some(_)) => {
@@ -545,6 +558,9 @@ impl Given {
             options.trace = b;
         }
         options.trace_verbose |= self.trace_verbose;
+        if let Some(b) = self.control_allow_public {
+            options.control_allow_public = b;
+        }
         for (flag, why) in &self.ignored {
             warnings.push(Warning {
                 pos: None,
@@ -663,6 +679,9 @@ Server Options:
                                      <pid> can be either a PID (e.g. 1) or the path to a PID file (e.g. /var/run/skiff.pid)
         --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
         --max_payload <size>         Maximum message payload, e.g. 1MB (default: 1MB; skiff extension)
+        --control                    Accept fault injection requests on $SKIFF.FAULT.> (testing only;
+                                     loopback addresses only; skiff extension)
+        --control_allow_public       Allow --control on a non-loopback address
 
 Logging Options:
     -l, --log <file>                 File to redirect log output

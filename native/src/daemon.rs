@@ -38,6 +38,7 @@ impl From<&Options> for ServerOptions {
             listen.handshake_timeout = ws.handshake_timeout;
             listen
         });
+        server.control_allow_public = options.control_allow_public;
         server
     }
 }
@@ -138,6 +139,9 @@ fn test_config(options: &Options, warnings: &[Warning]) -> ExitCode {
 fn reload_from_args(args: Vec<OsString>) -> Option<ReloadFn> {
     Some(Arc::new(move || match cli::parse_args(args.clone()) {
         Ok(Command::Run { options, .. }) if options.config_file.is_some() => {
+            // All or nothing: the log level changes only with a configuration the broker
+            // will take (its reload checks the same thing before changing anything).
+            options.config.validate().map_err(|e| e.to_string())?;
             crate::log::set_level(options.debug, options.trace || options.trace_verbose);
             Ok(options.config)
         }

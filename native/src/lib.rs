@@ -46,3 +46,5 @@ mod websocket;
 pub use server::{
     ConnectError, InProcessConnection, ListenAddr, ReloadFn, Server, ServerOptions, StartError,
 };
+/// The faults [`Server::inject`] accepts (defined by the core, the same in every host).
+pub use skiff_core::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};

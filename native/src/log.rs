@@ -64,6 +64,15 @@ pub fn init(options: &LogOptions) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Logs a broker notice at the level nats-server logs the same event at.
+pub fn notice(notice: &skiff_core::Notice) {
+    match notice.level() {
+        skiff_core::NoticeLevel::Error => tracing::error!("{notice}"),
+        skiff_core::NoticeLevel::Info => tracing::info!("{notice}"),
+        _ => tracing::debug!("{notice}"),
+    }
+}
+
 /// The level of the logger [`init`] installed, so a SIGHUP reload can change `debug`/`trace`
 /// while the subscriber stays installed.
 static INSTALLED_LEVEL: OnceLock<Arc<AtomicU8>> = OnceLock::new();

@@ -86,6 +86,9 @@ pub struct Options {
     pub http: Option<Listen>,
     /// WebSocket listener.
     pub websocket: Option<WebsocketOptions>,
+    /// Allow the fault control surface (`--control`) on a non-loopback address
+    /// (`--control_allow_public`).
+    pub control_allow_public: bool,
 }
 
 impl Default for Options {
@@ -103,6 +106,7 @@ impl Default for Options {
             ports_file_dir: None,
             http: None,
             websocket: None,
+            control_allow_public: false,
         }
     }
 }
@@ -313,6 +317,9 @@ impl Options {
             "lame_duck_grace_period" => c.lame_duck_grace_period = strict_duration(e)?,
             "no_header_support" => c.headers = !boolean(e)?,
             "no_fast_producer_stall" => c.no_fast_producer_stall = boolean(e)?,
+            // Skiff extensions: the fault control surface (`--control`).
+            "control" => c.fault_control = boolean(e)?,
+            "control_allow_public" => self.control_allow_public = boolean(e)?,
             "debug" => self.debug = boolean(e)?,
             "trace" => self.trace = boolean(e)?,
             "trace_verbose" => {

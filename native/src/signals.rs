@@ -112,7 +112,10 @@ async fn reload_config(shared: &Shared, reload: Option<&ReloadFn>) {
         tracing::error!("Failed to reload server configuration: no configuration file");
         return;
     };
-    match reload() {
+    // A reload function that panics (a bug) must not take the running server down with it.
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reload()))
+        .unwrap_or_else(|_| Err("the configuration reader panicked".to_owned()));
+    match built {
         Ok(config) => {
             let (tx, rx) = async_channel::bounded(1);
             shared.request(Request::Reload(Box::new(config), tx));

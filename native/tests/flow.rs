@@ -17,7 +17,8 @@ use skiff_core::Config;
 const SIZE: usize = 1024;
 
 /// The tests here measure timing and memory: they run one at a time, so that one's burst does
-/// not starve another's slow reader.
+/// not starve another's slow reader. Each test has its own runtime, so holding this guard
+/// across its awaits only serializes whole tests, which is the point.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
@@ -122,6 +123,7 @@ async fn connect(url: String) -> async_nats::Client {
 /// 10 ms stall, and `max_pending` leaves room for the kernel's socket buffers, which only report
 /// progress in large steps; a subscriber slower than that is closed, as by nats-server.)
 #[tokio::test]
+#[allow(clippy::await_holding_lock)] // serializes whole tests; see ONE_AT_A_TIME
 async fn a_subscriber_slower_than_the_publisher_gets_every_message() {
     let _serial = one_at_a_time();
     let server = server(8 * 1024 * 1024);
@@ -174,6 +176,7 @@ fn raw_publish(addr: SocketAddr, subject: &str, count: usize) {
 /// the stuck one is closed as a slow consumer after a bounded delay of the publisher, the
 /// healthy one receives every message.
 #[tokio::test]
+#[allow(clippy::await_holding_lock)] // serializes whole tests; see ONE_AT_A_TIME
 async fn a_stuck_subscriber_is_closed_while_another_keeps_receiving() {
     let _serial = one_at_a_time();
     let server = server(1024 * 1024);

@@ -9,6 +9,7 @@ use skiff_tests::scenario::{Scenario, load_dir};
 use skiff_tests::target::Target;
 use skiff_tests::target::binary::BinaryTarget;
 use skiff_tests::target::core::CoreTarget;
+use skiff_tests::target::wasm::WasmNodeTarget;
 
 fn scenarios() -> Vec<Scenario> {
     load_dir(&skiff_tests::scenario_dir()).expect("scenario files parse")
@@ -127,4 +128,12 @@ fn in_memory_core() {
         return;
     }
     run_suite(&CoreTarget::new(skiff_tests::CURRENT_NATS));
+}
+
+#[test]
+fn wasm_build_in_node() {
+    match WasmNodeTarget::new(&workspace_root(), skiff_tests::CURRENT_NATS) {
+        Ok(target) => run_suite(&target),
+        Err(why) => println!("notice: the wasm target is skipped: {why}"),
+    }
 }

@@ -10,8 +10,13 @@ use libfuzzer_sys::fuzz_target;
 use skiff_core::proto::{ClientOp, ParseError, Parser, ParserLimits};
 
 /// Feeds `chunks` in order, parsing until `Ok(None)` after each, as the broker does.
-fn feed(limits: ParserLimits, chunks: &[&[u8]]) -> (Vec<ClientOp>, Option<ParseError>) {
+fn feed(
+    limits: ParserLimits,
+    pedantic: bool,
+    chunks: &[&[u8]],
+) -> (Vec<ClientOp>, Option<ParseError>) {
     let mut parser = Parser::new(limits);
+    parser.set_pedantic(pedantic);
     let mut buf = BytesMut::new();
     let mut ops = Vec::new();
     for chunk in chunks {
@@ -20,7 +25,15 @@ fn feed(limits: ParserLimits, chunks: &[&[u8]]) -> (Vec<ClientOp>, Option<ParseE
             match parser.parse(&mut buf) {
                 Ok(Some(op)) => ops.push(op),
                 Ok(None) => break,
-                Err(err) => return (ops, Some(err)),
+                Err(err) => {
+                    // Every error but the fixed-text one keeps nats-server's log line.
+                    let logged = parser.rejection().is_some();
+                    assert!(
+                        logged || err == ParseError::MaxControlLine,
+                        "{err:?} has no text"
+                    );
+                    return (ops, Some(err));
+                }
             }
         }
     }
@@ -31,7 +44,8 @@ fuzz_target!(|data: &[u8]| {
     let Some((&first, input)) = data.split_first() else {
         return;
     };
-    // Low bit: default limits or tiny ones (to reach the limit checks); the rest: the split.
+    // Bit 0: default limits or tiny ones (to reach the limit checks); bit 1: pedantic; the
+    // rest: the split.
     let limits = if first & 1 == 0 {
         ParserLimits::default()
     } else {
@@ -40,9 +54,10 @@ fuzz_target!(|data: &[u8]| {
             max_payload: 16,
         }
     };
-    let split = usize::from(first >> 1) % (input.len() + 1);
+    let pedantic = first & 2 != 0;
+    let split = usize::from(first >> 2) % (input.len() + 1);
     let (a, b) = input.split_at(split);
-    let whole = feed(limits, &[input]);
-    let halves = feed(limits, &[a, b]);
+    let whole = feed(limits, pedantic, &[input]);
+    let halves = feed(limits, pedantic, &[a, b]);
     assert_eq!(whole, halves, "split at {split} changed the result");
 });

@@ -1,13 +1,11 @@
 //! The CONNECT options a client sends, and the authentication check against the config.
 
-use serde::Deserialize;
-
+use super::gojson::{self, Field, GoType, GoValue};
 use crate::{Auth, Permissions};
 
 /// The options of a client's CONNECT. Absent fields keep nats-server's defaults
 /// (`verbose`, `pedantic` and `echo` default to true).
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ConnectOptions {
     pub(crate) verbose: bool,
     pub(crate) pedantic: bool,
@@ -15,23 +13,18 @@ pub(crate) struct ConnectOptions {
     pub(crate) headers: bool,
     pub(crate) no_responders: bool,
     pub(crate) protocol: i64,
-    #[serde(deserialize_with = "null_as_empty")]
     pub(crate) name: String,
-    #[serde(deserialize_with = "null_as_empty")]
     pub(crate) lang: String,
-    #[serde(deserialize_with = "null_as_empty")]
     pub(crate) version: String,
     pub(crate) auth_token: Option<String>,
     pub(crate) user: Option<String>,
     pub(crate) pass: Option<String>,
-    pub(crate) account: Option<serde_json::Value>,
-    pub(crate) new_account: Option<serde_json::Value>,
-}
-
-/// A JSON `null` string is empty, as Go's decoder leaves a string untouched on `null`
-/// (async-nats sends `"name":null`).
-fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+    /// `nkey`: kept only to name the client in an authentication error.
+    pub(crate) nkey: String,
+    /// `account`: asking for an account by name is refused, as nats-server does.
+    pub(crate) account: String,
+    /// `new_account`: asking for a new account is refused, as nats-server does.
+    pub(crate) new_account: bool,
 }
 
 impl Default for ConnectOptions {
@@ -49,17 +42,135 @@ impl Default for ConnectOptions {
             auth_token: None,
             user: None,
             pass: None,
-            account: None,
-            new_account: None,
+            nkey: String::new(),
+            account: String::new(),
+            new_account: false,
         }
     }
 }
 
+/// nats-server's `SubjectPermission` (`import` / `export` in a CONNECT).
+const SUBJECT_PERMISSION: &[Field] = &[
+    Field::new("allow", GoType::Strings),
+    Field::new("deny", GoType::Strings),
+];
+
+/// The fields of nats-server's `ClientOpts`, with their Go types. A field Skiff does not use is
+/// still type-checked, as nats-server rejects `{"jwt":5}`.
+const CONNECT_FIELDS: &[Field] = &[
+    Field::new("echo", GoType::Bool),
+    Field::new("verbose", GoType::Bool),
+    Field::new("pedantic", GoType::Bool),
+    Field::new("tls_required", GoType::Bool),
+    Field::new("nkey", GoType::String),
+    Field::new("jwt", GoType::String),
+    Field::new("sig", GoType::String),
+    Field::new("auth_token", GoType::String),
+    Field::new("user", GoType::String),
+    Field::new("pass", GoType::String),
+    Field::new("name", GoType::String),
+    Field::new("lang", GoType::String),
+    Field::new("version", GoType::String),
+    Field::new("protocol", GoType::INT),
+    Field::new("account", GoType::String),
+    Field::new("new_account", GoType::Bool),
+    Field::new("headers", GoType::Bool),
+    Field::new("no_responders", GoType::Bool),
+    Field::new("import", GoType::Struct(SUBJECT_PERMISSION)),
+    Field::new("export", GoType::Struct(SUBJECT_PERMISSION)),
+    Field::new("remote_account", GoType::String),
+    Field::new("proxy_sig", GoType::String),
+];
+
 impl ConnectOptions {
-    /// Decodes CONNECT's JSON over the current options (a second CONNECT starts from defaults,
-    /// as nats-server unmarshals over its defaults).
+    /// Decodes CONNECT's JSON over these options, as nats-server unmarshals each CONNECT over
+    /// the options it holds (the defaults, then whatever an earlier CONNECT set), with Go's
+    /// rules (see [`gojson`]).
+    ///
+    /// # Errors
+    ///
+    /// JSON nats-server would reject (and close the connection for).
+    pub(crate) fn update(&self, json: &[u8]) -> Result<Self, gojson::Error> {
+        let mut opts = self.clone();
+        gojson::decode(json, CONNECT_FIELDS, &mut |index, value| {
+            opts.set(CONNECT_FIELDS[index].name, value);
+        })?;
+        Ok(opts)
+    }
+
+    /// Decodes CONNECT's JSON over the defaults.
+    #[cfg(test)]
     pub(crate) fn parse(json: &[u8]) -> Option<Self> {
-        serde_json::from_slice(json).ok()
+        Self::default().update(json).ok()
+    }
+
+    /// The credentials given, as nats-server names them in an authentication error (never
+    /// the secret: a token is `[REDACTED]`, a password is not shown).
+    pub(crate) fn credentials(&self) -> Option<String> {
+        let quoted = |s: &str| crate::notice::go_quote(s.as_bytes());
+        if !self.nkey.is_empty() {
+            Some(format!("Nkey {}", quoted(&self.nkey)))
+        } else if let Some(user) = &self.user {
+            Some(format!("User {}", quoted(user)))
+        } else if self.auth_token.is_some() {
+            Some("Token \"[REDACTED]\"".to_owned())
+        } else {
+            None
+        }
+    }
+
+    /// nats-server's label for an authenticated client: the (only) account and the user,
+    /// `$G/user:NAME` or `$G/token`.
+    pub(crate) fn user_label(&self) -> Option<String> {
+        match (&self.user, &self.auth_token) {
+            (Some(user), _) => Some(format!("$G/user:{user}")),
+            (None, Some(_)) => Some("$G/token".to_owned()),
+            (None, None) => None,
+        }
+    }
+
+    /// nats-server's label for a client that named itself: `vVERSION:LANG:NAME`, each part
+    /// only when given (empty when none is).
+    pub(crate) fn client_label(&self) -> String {
+        let parts = [
+            (!self.version.is_empty()).then(|| format!("v{}", self.version)),
+            (!self.lang.is_empty()).then(|| self.lang.clone()),
+            (!self.name.is_empty()).then(|| self.name.clone()),
+        ];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(":")
+    }
+
+    /// Sets the field `name` (one of [`CONNECT_FIELDS`], with a value of its type).
+    fn set(&mut self, name: &str, value: GoValue) {
+        match (name, value) {
+            ("echo", GoValue::Bool(b)) => self.echo = b,
+            ("verbose", GoValue::Bool(b)) => self.verbose = b,
+            ("pedantic", GoValue::Bool(b)) => self.pedantic = b,
+            ("headers", GoValue::Bool(b)) => self.headers = b,
+            ("no_responders", GoValue::Bool(b)) => self.no_responders = b,
+            ("new_account", GoValue::Bool(b)) => self.new_account = b,
+            ("protocol", GoValue::Int(n)) => {
+                self.protocol = i64::try_from(n).expect("checked as Go's int")
+            }
+            ("name", GoValue::String(s)) => self.name = s,
+            ("lang", GoValue::String(s)) => self.lang = s,
+            ("version", GoValue::String(s)) => self.version = s,
+            ("account", GoValue::String(s)) => self.account = s,
+            ("nkey", GoValue::String(s)) => self.nkey = s,
+            // Go's empty string is "not given".
+            ("auth_token", GoValue::String(s)) => {
+                self.auth_token = Some(s).filter(|s| !s.is_empty())
+            }
+            ("user", GoValue::String(s)) => self.user = Some(s).filter(|s| !s.is_empty()),
+            ("pass", GoValue::String(s)) => self.pass = Some(s).filter(|s| !s.is_empty()),
+            _ => {}
+        }
+    }
+
+    /// Whether the client asked for an account (nats-server refuses it with an
+    /// authorization violation).
+    pub(crate) fn asks_for_account(&self) -> bool {
+        self.new_account || !self.account.is_empty()
     }
 
     /// Checks these credentials against `auth`: `None` when they fail, else the permissions
@@ -126,6 +237,50 @@ mod tests {
         assert!(!opts.verbose && opts.pedantic && opts.headers);
         assert!(ConnectOptions::parse(b"{").is_none());
         assert!(ConnectOptions::parse(br#"{"verbose":"yes"}"#).is_none());
+    }
+
+    #[test]
+    fn keys_as_go_reads_them() {
+        let opts = ConnectOptions::parse(
+            br#"{"Echo":false,"User":"a","Pass":"b","Auth_Token":"x","Headers":true,"VERBOSE":null}"#,
+        )
+        .unwrap();
+        assert!(!opts.echo && opts.headers && opts.verbose);
+        assert_eq!(
+            (
+                opts.user.as_deref(),
+                opts.pass.as_deref(),
+                opts.auth_token.as_deref()
+            ),
+            (Some("a"), Some("b"), Some("x"))
+        );
+        let opts = ConnectOptions::parse(
+            br#"{"verbose":false,"Verbose":true,"protocol":1,"protocol":null}"#,
+        )
+        .unwrap();
+        assert!(opts.verbose);
+        assert_eq!(opts.protocol, 1);
+        let opts = ConnectOptions::parse(b"{\"name\":\"\xff\\ud800\"}").unwrap();
+        assert_eq!(opts.name, "\u{FFFD}\u{FFFD}");
+        assert!(ConnectOptions::parse(br#"{"jwt":5}"#).is_none());
+    }
+
+    #[test]
+    fn a_second_connect_decodes_over_the_first() {
+        let first = ConnectOptions::parse(br#"{"verbose":false,"name":"n"}"#).unwrap();
+        let second = first.update(br#"{"echo":false}"#).unwrap();
+        assert!(!second.verbose && !second.echo);
+        assert_eq!(second.name, "n");
+        assert_eq!(first.update(b"null").unwrap(), first);
+    }
+
+    #[test]
+    fn only_a_named_or_new_account_is_asked_for() {
+        let empty = ConnectOptions::parse(br#"{"account":"","new_account":false}"#).unwrap();
+        assert!(!empty.asks_for_account());
+        for json in [&br#"{"account":"x"}"#[..], br#"{"new_account":true}"#] {
+            assert!(ConnectOptions::parse(json).unwrap().asks_for_account());
+        }
     }
 
     #[test]

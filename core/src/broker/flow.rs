@@ -43,12 +43,15 @@ pub(crate) struct Flow {
     pause: Option<Pause>,
     /// As a producer: how many times its reading was paused (`stalls` in `/connz`).
     pub(crate) stalls: u64,
+    /// As a producer: reading paused by an injected fault (see `faults`), on top of any
+    /// flow-control pause. The host sees one pause until both end.
+    pub(crate) held: bool,
 }
 
 impl Flow {
     /// Whether the host was told to stop reading this connection.
     pub(crate) fn is_paused(&self) -> bool {
-        self.pause.is_some()
+        self.pause.is_some() || self.held
     }
 
     /// Takes the producers waiting for this consumer (when it closes).
@@ -101,6 +104,7 @@ impl Broker {
         }
         // `Some(true)`: paused now; `Some(false)`: already paused, now also waiting for these
         // consumers; `None`: nothing to wait for, or the producer is gone.
+        let held = self.conn_mut(producer).is_some_and(|p| p.flow.held);
         let paused_now = match self.conn_mut(producer) {
             Some(p) if !consumers.is_empty() => match &mut p.flow.pause {
                 // Input the host read before it saw the pause: wait for these consumers too,
@@ -137,8 +141,10 @@ impl Broker {
             self.stats.stalled_clients += 1;
             self.timers
                 .schedule(now + STALL_LIMIT, producer, TimerKind::Stall);
-            self.ready
-                .push_back(Output::PauseReading { conn: producer });
+            if !held {
+                self.ready
+                    .push_back(Output::PauseReading { conn: producer });
+            }
         }
         // The scratch list keeps its capacity for the next input.
         consumers.clear();
@@ -198,7 +204,7 @@ impl Broker {
     /// Lets the host read from `producer` again.
     fn resume(&mut self, producer: ConnId) {
         if let Some(p) = self.conn_mut(producer) {
-            if p.flow.pause.take().is_some() {
+            if p.flow.pause.take().is_some() && !p.flow.held {
                 self.ready
                     .push_back(Output::ResumeReading { conn: producer });
             }

@@ -80,6 +80,17 @@ impl InfoTemplate {
 
     /// Appends `INFO {...} \r\n` for one connection.
     pub(crate) fn write(&self, out: &mut BytesMut, conn: InfoFor) {
+        self.write_with_urls(out, conn, &[]);
+    }
+
+    /// Appends `INFO {...} \r\n` for one connection, announcing `connect_urls` if not empty
+    /// (where nats-server puts them: after the client fields, before `ldm`).
+    pub(crate) fn write_with_urls(
+        &self,
+        out: &mut BytesMut,
+        conn: InfoFor,
+        connect_urls: &[String],
+    ) {
         use std::fmt::Write;
         let prefix = match &self.websocket_prefix {
             Some(ws) if conn.websocket => ws,
@@ -90,6 +101,10 @@ impl InfoTemplate {
         let _ = write!(json, ",\"client_id\":{}", conn.client_id);
         if let Some(addr) = conn.client_ip {
             let _ = write!(json, ",\"client_ip\":\"{}\"", addr.ip());
+        }
+        if !connect_urls.is_empty() {
+            json.push_str(",\"connect_urls\":");
+            json.push_str(&serde_json::to_string(connect_urls).expect("strings serialize"));
         }
         if conn.lame_duck {
             json.push_str(",\"ldm\":true");

@@ -1,8 +1,12 @@
 //! The broker: connections, subscriptions, delivery, limits, timers and the lifecycle.
 
+mod client_info;
 mod conn;
 mod connect;
+mod control;
+mod faults;
 mod flow;
+mod gojson;
 mod info;
 mod outbound;
 mod timers;
@@ -17,11 +21,12 @@ use self::conn::{Conn, ConnPhase, PingState, SubKey};
 use self::connect::ConnectOptions;
 use self::info::{InfoFor, InfoTemplate};
 use self::timers::{TimerKind, Timers};
-use crate::proto::{ClientOp, Parser, ParserLimits, encode};
+use crate::notice::{go_quote, proto_snippet};
+use crate::proto::{ClientOp, ParseError, Parser, ParserLimits, encode};
 use crate::sublist::{Matches, Sublist};
 use crate::{
-    CloseReason, Config, ConfigError, ConnId, ConnInfo, Instant, Output, PeerInfo, Stats, SubInfo,
-    subject,
+    CloseReason, Config, ConfigError, ConnEvent, ConnId, ConnInfo, Instant, Notice, Output,
+    PeerInfo, Stats, SubInfo, subject,
 };
 
 /// Subjects cached by the subject index.
@@ -124,6 +129,8 @@ pub struct Broker {
     stalled_consumers: Vec<ConnId>,
     timers: Timers,
     lame_duck: Option<LameDuck>,
+    /// Injected faults (see `faults`).
+    faults: faults::Faults,
     stats: Stats,
     /// The last `max_closed_clients` closed connections, oldest first.
     closed: VecDeque<ConnInfo>,
@@ -161,6 +168,7 @@ impl Broker {
             stalled_consumers: Vec::new(),
             timers: Timers::default(),
             lame_duck: None,
+            faults: faults::Faults::default(),
             stats: Stats::default(),
             closed: VecDeque::new(),
             now,
@@ -201,15 +209,6 @@ impl Broker {
         self.closed.iter()
     }
 
-    /// Every subscription, as monitoring shows it, grouped by connection in the order of
-    /// [`Broker::connections`], each ordered by its slot (`/subsz`, `/connz?subs=detail`).
-    pub fn subscriptions(&self) -> impl Iterator<Item = SubInfo> + '_ {
-        self.slots
-            .iter()
-            .filter_map(|slot| slot.conn.as_deref())
-            .flat_map(move |c| self.subscriptions_of_conn(c))
-    }
-
     /// The subscriptions of `conn` (none if it is not open), ordered by their slot.
     pub fn subscriptions_of(&self, conn: ConnId) -> Vec<SubInfo> {
         self.slots
@@ -226,6 +225,7 @@ impl Broker {
         keys.into_iter().map(move |key| {
             let s = self.sub(key);
             SubInfo {
+                conn: c.id,
                 cid: c.cid,
                 subject: String::from_utf8_lossy(&s.subject).into_owned(),
                 queue: s
@@ -233,7 +233,7 @@ impl Broker {
                     .as_ref()
                     .map(|q| String::from_utf8_lossy(q).into_owned()),
                 sid: String::from_utf8_lossy(&s.sid).into_owned(),
-                msgs: s.delivered,
+                delivered: s.delivered,
                 max: s.max,
             }
         })
@@ -242,6 +242,39 @@ impl Broker {
     /// The subject index's counters (`/subsz`).
     pub fn sublist_stats(&self) -> crate::sublist::SublistStats {
         self.sublist.stats()
+    }
+
+    /// Every subscription in the index, as monitoring shows it (`/subsz?subs=1`), with the
+    /// connection that owns it.
+    pub fn subscriptions(&self) -> impl Iterator<Item = SubInfo> + '_ {
+        self.subs.iter().flatten().map(|sub| SubInfo {
+            conn: sub.conn,
+            cid: self
+                .slots
+                .get(sub.conn.index())
+                .and_then(|slot| slot.conn.as_deref())
+                .map_or(0, |c| c.cid),
+            subject: String::from_utf8_lossy(&sub.subject).into_owned(),
+            queue: sub
+                .queue
+                .as_ref()
+                .map(|q| String::from_utf8_lossy(q).into_owned()),
+            sid: String::from_utf8_lossy(&sub.sid).into_owned(),
+            delivered: sub.delivered,
+            max: sub.max,
+        })
+    }
+
+    /// Closes `conn` from the server side (nats-server's `/kick`): what was accepted is flushed,
+    /// then the connection closes with [`CloseReason::Kicked`]. Returns `false` if `conn` is
+    /// already closed or stale.
+    pub fn kick(&mut self, conn: ConnId, now: Instant) -> bool {
+        self.advance(now);
+        if self.conn_mut(conn).is_none() {
+            return false;
+        }
+        self.close(conn, CloseReason::Kicked, None);
+        true
     }
 
     /// The server id sent in INFO.
@@ -276,6 +309,7 @@ impl Broker {
         };
         let mut parser = Parser::new(limits);
         parser.set_headers(false);
+        parser.set_pedantic(ConnectOptions::default().pedantic);
         let conn = Box::new(Conn {
             id,
             cid,
@@ -296,11 +330,16 @@ impl Broker {
             last_activity: now,
         });
         slot.conn = Some(conn);
+        self.notice(id, ConnEvent::Created);
         self.stats.connections += 1;
         self.stats.total_connections += 1;
         self.send_info(id, InfoKind::Accept);
+        if self.faults.any() && self.fault_refuses_accept(id) {
+            return Ok(id);
+        }
 
         if self.stats.connections > self.config.max_connections {
+            self.notice(id, ConnEvent::MaxConnectionsExceeded);
             self.close(
                 id,
                 CloseReason::MaxConnectionsExceeded,
@@ -360,8 +399,10 @@ impl Broker {
             }
             if c.phase == ConnPhase::AwaitConnect
                 && auth_required
+                && c.parser.at_op_start()
                 && !matches!(c.read_buf[0], b'C' | b'c')
             {
+                self.notice(conn, ConnEvent::AuthenticationFailed { credentials: None });
                 self.close(
                     conn,
                     CloseReason::AuthenticationFailure,
@@ -381,6 +422,7 @@ impl Broker {
                     return;
                 }
                 Err(error) => {
+                    self.protocol_error_notice(conn, error);
                     self.close(conn, CloseReason::Protocol(error), error.wire_text());
                     return;
                 }
@@ -404,6 +446,15 @@ impl Broker {
         if self.conn_mut(conn).is_some() {
             if matches!(reason, CloseReason::SlowConsumerWriteDeadline) {
                 self.stats.slow_consumers += 1;
+                let pending = self.conn_mut(conn).map_or(0, |c| c.out.pending());
+                let write_deadline = self.config.write_deadline;
+                self.notice(
+                    conn,
+                    ConnEvent::SlowConsumerWriteDeadline {
+                        write_deadline,
+                        pending,
+                    },
+                );
             }
             self.close(conn, reason, None);
         }
@@ -423,6 +474,9 @@ impl Broker {
             }
         }
         self.lame_duck_timer(now);
+        if self.faults.any() {
+            self.fault_timers(now);
+        }
     }
 
     /// The next thing the host must do, if any.
@@ -430,10 +484,21 @@ impl Broker {
         if let Some(output) = self.ready.pop_front() {
             return Some(output);
         }
+        if self.faults.any() {
+            if let Some(piece) = self.next_piece(None) {
+                return Some(piece);
+            }
+        }
         while let Some(id) = self.dirty.pop() {
             let Some(c) = self.conn_mut(id) else { continue };
             if c.out.has_data() {
                 let segments = c.out.take();
+                if self.faults.any() {
+                    match self.fault_transmit(id, segments) {
+                        Some(output) => return Some(output),
+                        None => continue,
+                    }
+                }
                 return Some(Output::Transmit { conn: id, segments });
             }
             c.out.dirty = false;
@@ -447,10 +512,10 @@ impl Broker {
             return None;
         }
         let lame = self.lame_duck.map(|l| l.next_close);
-        match (self.timers.next(), lame) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.timers.next(), lame, self.faults.deadline()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Requests a graceful shutdown. The first call moves the broker to `Draining` and returns
@@ -568,8 +633,20 @@ impl Broker {
                     }
                 }
             }
-            ClientOp::Ok | ClientOp::Info(_) => {}
-            ClientOp::Err(_) => self.close(id, CloseReason::ProtocolViolation, None),
+            ClientOp::InvalidPublishSubject => self.send_err(id, "Invalid Publish Subject"),
+            ClientOp::Info(json) => {
+                if let Err(e) = client_info::check(&json) {
+                    let reason = e.to_string();
+                    self.notice(id, ConnEvent::InvalidJson { reason });
+                    self.close(id, CloseReason::ProtocolViolation, None);
+                }
+            }
+            ClientOp::Ok => {}
+            ClientOp::Err(text) => {
+                let text = String::from_utf8_lossy(&text).into_owned();
+                self.notice(id, ConnEvent::ClientError { text });
+                self.close(id, CloseReason::ProtocolViolation, None);
+            }
             // `ClientOp` is non-exhaustive for other crates only.
             #[allow(unreachable_patterns)]
             _ => {}
@@ -577,15 +654,26 @@ impl Broker {
     }
 
     fn on_connect(&mut self, id: ConnId, json: &[u8]) {
-        let Some(opts) = ConnectOptions::parse(json) else {
-            self.close(id, CloseReason::ProtocolViolation, None);
+        if self.faults.any() && self.fault_refuses_connect(id) {
+            return;
+        }
+        let Some(update) = self.conn_mut(id).map(|c| c.opts.update(json)) else {
             return;
         };
-        let perms = match opts.authorize(&self.config.auth) {
-            Some(perms) if opts.account.is_none() && opts.new_account.is_none() => {
-                perms.cloned().map(Box::new)
+        let opts = match update {
+            Ok(opts) => opts,
+            Err(e) => {
+                let reason = e.to_string();
+                self.notice(id, ConnEvent::InvalidJson { reason });
+                self.close(id, CloseReason::ProtocolViolation, None);
+                return;
             }
+        };
+        let perms = match opts.authorize(&self.config.auth) {
+            Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
+                let credentials = opts.credentials();
+                self.notice(id, ConnEvent::AuthenticationFailed { credentials });
                 self.close(
                     id,
                     CloseReason::AuthenticationFailure,
@@ -595,6 +683,7 @@ impl Broker {
             }
         };
         if !(0..=1).contains(&opts.protocol) {
+            self.notice(id, ConnEvent::InvalidClientProtocol);
             self.close(
                 id,
                 CloseReason::BadClientProtocol,
@@ -603,6 +692,7 @@ impl Broker {
             return;
         }
         if opts.no_responders && !opts.headers {
+            self.notice(id, ConnEvent::NoRespondersRequiresHeaders);
             self.close(
                 id,
                 CloseReason::NoRespondersRequiresHeaders,
@@ -617,6 +707,7 @@ impl Broker {
         c.headers = opts.headers && server_headers;
         c.perms = perms;
         c.parser.set_headers(c.headers);
+        c.parser.set_pedantic(opts.pedantic);
         let verbose = opts.verbose;
         c.opts = opts;
         c.auth_deadline = None;
@@ -645,6 +736,9 @@ impl Broker {
     }
 
     fn on_ping(&mut self, id: ConnId) {
+        if self.faults.any() && self.fault_ignores_ping(id) {
+            return;
+        }
         let now = self.now;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
@@ -725,6 +819,9 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
+        if self.faults.any() {
+            self.fault_subscribed(id, &subject);
+        }
     }
 
     fn on_unsub(&mut self, id: ConnId, sid: &[u8], max: Option<u64>) {
@@ -753,12 +850,7 @@ impl Broker {
         let now = self.now;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
-        let (verbose, pedantic, echo, no_responders) = (
-            c.opts.verbose,
-            c.opts.pedantic,
-            c.opts.echo,
-            c.opts.no_responders,
-        );
+        let (verbose, echo, no_responders) = (c.opts.verbose, c.opts.echo, c.opts.no_responders);
         // One publish rule: server-reserved subjects and the user's publish permissions.
         let publish_denied = subject.starts_with(b"_GR_.")
             || subject.starts_with(b"$NRG.")
@@ -770,9 +862,6 @@ impl Broker {
         self.stats.traffic.in_msgs += 1;
         self.stats.traffic.in_bytes += message.len() as u64;
 
-        if pedantic && !subject::is_valid_literal(&subject) {
-            self.send_err(id, "Invalid Publish Subject");
-        }
         if publish_denied {
             let text = format!(
                 "Permissions Violation for Publish to \"{}\"",
@@ -797,6 +886,10 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
+        if self.config.fault_control && subject.starts_with(control::PREFIX) {
+            self.on_control(id, &subject, reply.as_deref(), &message[header_len..]);
+            return;
+        }
         let matches = self.sublist.matches(&subject);
         let msg = Message {
             subject: &subject,
@@ -804,6 +897,9 @@ impl Broker {
             header_len,
             message: &message,
         };
+        if self.faults.any() && self.fault_intercepts(id, echo, &msg) {
+            return;
+        }
         let delivered = self.deliver(id, echo, &matches, &msg);
         if delivered == 0 && no_responders {
             if let Some(reply) = &reply {
@@ -920,6 +1016,7 @@ impl Broker {
         }
         if slow {
             self.stats.slow_consumers += 1;
+            self.notice(conn_id, ConnEvent::SlowConsumerPendingBytes { max_pending });
             self.close(conn_id, CloseReason::SlowConsumerPendingBytes, None);
         } else if stalling {
             self.note_consumer_load(conn_id);
@@ -964,6 +1061,7 @@ impl Broker {
         if idle || !c.ping.rtt_known {
             if c.ping.outstanding + 1 > ping_max {
                 self.stats.stale_connections += 1;
+                self.notice(id, ConnEvent::StaleConnection);
                 self.close(id, CloseReason::StaleConnection, Some("Stale Connection"));
                 return;
             }
@@ -980,6 +1078,7 @@ impl Broker {
     fn auth_timer(&mut self, id: ConnId, now: Instant) {
         let Some(c) = self.conn_mut(id) else { return };
         if c.auth_deadline.is_some_and(|deadline| deadline <= now) {
+            self.notice(id, ConnEvent::AuthenticationTimeout);
             self.close(
                 id,
                 CloseReason::AuthenticationTimeout,
@@ -1024,6 +1123,8 @@ impl Broker {
         }
         self.phase = Phase::Draining;
         self.lame_duck = None;
+        // Held messages are delivered and waiting pieces sent before the closes.
+        self.end_all_faults();
         for id in self.live_conns() {
             self.close(id, CloseReason::ServerShutdown, None);
         }
@@ -1039,6 +1140,7 @@ impl Broker {
         if let Some(text) = err {
             self.send_err(id, text);
         }
+        self.notice(id, ConnEvent::Closed { reason });
         let Some(slot) = self.slots.get_mut(id.index as usize) else {
             return;
         };
@@ -1053,6 +1155,9 @@ impl Broker {
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
         self.stats.connections -= 1;
+        if self.faults.any() {
+            self.fault_closing(&conn, reason.flushes());
+        }
         for (_, key) in conn.subs.drain() {
             self.unindex_sub(key);
         }
@@ -1079,6 +1184,45 @@ impl Broker {
     }
 
     // ----- helpers -----
+
+    /// Queues a notice about `id` for the host's log (before the close it usually explains).
+    fn notice(&mut self, id: ConnId, event: ConnEvent) {
+        let auth_required = self.config.auth.is_required();
+        let Some(c) = self.conn_mut(id) else { return };
+        let mut client = match c.peer.addr {
+            Some(addr) => format!("{addr} - cid:{}", c.cid),
+            None => format!("cid:{}", c.cid),
+        };
+        if c.phase == ConnPhase::Active {
+            // nats-server's `"vVERSION:LANG:NAME"`, then `"ACCOUNT/USER"` once authenticated.
+            let user = auth_required.then(|| c.opts.user_label());
+            let labels = [Some(c.opts.client_label()), user.flatten()];
+            for label in labels.into_iter().flatten().filter(|l| !l.is_empty()) {
+                client.push_str(" - ");
+                client.push_str(&go_quote(label.as_bytes()));
+            }
+        }
+        self.ready.push_back(Output::Notice(Box::new(Notice {
+            conn: id,
+            client,
+            event,
+        })));
+    }
+
+    /// The notice for a parse error: nats-server's text for a refused control line, or the
+    /// start of the bytes the parser stopped at.
+    fn protocol_error_notice(&mut self, id: ConnId, error: ParseError) {
+        let Some(c) = self.conn_mut(id) else { return };
+        let detail = match c.parser.rejection() {
+            Some(text) => text.to_owned(),
+            None if error == ParseError::MaxControlLine => error.to_string(),
+            None => format!(
+                "Client parser ERROR: proto='{}...'",
+                proto_snippet(&c.read_buf)
+            ),
+        };
+        self.notice(id, ConnEvent::Protocol { error, detail });
+    }
 
     /// Time only moves forward.
     fn advance(&mut self, now: Instant) {
@@ -1251,3 +1395,6 @@ mod tests;
 
 #[cfg(test)]
 mod props;
+
+#[cfg(test)]
+mod notice_tests;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 
 use crate::testing::Harness;
-use crate::{Config, ConnId};
+use crate::{Config, ConnId, Fault, Lasting, Refusal, Target};
 
 #[derive(Debug, Clone)]
 enum Step {
@@ -55,6 +55,61 @@ enum Step {
         millis: u64,
     },
     Shutdown,
+    /// Injects fault number `kind` (see [`fault`]), aimed at `conn`.
+    Inject {
+        kind: u8,
+        conn: usize,
+        n: u8,
+        millis: u64,
+    },
+    /// Clears every active fault.
+    ClearFaults,
+}
+
+/// A fault of kind `kind` with parameters drawn from `n` and `millis`; every duration is
+/// bounded (at most 5 s).
+fn fault(kind: u8, cid: u64, n: u8, millis: u64) -> Fault {
+    let subject = SUBJECTS[n as usize % SUBJECTS.len()].to_owned();
+    let lasting = Lasting::For(Duration::from_millis(millis + 1));
+    let target = Target::Cid(cid);
+    match kind {
+        0 => Fault::Close {
+            target,
+            err: (n % 2 == 0).then(|| "injected".to_owned()),
+        },
+        1 => Fault::CloseNextSubscriber { subject, err: None },
+        2 => Fault::IgnorePings { target, lasting },
+        3 => Fault::Withhold { subject, lasting },
+        4 => Fault::Delay {
+            subject,
+            by: Duration::from_millis(u64::from(n) * 10 + 1),
+            lasting,
+        },
+        5 => Fault::Drop {
+            subject,
+            count: u64::from(n % 4) + 1,
+        },
+        6 => Fault::SplitWrites {
+            target,
+            chunk: usize::from(n % 8) + 1,
+            delay: Duration::from_millis(millis % 20),
+            lasting,
+        },
+        7 => Fault::AsyncInfo {
+            target: Target::All,
+            connect_urls: vec!["127.0.0.1:4223".to_owned()],
+            lame_duck: n % 2 == 0,
+        },
+        8 => Fault::RefuseConnects {
+            count: u64::from(n % 3) + 1,
+            refusal: if n % 2 == 0 {
+                Refusal::Authorization
+            } else {
+                Refusal::MaxConnections
+            },
+        },
+        _ => Fault::PauseReading { target, lasting },
+    }
 }
 
 const SUBJECTS: [&str; 6] = ["a", "a.b", "a.*", "a.>", "b.c", ">"];
@@ -80,6 +135,9 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (conn, 0..4096usize).prop_map(|(conn, bytes)| Step::Drain { conn, bytes }),
         1 => (0..5_000u64).prop_map(|millis| Step::Advance { millis }),
         1 => Just(Step::Shutdown),
+        2 => (0..10u8, 0..4usize, any::<u8>(), 0..5_000u64)
+            .prop_map(|(kind, conn, n, millis)| Step::Inject { kind, conn, n, millis }),
+        1 => Just(Step::ClearFaults),
     ]
 }
 
@@ -174,6 +232,25 @@ fn run(steps: &[Step], seed: u64) -> Harness {
                     shutdowns += 1;
                 }
             }
+            Step::Inject {
+                kind,
+                conn,
+                n,
+                millis,
+            } => {
+                let cid = target(*conn, &conns)
+                    .and_then(|id| h.broker.connections().find(|c| c.id == id))
+                    .map_or(0, |c| c.cid);
+                // Refused faults (no such connection, shutting down) change nothing.
+                let _ = h.broker.inject(fault(*kind, cid, *n, *millis), h.now);
+                h.drain();
+            }
+            Step::ClearFaults => {
+                for info in h.broker.faults() {
+                    h.broker.clear(info.id, h.now).unwrap();
+                }
+                h.drain();
+            }
         }
     }
     assert!(shutdowns <= 1, "shutdown took effect {shutdowns} times");
@@ -203,8 +280,27 @@ proptest! {
     /// it resumes every open connection.
     #[test]
     fn pauses_are_bounded(steps in proptest::collection::vec(step(), 1..60), seed in any::<u64>()) {
+        let steps: Vec<Step> = steps
+            .into_iter()
+            .filter(|s| !matches!(s, Step::Shutdown | Step::Inject { .. }))
+            .collect();
+        let mut h = run(&steps, seed);
+        h.advance(super::flow::STALL_LIMIT);
+        for (id, fake) in &h.conns {
+            prop_assert!(!fake.paused || fake.closed.is_some(), "{} still paused", id);
+        }
+    }
+
+    /// Every fault with a duration ends by itself: past the longest one, only counted faults
+    /// are left, nothing is held back, and no open connection is left paused.
+    #[test]
+    fn faults_end_on_their_own(steps in proptest::collection::vec(step(), 1..60), seed in any::<u64>()) {
         let steps: Vec<Step> = steps.into_iter().filter(|s| !matches!(s, Step::Shutdown)).collect();
         let mut h = run(&steps, seed);
+        h.advance(Duration::from_secs(6));
+        for info in h.broker.faults() {
+            prop_assert!(info.until.is_none() && info.held == 0, "{:?} still active", info);
+        }
         h.advance(super::flow::STALL_LIMIT);
         for (id, fake) in &h.conns {
             prop_assert!(!fake.paused || fake.closed.is_some(), "{} still paused", id);

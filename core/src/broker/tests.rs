@@ -579,10 +579,10 @@ fn monitoring_lists_subscriptions_with_their_deliveries() {
     assert_eq!(subs.len(), 3);
     let cid_a = h.broker.connections().find(|c| c.id == a).unwrap().cid;
     let foo = subs.iter().find(|s| s.subject == "foo").unwrap();
-    assert_eq!((foo.cid, foo.sid.as_str(), foo.msgs), (cid_a, "1", 1));
+    assert_eq!((foo.cid, foo.sid.as_str(), foo.delivered), (cid_a, "1", 1));
     let bar = subs.iter().find(|s| s.subject == "bar").unwrap();
     assert_eq!(
-        (bar.queue.as_deref(), bar.max, bar.msgs),
+        (bar.queue.as_deref(), bar.max, bar.delivered),
         (Some("q"), Some(5), 0)
     );
     assert_eq!(h.broker.subscriptions_of(b).len(), 1);
@@ -636,4 +636,39 @@ fn closed_connections_are_remembered_up_to_the_limit() {
         closed[1].closed,
         Some((_, CloseReason::ClientClosed))
     ));
+}
+
+#[test]
+fn subscriptions_list_subject_queue_and_sid() {
+    let mut h = harness();
+    let c = h.connect().unwrap();
+    h.send(c, quiet());
+    h.send(c, b"SUB foo.* 1\r\nSUB bar.> workers 2\r\nUNSUB 2 5\r\n");
+    let mut subs: Vec<_> = h.broker.subscriptions().collect();
+    subs.sort_by(|a, b| a.sid.cmp(&b.sid));
+    assert_eq!(subs.len(), 2);
+    assert_eq!((subs[0].conn, subs[0].subject.as_str()), (c, "foo.*"));
+    assert_eq!(subs[0].queue, None);
+    assert_eq!(subs[1].queue.as_deref(), Some("workers"));
+    assert_eq!(subs[1].max, Some(5));
+    h.disconnect(c);
+    assert_eq!(h.broker.subscriptions().count(), 0);
+}
+
+#[test]
+fn kick_flushes_then_closes_once() {
+    let mut h = harness();
+    let c = connected(&mut h);
+    h.send(c, quiet());
+    h.send(c, b"PING\r\n");
+    assert!(h.broker.kick(c, h.now));
+    assert!(
+        !h.broker.kick(c, h.now),
+        "a second kick finds nothing to close"
+    );
+    h.drain();
+    assert_eq!(h.take_no_info(c), "PONG\r\n");
+    assert_eq!(h.closed(c), Some(CloseReason::Kicked));
+    assert_eq!(h.conns[&c].closes, 1);
+    assert_eq!(h.broker.stats().connections, 0);
 }

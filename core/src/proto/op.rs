@@ -57,8 +57,15 @@ pub enum ClientOp {
     Ok,
     /// `-ERR <text>` sent by a client (the server closes the connection).
     Err(Bytes),
-    /// `INFO <json>` sent by a client (ignored by the server).
+    /// `INFO <json>` sent by a client (the JSON is checked, then ignored).
     Info(Bytes),
+    /// A pedantic connection's PUB/HPUB control line names a subject with an empty or a
+    /// wildcard token. Reported as soon as the control line is complete, before its payload
+    /// arrives (the PUB itself follows as the next op), which is when nats-server answers
+    /// `-ERR 'Invalid Publish Subject'`. Only when [`Parser::set_pedantic`] is on.
+    ///
+    /// [`Parser::set_pedantic`]: super::Parser::set_pedantic
+    InvalidPublishSubject,
 }
 
 /// Why the parser rejected the input. Every variant closes the connection.

@@ -37,6 +37,8 @@ use memchr::memchr;
 use self::args::{Args, Span, is_pub_delim, is_sub_delim, parse_size};
 use self::opname::{LineOp, OpKind, SkipOp};
 use super::{ClientOp, ParseError};
+use crate::notice::{go_quote, proto_snippet};
+use crate::subject;
 
 /// Limits the parser enforces while reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +88,10 @@ pub struct Parser {
     state: State,
     /// Whether HPUB is allowed (the client negotiated headers).
     headers: bool,
+    /// Whether PUB subjects are checked ([`ClientOp::InvalidPublishSubject`]).
+    pedantic: bool,
+    /// nats-server's log text for the bytes refused (see [`Parser::rejection`]).
+    rejection: Option<String>,
 }
 
 /// Where the parser is in the stream. Bytes already classified (an op name, the blanks
@@ -134,7 +140,16 @@ impl Parser {
             limits,
             state: State::Start,
             headers: true,
+            pedantic: false,
+            rejection: None,
         }
+    }
+
+    /// Turns the pedantic subject check on or off (off by default): when on, a PUB/HPUB whose
+    /// subject has an empty or wildcard token yields [`ClientOp::InvalidPublishSubject`] as
+    /// soon as its control line is complete, then the PUB itself once its payload is in.
+    pub fn set_pedantic(&mut self, pedantic: bool) {
+        self.pedantic = pedantic;
     }
 
     /// Allows or forbids HPUB (allowed by default). Without negotiated headers nats-server closes the connection as
@@ -146,6 +161,34 @@ impl Parser {
     /// Changes the limits (config reload); they apply from the next control line.
     pub fn set_limits(&mut self, limits: ParserLimits) {
         self.limits = limits;
+    }
+
+    /// Once the parser failed, the error nats-server logs for the same bytes, such as
+    /// `maximum payload exceeded: 2000000 vs 1048576`, `processPub Parse Error: "a b c d"` or
+    /// `Client parser ERROR: proto='"X\r"...'` (without nats-server's internal `state=` and
+    /// `i=`). `None` for [`ParseError::MaxControlLine`], whose text never varies.
+    pub fn rejection(&self) -> Option<&str> {
+        self.rejection.as_deref()
+    }
+
+    /// Fails with [`ParseError::UnknownOp`] at `buf[at]`, keeping nats-server's log text (which
+    /// quotes the bytes from there).
+    fn unknown_op(&mut self, buf: &[u8], at: usize) -> ParseError {
+        let snippet = proto_snippet(buf.get(at..).unwrap_or_default());
+        self.rejection = Some(format!("Client parser ERROR: proto='{snippet}...'"));
+        ParseError::UnknownOp
+    }
+
+    /// Fails with [`ParseError::BadArguments`], keeping nats-server's `what: "args"` text.
+    fn reject(&mut self, what: &str, args: &[u8]) -> ParseError {
+        self.rejection = Some(format!("{what}: {}", go_quote(args)));
+        ParseError::BadArguments
+    }
+
+    /// Whether the next byte starts a new operation (nothing of one is pending): where
+    /// nats-server checks that an unauthenticated client's first op is CONNECT.
+    pub fn at_op_start(&self) -> bool {
+        matches!(self.state, State::Start)
     }
 
     /// The limits in force.
@@ -179,7 +222,10 @@ impl Parser {
                 if buf.is_empty() {
                     return Ok(None);
                 }
-                let Some((kind, name_len)) = opname::recognize(buf)? else {
+                let Ok(recognized) = opname::recognize(buf) else {
+                    return Err(self.unknown_op(buf, bad_name_byte(buf)));
+                };
+                let Some((kind, name_len)) = recognized else {
                     return Ok(None);
                 };
                 match kind {
@@ -270,11 +316,21 @@ impl Parser {
         let op = match op {
             LineOp::Pub | LineOp::HPub => {
                 let pending = self.pub_header(op, args, line_len)?;
+                if self.pedantic && !subject::has_literal_tokens(&args[pending.subject.range()]) {
+                    self.state = State::Payload(pending);
+                    return Ok(Some(ClientOp::InvalidPublishSubject));
+                }
                 return self.payload(pending, buf);
             }
-            LineOp::Sub => sub(args)?,
-            LineOp::Unsub => unsub(args)?,
-            LineOp::HMsg => return Err(ParseError::UnknownOp),
+            LineOp::Sub => match sub(args) {
+                Ok(spans) => spans,
+                Err(_) => return Err(self.reject("processSub Parse Error", args)),
+            },
+            LineOp::Unsub => match unsub(args) {
+                Ok(spans) => spans,
+                Err(_) => return Err(self.reject("processUnsub Parse Error", args)),
+            },
+            LineOp::HMsg => return Err(self.unknown_op(buf, line_len)),
             LineOp::Connect => LineSpans::Connect,
             LineOp::Info => LineSpans::Info,
             LineOp::Err => LineSpans::Err,
@@ -290,10 +346,11 @@ impl Parser {
         buf: &mut BytesMut,
     ) -> Result<Option<ClientOp>, ParseError> {
         let end = pending.line_len + pending.size;
-        if buf.get(end).is_some_and(|&b| b != b'\r')
-            || buf.get(end + 1).is_some_and(|&b| b != b'\n')
-        {
-            return Err(ParseError::UnknownOp);
+        if buf.get(end).is_some_and(|&b| b != b'\r') {
+            return Err(self.unknown_op(buf, end));
+        }
+        if buf.get(end + 1).is_some_and(|&b| b != b'\n') {
+            return Err(self.unknown_op(buf, end + 1));
         }
         if buf.len() < end + 2 {
             self.state = State::Payload(pending);
@@ -318,31 +375,49 @@ impl Parser {
 
     /// Checks a PUB/HPUB control line's arguments.
     fn pub_header(
-        &self,
+        &mut self,
         op: LineOp,
         args: &[u8],
         line_len: usize,
     ) -> Result<PendingPub, ParseError> {
         if op == LineOp::HPub && !self.headers {
+            self.rejection = Some("message headers not supported".to_owned());
             return Err(ParseError::BadArguments);
         }
-        let split = Args::<4>::split(args, is_pub_delim).ok_or(ParseError::BadArguments)?;
-        let (subject, reply, header, total) = match (op, split.as_slice()) {
-            (LineOp::Pub, &[subject, size]) => (subject, None, None, size),
-            (LineOp::Pub, &[subject, reply, size]) => (subject, Some(reply), None, size),
-            (LineOp::HPub, &[subject, hdr, total]) => (subject, None, Some(hdr), total),
-            (LineOp::HPub, &[subject, reply, hdr, total]) => {
+        let name = match op {
+            LineOp::HPub => "processHeaderPub",
+            _ => "processPub",
+        };
+        let split = Args::<4>::split(args, is_pub_delim);
+        let (subject, reply, header, total) = match (op, split.as_ref().map(|s| s.as_slice())) {
+            (LineOp::Pub, Some(&[subject, size])) => (subject, None, None, size),
+            (LineOp::Pub, Some(&[subject, reply, size])) => (subject, Some(reply), None, size),
+            (LineOp::HPub, Some(&[subject, hdr, total])) => (subject, None, Some(hdr), total),
+            (LineOp::HPub, Some(&[subject, reply, hdr, total])) => {
                 (subject, Some(reply), Some(hdr), total)
             }
-            _ => return Err(ParseError::BadArguments),
+            _ => return Err(self.reject(&format!("{name} Parse Error"), args)),
         };
-        let size_of = |span: Span| parse_size(&args[span.range()]).ok_or(ParseError::BadArguments);
-        let header_len = header.map(size_of).transpose()?;
-        let size = size_of(total)?;
+        let size_of = |span: Span| parse_size(&args[span.range()]);
+        let header_len = match header.map(size_of) {
+            Some(None) => {
+                return Err(self.reject("processHeaderPub Bad or Missing Header Size", args));
+            }
+            other => other.flatten(),
+        };
+        let Some(size) = size_of(total) else {
+            let what = match op {
+                LineOp::HPub => "processHeaderPub Bad or Missing Total Size",
+                _ => "processPub Bad or Missing Size",
+            };
+            return Err(self.reject(what, args));
+        };
         if header_len.is_some_and(|hdr| hdr > size) {
-            return Err(ParseError::BadArguments);
+            return Err(self.reject("processHeaderPub Header Size larger then TotalSize", args));
         }
         if size > self.limits.max_payload {
+            let max = self.limits.max_payload;
+            self.rejection = Some(format!("maximum payload exceeded: {size} vs {max}"));
             return Err(ParseError::MaxPayload);
         }
         Ok(PendingPub {
@@ -391,6 +466,14 @@ impl PendingPub {
 fn cut(mut bytes: BytesMut, len: usize) -> Bytes {
     bytes.truncate(len);
     bytes.freeze()
+}
+
+/// The offset of the first byte of `buf` that cannot continue any op name (`buf` starts with
+/// an op name that [`opname::recognize`] refused).
+fn bad_name_byte(buf: &[u8]) -> usize {
+    (1..=buf.len())
+        .find(|&k| opname::recognize(&buf[..k]).is_err())
+        .map_or(0, |k| k - 1)
 }
 
 /// A SUB's arguments, checked.

@@ -388,3 +388,14 @@ mod with_config_file {
         assert!(error(&["-c", "/nonexistent/x.conf"]).contains("error opening config file"));
     }
 }
+
+#[test]
+fn control_is_off_by_default_and_opt_in() {
+    let defaults = run(&[]);
+    assert!(!defaults.config.fault_control && !defaults.control_allow_public);
+    let on = run(&["--control"]);
+    assert!(on.config.fault_control && !on.control_allow_public);
+    let public = run(&["--control", "--control_allow_public"]);
+    assert!(public.config.fault_control && public.control_allow_public);
+    assert!(!run(&["--control=false"]).config.fault_control);
+}

@@ -23,6 +23,13 @@
 //! skip them, as nats-server does. Quirk *not* reproduced: nats-server's lexer rejects an
 //! integer followed directly by `]` (`x: [1, 2]`); we accept it.
 //!
+//! Maps, arrays, includes and environment variables nest at most [`MAX_DEPTH`] levels (an
+//! error names the file, line and column where the limit is crossed); nats-server has no
+//! limit, but a deeper file would overflow the stack here.
+//!
+//! `$variable` references copy at most [`MAX_EXPANSION`] in all, so lines that double the line
+//! before cannot exhaust memory.
+//!
 //! Every [`Value`] and map key carries its [`Pos`] (file, line, column) so errors can point at
 //! it; [`ConfError`] displays as `file:line:col: message`. Columns are 1-based.
 
@@ -39,7 +46,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use error::ConfError;
-pub use parser::EnvLookup;
+pub use parser::{EnvLookup, MAX_DEPTH, MAX_EXPANSION};
 pub use value::{Entry, Kind, Map, Pos, Value};
 
 use parser::{Context, Parser};
@@ -61,6 +68,8 @@ pub fn parse_file_with_env(path: &Path, env: EnvLookup<'_>) -> Result<Map, ConfE
     let text = std::fs::read_to_string(path)
         .map_err(|e| ConfError::file(path, format!("error opening config file: {e}")))?;
     let mut ctx = Context {
+        depth: 0,
+        expanded: 0,
         includes: Vec::new(),
         env_stack: Vec::new(),
         env,
@@ -84,6 +93,8 @@ pub fn parse_str(
     env: EnvLookup<'_>,
 ) -> Result<Map, ConfError> {
     let mut ctx = Context {
+        depth: 0,
+        expanded: 0,
         includes: Vec::new(),
         env_stack: Vec::new(),
         env,

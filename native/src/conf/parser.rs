@@ -15,8 +15,23 @@ use super::value::{Entry, Kind, Map, Pos, Value};
 /// process environment.
 pub type EnvLookup<'e> = &'e dyn Fn(&str) -> Option<String>;
 
+/// The deepest nesting of maps, arrays, includes and environment variables accepted. Real
+/// configurations nest a handful of levels; the limit keeps a hostile file from overflowing
+/// the stack of the parser (and of everything that walks the parsed tree), on start and on
+/// reload alike.
+pub const MAX_DEPTH: usize = 128;
+
+/// The most a file's `$variable` references may copy in all, in bytes as [`Kind::weight`]
+/// estimates them. Each reference copies its value, so a chain of lines that each reference
+/// the line before twice would otherwise double until memory runs out.
+pub const MAX_EXPANSION: usize = 32 * 1024 * 1024;
+
 /// State shared by a parser and the child parsers it starts.
 pub(crate) struct Context<'e> {
+    /// How many maps, arrays, includes and environment variables enclose the current value.
+    pub(crate) depth: usize,
+    /// What `$variable` references have copied so far ([`Kind::weight`]).
+    pub(crate) expanded: usize,
     /// Canonical paths of the files being parsed, outermost first.
     pub(crate) includes: Vec<PathBuf>,
     /// Environment variables being expanded, outermost first.
@@ -160,9 +175,11 @@ impl<'c, 'e> Parser<'c, 'e> {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| self.err_at(at, format!("error parsing include file '{name}', {e}")))?;
         let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        self.enter()?;
         self.ctx.includes.push(canonical);
         let result = Parser::new(&text, Arc::from(path.as_path()), dir, self.ctx).parse_document();
         self.ctx.includes.pop();
+        self.ctx.depth -= 1;
         for entry in result? {
             self.current().insert(entry);
         }
@@ -205,8 +222,8 @@ impl<'c, 'e> Parser<'c, 'e> {
         let kind = match self.peek() {
             None => return Err(self.err_here("expected a value but found end of file")),
             Some('\n' | '\r') => return Err(self.err_here("expected a value but found new line")),
-            Some('[') => self.array()?,
-            Some('{') => Kind::Map(self.map()?),
+            Some('[') => self.nested(Self::array)?,
+            Some('{') => Kind::Map(self.nested(Self::map)?),
             Some('"' | '\'') => self.quoted_string()?,
             Some('(') => self.block_string()?,
             Some('.') => return Err(self.err_here("floats must start with a digit")),
@@ -222,6 +239,25 @@ impl<'c, 'e> Parser<'c, 'e> {
         Ok(Value { kind, pos })
     }
 
+    /// Parses a map or array (`parse`) one level deeper, refusing to go past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, parse: fn(&mut Self) -> Result<T, ConfError>) -> Result<T, ConfError> {
+        self.enter()?;
+        let result = parse(self);
+        self.ctx.depth -= 1;
+        result
+    }
+
+    /// Goes one level deeper, or fails at the current position past [`MAX_DEPTH`].
+    fn enter(&mut self) -> Result<(), ConfError> {
+        if self.ctx.depth >= MAX_DEPTH {
+            return Err(self.err_here(format!(
+                "too deeply nested: more than {MAX_DEPTH} levels of maps, arrays, includes and variables"
+            )));
+        }
+        self.ctx.depth += 1;
+        Ok(())
+    }
+
     fn scalar(&mut self, token: String, pos: Pos) -> Result<Value, ConfError> {
         match token.strip_prefix('$') {
             // nats-server keeps unquoted bcrypt hashes ($2a$...) as strings.
@@ -235,14 +271,21 @@ impl<'c, 'e> Parser<'c, 'e> {
 
     /// Resolves `$name`: enclosing maps innermost first, then the environment.
     fn variable(&mut self, name: &str, pos: Pos) -> Result<Value, ConfError> {
-        for scope in self.scopes.iter_mut().rev() {
-            if let Some(entry) = scope.get_mut(name) {
-                entry.referenced = true;
-                return Ok(Value {
-                    kind: entry.value.kind.clone(),
-                    pos,
-                });
-            }
+        if let Some(entry) = self.scopes.iter_mut().rev().find_map(|s| s.get_mut(name)) {
+            entry.referenced = true;
+            let weight = entry.value.kind.weight();
+            let kind =
+                (self.ctx.expanded + weight <= MAX_EXPANSION).then(|| entry.value.kind.clone());
+            self.ctx.expanded += weight;
+            return match kind {
+                Some(kind) => Ok(Value { kind, pos }),
+                None => Err(self.err_at(
+                    &pos,
+                    format!(
+                        "variable references copy too much: more than {MAX_EXPANSION} bytes in all"
+                    ),
+                )),
+            };
         }
         let Some(text) = (self.ctx.env)(name) else {
             return Err(self.err_at(
@@ -259,10 +302,12 @@ impl<'c, 'e> Parser<'c, 'e> {
         }
         // Environment values are parsed as if written `pk=<value>`, as nats-server does.
         let label: Arc<Path> = Arc::from(Path::new(&format!("<env {name}>")));
+        self.enter()?;
         self.ctx.env_stack.push(name.to_owned());
         let src = format!("pk={text}");
         let parsed = Parser::new(&src, label, self.dir.clone(), self.ctx).parse_document();
         self.ctx.env_stack.pop();
+        self.ctx.depth -= 1;
         let mut map = parsed.map_err(|e| {
             self.err_at(
                 &pos,

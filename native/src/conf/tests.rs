@@ -261,6 +261,46 @@ fn syntax_errors_name_file_line_and_column() {
 }
 
 #[test]
+fn nesting_up_to_the_limit_parses() {
+    let inner = format!("{}x: 1{}", "a { ".repeat(MAX_DEPTH), " }".repeat(MAX_DEPTH));
+    assert!(parse(&inner).is_ok(), "{:?}", parse(&inner).err());
+    let arrays = format!("a: {}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+    assert!(parse(&arrays).is_ok(), "{:?}", parse(&arrays).err());
+}
+
+#[test]
+fn nesting_past_the_limit_is_an_error_at_its_position() {
+    // The inputs of issue 9: unterminated and terminated, maps and arrays, far past the limit.
+    for text in [
+        "a { ".repeat(8000),
+        format!("{}{}", "a { ".repeat(2000), "}".repeat(2000)),
+        format!("a = {}", "[".repeat(50_000)),
+        format!("a = {}{}", "[".repeat(50_000), "]".repeat(50_000)),
+        format!(
+            "a: {}1{}",
+            "[".repeat(MAX_DEPTH + 1),
+            "]".repeat(MAX_DEPTH + 1)
+        ),
+        format!("x {}", "{ a: [ ".repeat(5000)),
+    ] {
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("too deeply nested"), "{e}");
+        assert_eq!(e.line, 1);
+        assert!(e.to_string().starts_with("t.conf:1:"), "{e}");
+    }
+    let e = parse(&format!("a: {}", "[".repeat(MAX_DEPTH + 1))).unwrap_err();
+    assert_eq!(e.col as usize, 4 + MAX_DEPTH, "{e}");
+}
+
+#[test]
+fn nesting_counts_environment_variables() {
+    let deep = format!("{}1{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+    let e = parse_env("a: $DEEP", &[("DEEP", &deep)]).unwrap_err();
+    assert!(e.message.contains("too deeply nested"), "{e}");
+    assert!(parse_env("a: $DEEP", &[("DEEP", "[[1]]")]).is_ok());
+}
+
+#[test]
 fn crlf_line_endings() {
     let m = parse("a: 1\r\nb: [1,\r\n 2]\r\nc { d: x\r\n}\r\n").unwrap();
     assert_eq!(kind(&m, "a"), &Kind::Integer(1));
@@ -354,4 +394,21 @@ mod files {
             "{e}"
         );
     }
+}
+
+#[test]
+fn doubling_references_stop_at_the_expansion_limit() {
+    let mut text = String::from("a0: [ 1, 1 ]\n");
+    for i in 1..40 {
+        text.push_str(&format!("a{i}: [ $a{}, $a{} ]\n", i - 1, i - 1));
+    }
+    let e = parse(&text).unwrap_err();
+    assert!(
+        e.message.contains("variable references copy too much"),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with("t.conf:"), "{e}");
+    // Ordinary reuse is far below the limit.
+    let m = parse("big: [ 1, 2, 3 ]\na: $big\nb: $big\nc { d: $big }\n").unwrap();
+    assert_eq!(kind(&m, "b"), kind(&m, "big"));
 }

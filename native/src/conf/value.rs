@@ -50,6 +50,24 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Roughly how many bytes of memory a copy of this value takes: what a `$variable`
+    /// reference copies.
+    pub fn weight(&self) -> usize {
+        let own = std::mem::size_of::<Value>();
+        match self {
+            Self::String(s) | Self::Datetime(s) => own + s.len(),
+            Self::Integer(_) | Self::Float(_) | Self::Bool(_) => own,
+            Self::Array(items) => own + items.iter().map(|v| v.kind.weight()).sum::<usize>(),
+            Self::Map(map) => {
+                own + map
+                    .entries()
+                    .iter()
+                    .map(|e| std::mem::size_of::<Entry>() + e.key.len() + e.value.kind.weight())
+                    .sum::<usize>()
+            }
+        }
+    }
+
     /// A short name for error messages: "string", "integer", ...
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -362,7 +362,7 @@ impl SubDetail {
             subject: s.subject,
             qgroup: s.queue,
             sid: s.sid,
-            msgs: s.msgs,
+            msgs: s.delivered,
             max: s.max,
             cid: s.cid,
         }

@@ -441,3 +441,12 @@ fn websocket_without_no_tls_is_refused_at_the_block() {
     );
     assert!(err("websocket { port: -1, no_tls: false }").contains("requires TLS"));
 }
+
+#[test]
+fn fault_control_is_opt_in() {
+    let o = ok("");
+    assert!(!o.config.fault_control && !o.control_allow_public);
+    let o = ok("control: true\ncontrol_allow_public: true");
+    assert!(o.config.fault_control && o.control_allow_public);
+    assert!(err("control: 5").contains("control"));
+}

@@ -220,6 +220,10 @@ pub(crate) async fn read_loop(
                 drained = n < size;
                 size = next_read_size(size, n);
                 buf.truncate(n);
+                // A read that was already waiting when the broker paused the connection is
+                // held until it resumes: a pause (flow control's or an injected fault's)
+                // then stops the input at once, and the bytes are not lost.
+                gate.opened().await;
                 let Some(hub) = hub.upgrade() else { return };
                 if !hub.borrow_mut().input(conn, buf.split()) {
                     return;

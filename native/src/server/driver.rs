@@ -47,6 +47,8 @@ pub(crate) enum Request {
     LameDuck,
     /// Apply a new configuration; the result goes back on the channel.
     Reload(Box<Config>, async_channel::Sender<Result<(), ConfigError>>),
+    /// Inject, clear or list faults (see `faults`).
+    Fault(super::faults::FaultRequest),
 }
 
 /// The hub as the tasks hold it: they never keep it alive, so dropping the hub at the end of
@@ -431,10 +433,6 @@ impl Hub {
             tracing::debug!("Refused a connection: the server is shutting down");
             return;
         };
-        match peer.addr {
-            Some(addr) => tracing::debug!("{addr} - cid:{conn} - Client connection created"),
-            None => tracing::debug!("cid:{conn} - In-process client connection created"),
-        }
         let close_reason = io.close_reason();
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
@@ -510,6 +508,7 @@ impl Hub {
                 }
                 let _ = reply.try_send(result);
             }
+            Request::Fault(request) => request.apply(&mut self.broker, now),
         }
     }
 
@@ -582,7 +581,6 @@ impl Hub {
             }
             Output::Close { conn, reason } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
-                    tracing::debug!("cid:{conn} - Client connection closed: {reason}");
                     if let Some(slot) = &tasks.close_reason {
                         let _ = slot.set(reason);
                     }
@@ -613,6 +611,7 @@ impl Hub {
                     tasks.gate.resume();
                 }
             }
+            Output::Notice(notice) => crate::log::notice(&notice),
             Output::StopListening => self.stop_listening(),
             Output::Stopped => {
                 self.stopped.close();

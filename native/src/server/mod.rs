@@ -8,6 +8,7 @@
 mod clock;
 pub(crate) mod conn;
 pub(crate) mod driver;
+mod faults;
 mod files;
 mod in_process;
 mod listener;
@@ -67,6 +68,12 @@ pub enum StartError {
     Signals(std::io::Error),
     /// [`Server::start`] was called before.
     AlreadyStarted,
+    /// The fault control surface was asked for on a listener that is not a loopback address,
+    /// without [`ServerOptions::control_allow_public`].
+    ControlNotLoopback {
+        /// The listener's address.
+        addr: SocketAddr,
+    },
 }
 
 impl std::fmt::Display for StartError {
@@ -83,6 +90,11 @@ impl std::fmt::Display for StartError {
             Self::Websocket(e) => write!(f, "websocket: {e}"),
             Self::Signals(e) => write!(f, "could not install signal handlers: {e}"),
             Self::AlreadyStarted => f.write_str("the server was already started"),
+            Self::ControlNotLoopback { addr } => write!(
+                f,
+                "refusing the fault control surface (--control) on non-loopback address {addr}: \
+                 any client could inject faults; add --control_allow_public to allow it"
+            ),
         }
     }
 }
@@ -95,7 +107,7 @@ impl std::error::Error for StartError {
             | Self::ListenOther { source, .. }
             | Self::File { source, .. } => Some(source),
             Self::Signals(e) => Some(e),
-            Self::AlreadyStarted | Self::Websocket(_) => None,
+            Self::AlreadyStarted | Self::Websocket(_) | Self::ControlNotLoopback { .. } => None,
         }
     }
 }
@@ -204,6 +216,12 @@ impl Server {
                 addr: format!("{}:{}", options.host, options.port),
                 source,
             })?;
+            if options.config.fault_control
+                && !options.control_allow_public
+                && !local.ip().is_loopback()
+            {
+                return Err(StartError::ControlNotLoopback { addr: local });
+            }
             let _ = self.shared.local_addr.set(local);
             options.config.port = local.port();
             Some(listener)

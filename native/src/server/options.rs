@@ -40,6 +40,10 @@ pub struct ServerOptions {
     pub reload: Option<ReloadFn>,
     /// Seed for the broker's randomness; `None` draws one from the operating system.
     pub seed: Option<u64>,
+    /// Allow the fault control surface (`config.fault_control`) on a listener that is not a
+    /// loopback address. Without it [`Server::start`](crate::Server::start) refuses, since any
+    /// client that reaches the port could then inject faults.
+    pub control_allow_public: bool,
     /// Serve HTTP monitoring (`/varz`, `/connz`, ...) here (nats-server's `-m`).
     pub http: Option<ListenAddr>,
     /// Accept WebSocket clients (nats-server's `websocket {}` block, without TLS).
@@ -107,6 +111,7 @@ impl Default for ServerOptions {
             seed: None,
             http: None,
             websocket: None,
+            control_allow_public: false,
         }
     }
 }

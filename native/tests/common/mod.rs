@@ -96,6 +96,24 @@ impl Daemon {
         false
     }
 
+    /// Waits until `count` log lines in all contain `text`.
+    pub fn wait_for_lines(&mut self, text: &str, count: usize, timeout: Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        let rx = self.lines.as_ref().unwrap();
+        loop {
+            if self.log.iter().filter(|l| l.contains(text)).count() >= count {
+                return true;
+            }
+            let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) else {
+                return false;
+            };
+            match rx.recv_timeout(left) {
+                Ok(line) => self.log.push(line),
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The client URL.
     pub fn url(&self) -> String {
         format!("nats://{}", self.addr)

@@ -12,14 +12,16 @@ use skiff_tests::target::Target;
 use skiff_tests::target::binary::BinaryTarget;
 use skiff_tests::target::core::CoreTarget;
 use skiff_tests::target::tcp::AddrTarget;
+use skiff_tests::target::wasm::WasmNodeTarget;
 use skiff_tests::version::Version;
 
 /// Differential conformance suite for NATS servers.
 #[derive(Debug, Parser)]
 #[command(name = "skiff-conformance")]
 struct Args {
-    /// `core` (in memory), `skiff` (the daemon binary), `addr:nats://host:port`, or
-    /// `bin:/path/to/server` (started per scenario with a generated config).
+    /// `core` (in memory), `skiff` (the daemon binary), `wasm` (the browser build in Node,
+    /// after `bash wasm/build.sh`), `addr:nats://host:port`, or `bin:/path/to/server` (started
+    /// per scenario with a generated config).
     #[arg(long, default_value = "skiff")]
     target: String,
     /// The Skiff daemon binary for `--target skiff`.
@@ -79,6 +81,10 @@ fn run(args: &Args) -> Result<bool, String> {
             Box::new(CoreTarget::new(as_version))
         }
         "skiff" => binary(BinaryTarget::new(&args.server_bin, as_version)?, args),
+        "wasm" => Box::new(WasmNodeTarget::new(
+            &std::env::current_dir().map_err(|e| e.to_string())?,
+            as_version,
+        )?),
         other => {
             if let Some(url) = other.strip_prefix("addr:") {
                 Box::new(AddrTarget::new(url)?)

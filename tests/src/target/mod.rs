@@ -10,6 +10,7 @@ use crate::version::Version;
 pub mod binary;
 pub mod core;
 pub mod tcp;
+pub mod wasm;
 pub mod ws;
 
 /// What one receive produced.

@@ -630,3 +630,147 @@ fn find_newline_agrees_with_a_plain_search() {
         }
     }
 }
+
+/// Parses `input` whole with the pedantic check on.
+fn feed_pedantic(input: &[u8]) -> (Vec<ClientOp>, Option<ParseError>) {
+    let mut parser = Parser::default();
+    parser.set_pedantic(true);
+    let mut buf = BytesMut::from(input);
+    let mut ops = Vec::new();
+    loop {
+        match parser.parse(&mut buf) {
+            Ok(Some(op)) => ops.push(op),
+            Ok(None) => return (ops, None),
+            Err(err) => return (ops, Some(err)),
+        }
+    }
+}
+
+#[test]
+fn pedantic_subject_reported_at_the_control_line() {
+    // nats-server answers at the control line, so a bad payload still gets the -ERR first.
+    let (ops, err) = feed_pedantic(b"PUB a.> 4\r\nPUB x\r\n");
+    assert_eq!(
+        (ops, err),
+        (
+            vec![ClientOp::InvalidPublishSubject],
+            Some(ParseError::UnknownOp)
+        )
+    );
+    // A partial payload: the notice comes before the payload is in.
+    let (ops, err) = feed_pedantic(b"PUB foo..bar 4\r\nab");
+    assert_eq!((ops, err), (vec![ClientOp::InvalidPublishSubject], None));
+    // Then the PUB follows as usual.
+    let (ops, _) = feed_pedantic(b"HPUB * 0 1\r\nx\r\n");
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[0], ClientOp::InvalidPublishSubject);
+    assert!(matches!(&ops[1], ClientOp::HPub { subject, .. } if &subject[..] == b"*"));
+}
+
+#[test]
+fn pedantic_ignores_whitespace_inside_tokens() {
+    // nats-server's IsValidLiteralSubject only looks for empty and wildcard tokens.
+    let (ops, err) = feed_pedantic(b"PUB s36\rx 0\r\n\r\nPUB foo 0\r\n\r\n");
+    assert_eq!(err, None);
+    assert!(ops.iter().all(|op| matches!(op, ClientOp::Pub { .. })));
+    assert_eq!(ops.len(), 2);
+}
+
+#[test]
+fn pedantic_off_reports_nothing() {
+    let (ops, _) = feed(ParserLimits::default(), [&b"PUB a.> 0\r\n\r\n"[..]]);
+    assert!(matches!(&ops.ops[..], [ClientOp::Pub { .. }]));
+}
+
+/// The error nats-server logs for `input`, as the parser keeps it.
+fn rejection(input: &[u8], headers: bool) -> Option<String> {
+    let mut parser = Parser::default();
+    parser.set_headers(headers);
+    let mut buf = BytesMut::from(input);
+    while let Ok(Some(_)) = parser.parse(&mut buf) {}
+    parser.rejection().map(str::to_owned)
+}
+
+#[test]
+fn rejections_read_as_nats_server_logs_them() {
+    // Each text checked against nats-server 2.15.1's log for the same bytes.
+    let cases: &[(&[u8], bool, &str)] = &[
+        (
+            b"PUB a b c d\r\n",
+            true,
+            r#"processPub Parse Error: "a b c d""#,
+        ),
+        (
+            b"PUB foo x\r\n",
+            true,
+            r#"processPub Bad or Missing Size: "foo x""#,
+        ),
+        (b"HPUB foo 1\r\n", false, "message headers not supported"),
+        (
+            b"HPUB foo x 2\r\n",
+            true,
+            r#"processHeaderPub Bad or Missing Header Size: "foo x 2""#,
+        ),
+        (
+            b"HPUB foo 1 x\r\n",
+            true,
+            r#"processHeaderPub Bad or Missing Total Size: "foo 1 x""#,
+        ),
+        (
+            b"HPUB foo 3 2\r\n",
+            true,
+            r#"processHeaderPub Header Size larger then TotalSize: "foo 3 2""#,
+        ),
+        (
+            b"HPUB a b c d e\r\n",
+            true,
+            r#"processHeaderPub Parse Error: "a b c d e""#,
+        ),
+        (b"SUB foo\r\n", true, r#"processSub Parse Error: "foo""#),
+        (
+            b"UNSUB a b c\r\n",
+            true,
+            r#"processUnsub Parse Error: "a b c""#,
+        ),
+        (
+            b"PUB foo 9999999\r\n",
+            true,
+            "maximum payload exceeded: 9999999 vs 1048576",
+        ),
+        (
+            b"XYZ\r\n",
+            true,
+            r#"Client parser ERROR: proto='"XYZ\r"...'"#,
+        ),
+        (
+            b"PINX\r\n",
+            true,
+            r#"Client parser ERROR: proto='"X\r"...'"#,
+        ),
+        (b"PUB\r\n", true, r#"Client parser ERROR: proto='"\r"...'"#),
+        (
+            b"PUB foo 1\r\nxy\r\n",
+            true,
+            r#"Client parser ERROR: proto='"y\r"...'"#,
+        ),
+        (
+            b"PUB foo 1\r\nx\rx\r\n",
+            true,
+            r#"Client parser ERROR: proto='"x\r"...'"#,
+        ),
+        (
+            b"HMSG foo 1 2 3\r\n",
+            true,
+            r#"Client parser ERROR: proto='""...'"#,
+        ),
+    ];
+    for &(input, headers, text) in cases {
+        assert_eq!(
+            rejection(input, headers).as_deref(),
+            Some(text),
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+    assert_eq!(rejection(b"PUB foo 1\r\nx\r\n", true), None);
+}

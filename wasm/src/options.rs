@@ -1,0 +1,393 @@
+//! Broker options as JavaScript passes them, checked and turned into a core [`Config`].
+//!
+//! The JavaScript object is first read into a [`Value`] (in the wasm build), so the rules here
+//! are plain Rust and tested natively. Every mistake is an error that names the option: an
+//! unknown key, a wrong type, a value out of range, or a combination the core rejects.
+
+use std::time::Duration;
+
+use skiff_core::{Auth, Config, Permissions, Rules, User};
+
+/// A JavaScript value, as far as options need one.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// `undefined` or `null`: the option is absent.
+    Absent,
+    /// A boolean.
+    Bool(bool),
+    /// A number.
+    Number(f64),
+    /// A string.
+    Str(String),
+    /// An array.
+    List(Vec<Self>),
+    /// A plain object's own enumerable properties, in order.
+    Object(Vec<(String, Self)>),
+    /// Anything else (a function, a symbol, a bigint...), with its `typeof`.
+    Other(String),
+}
+
+impl Value {
+    /// A short description for error messages.
+    fn describe(&self) -> String {
+        match self {
+            Self::Absent => "nothing".to_owned(),
+            Self::Bool(b) => format!("the boolean {b}"),
+            Self::Number(n) => format!("the number {n}"),
+            Self::Str(s) => format!("the string {s:?}"),
+            Self::List(_) => "an array".to_owned(),
+            Self::Object(_) => "an object".to_owned(),
+            Self::Other(kind) => format!("a {kind}"),
+        }
+    }
+}
+
+/// The option keys [`config_from`] accepts, for the unknown-key message.
+const KEYS: &[&str] = &[
+    "serverName",
+    "serverId",
+    "host",
+    "port",
+    "headers",
+    "maxPayload",
+    "maxControlLine",
+    "maxPending",
+    "maxConnections",
+    "maxSubscriptions",
+    "pingInterval",
+    "maxPingsOut",
+    "noShortFirstPing",
+    "authTimeout",
+    "lameDuckDuration",
+    "lameDuckGracePeriod",
+    "token",
+    "users",
+];
+
+/// Builds the broker configuration from the options object (absent means all defaults).
+pub fn config_from(options: &Value) -> Result<Config, String> {
+    let fields = match options {
+        Value::Absent => return Ok(Config::default()),
+        Value::Object(fields) => fields,
+        other => {
+            return Err(format!(
+                "broker options must be an object, got {}",
+                other.describe()
+            ));
+        }
+    };
+    let mut config = Config::default();
+    for (key, value) in fields {
+        if matches!(value, Value::Absent) {
+            continue;
+        }
+        let key = key.as_str();
+        match key {
+            "serverName" => config.server_name = string(key, value)?,
+            "serverId" => config.server_id = string(key, value)?,
+            "host" => config.host = string(key, value)?,
+            "port" => config.port = integer(key, value, 0, u16::MAX.into())? as u16,
+            "headers" => config.headers = boolean(key, value)?,
+            "maxPayload" => config.max_payload = size(key, value)?,
+            "maxControlLine" => config.max_control_line = size(key, value)?,
+            "maxPending" => config.max_pending = size(key, value)?,
+            "maxConnections" => config.max_connections = count(key, value)?,
+            "maxSubscriptions" => config.max_subscriptions = count(key, value)?,
+            "pingInterval" => config.ping_interval = millis(key, value)?,
+            "maxPingsOut" => config.ping_max = integer(key, value, 1, u32::MAX.into())? as u32,
+            "noShortFirstPing" => config.disable_short_first_ping = boolean(key, value)?,
+            "authTimeout" => config.auth_timeout = millis(key, value)?,
+            "lameDuckDuration" => config.lame_duck_duration = millis(key, value)?,
+            "lameDuckGracePeriod" => config.lame_duck_grace_period = millis(key, value)?,
+            "token" => {
+                if matches!(config.auth, Auth::Users(_)) {
+                    return Err(both_token_and_users());
+                }
+                let token = string(key, value)?;
+                if token.is_empty() {
+                    return Err("option token must not be empty".to_owned());
+                }
+                config.auth = Auth::Token(token);
+            }
+            "users" => {
+                if matches!(config.auth, Auth::Token(_)) {
+                    return Err(both_token_and_users());
+                }
+                config.auth = Auth::Users(users(value)?);
+            }
+            unknown => {
+                return Err(format!(
+                    "unknown broker option {unknown:?} (known: {})",
+                    KEYS.join(", ")
+                ));
+            }
+        }
+    }
+    config
+        .validate()
+        .map_err(|e| format!("invalid broker options: {e}"))?;
+    Ok(config)
+}
+
+fn both_token_and_users() -> String {
+    "options token and users cannot be used together".to_owned()
+}
+
+fn string(key: &str, value: &Value) -> Result<String, String> {
+    match value {
+        Value::Str(s) => Ok(s.clone()),
+        other => Err(format!(
+            "option {key} must be a string, got {}",
+            other.describe()
+        )),
+    }
+}
+
+fn boolean(key: &str, value: &Value) -> Result<bool, String> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        other => Err(format!(
+            "option {key} must be a boolean, got {}",
+            other.describe()
+        )),
+    }
+}
+
+/// A whole number in `min..=max`.
+fn integer(key: &str, value: &Value, min: u64, max: u64) -> Result<u64, String> {
+    match value {
+        Value::Number(n) if n.fract() == 0.0 && *n >= min as f64 && *n <= max as f64 => {
+            Ok(*n as u64)
+        }
+        other => Err(format!(
+            "option {key} must be a whole number from {min} to {max}, got {}",
+            other.describe()
+        )),
+    }
+}
+
+/// A byte size: at least 1.
+fn size(key: &str, value: &Value) -> Result<usize, String> {
+    Ok(integer(key, value, 1, i32::MAX as u64)? as usize)
+}
+
+/// A count where 0 has the core's meaning (none, or unlimited).
+fn count(key: &str, value: &Value) -> Result<usize, String> {
+    Ok(integer(key, value, 0, i32::MAX as u64)? as usize)
+}
+
+/// A duration in milliseconds (JavaScript's unit for time).
+fn millis(key: &str, value: &Value) -> Result<Duration, String> {
+    integer(key, value, 0, 365 * 24 * 3600 * 1000)
+        .map(Duration::from_millis)
+        .map_err(|e| format!("{e} (milliseconds)"))
+}
+
+fn users(value: &Value) -> Result<Vec<User>, String> {
+    let Value::List(list) = value else {
+        return Err(format!(
+            "option users must be an array of {{ user, password, permissions? }}, got {}",
+            value.describe()
+        ));
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, entry)| user(i, entry))
+        .collect()
+}
+
+fn user(index: usize, value: &Value) -> Result<User, String> {
+    let Value::Object(fields) = value else {
+        return Err(format!(
+            "users[{index}] must be an object {{ user, password, permissions? }}, got {}",
+            value.describe()
+        ));
+    };
+    let mut user = User::default();
+    let mut named = false;
+    for (key, value) in fields {
+        let path = format!("users[{index}].{key}");
+        match key.as_str() {
+            "user" => {
+                user.name = string(&path, value)?;
+                named = true;
+            }
+            "password" => user.password = string(&path, value)?,
+            "permissions" => user.permissions = Some(permissions(&path, value)?),
+            _ => {
+                return Err(format!(
+                    "unknown option {path} (known: user, password, permissions)"
+                ));
+            }
+        }
+    }
+    if !named || user.name.is_empty() {
+        return Err(format!("users[{index}].user must be a non-empty string"));
+    }
+    Ok(user)
+}
+
+fn permissions(path: &str, value: &Value) -> Result<Permissions, String> {
+    let Value::Object(fields) = value else {
+        return Err(format!(
+            "option {path} must be an object {{ publish?, subscribe? }}, got {}",
+            value.describe()
+        ));
+    };
+    let mut permissions = Permissions::default();
+    for (key, value) in fields {
+        let inner = format!("{path}.{key}");
+        match key.as_str() {
+            "publish" => permissions.publish = rules(&inner, value)?,
+            "subscribe" => permissions.subscribe = rules(&inner, value)?,
+            _ => {
+                return Err(format!(
+                    "unknown option {inner} (known: publish, subscribe)"
+                ));
+            }
+        }
+    }
+    Ok(permissions)
+}
+
+/// `["a.>", ...]` (an allow list, as nats-server's config accepts) or `{ allow?, deny? }`.
+fn rules(path: &str, value: &Value) -> Result<Rules, String> {
+    match value {
+        Value::List(_) | Value::Str(_) => Ok(Rules {
+            allow: Some(subjects(path, value)?),
+            deny: Vec::new(),
+        }),
+        Value::Object(fields) => {
+            let mut rules = Rules::default();
+            for (key, value) in fields {
+                let inner = format!("{path}.{key}");
+                match key.as_str() {
+                    "allow" => rules.allow = Some(subjects(&inner, value)?),
+                    "deny" => rules.deny = subjects(&inner, value)?,
+                    _ => return Err(format!("unknown option {inner} (known: allow, deny)")),
+                }
+            }
+            Ok(rules)
+        }
+        other => Err(format!(
+            "option {path} must be a subject list or {{ allow?, deny? }}, got {}",
+            other.describe()
+        )),
+    }
+}
+
+fn subjects(path: &str, value: &Value) -> Result<Vec<String>, String> {
+    match value {
+        Value::Str(s) => Ok(vec![s.clone()]),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| string(&format!("{path}[{i}]"), item))
+            .collect(),
+        other => Err(format!(
+            "option {path} must be a subject or an array of subjects, got {}",
+            other.describe()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(fields: &[(&str, Value)]) -> Value {
+        Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_owned())
+    }
+
+    #[test]
+    fn absent_options_are_the_defaults() {
+        assert_eq!(config_from(&Value::Absent), Ok(Config::default()));
+        assert_eq!(config_from(&object(&[])), Ok(Config::default()));
+    }
+
+    #[test]
+    fn limits_names_and_durations_are_read() {
+        let config = config_from(&object(&[
+            ("serverName", s("page")),
+            ("maxPayload", Value::Number(1024.0)),
+            ("maxPending", Value::Number(4096.0)),
+            ("maxSubscriptions", Value::Number(0.0)),
+            ("pingInterval", Value::Number(1500.0)),
+            ("lameDuckDuration", Value::Number(2000.0)),
+            ("lameDuckGracePeriod", Value::Number(100.0)),
+            ("port", Value::Absent),
+        ]))
+        .unwrap();
+        assert_eq!(config.server_name, "page");
+        assert_eq!((config.max_payload, config.max_pending), (1024, 4096));
+        assert_eq!(config.ping_interval, Duration::from_millis(1500));
+        assert_eq!(config.lame_duck_grace_period, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn users_with_permissions_and_token() {
+        let config = config_from(&object(&[(
+            "users",
+            Value::List(vec![object(&[
+                ("user", s("alice")),
+                ("password", s("pw")),
+                (
+                    "permissions",
+                    object(&[
+                        ("publish", Value::List(vec![s("a.>")])),
+                        ("subscribe", object(&[("deny", s("secret"))])),
+                    ]),
+                ),
+            ])]),
+        )]))
+        .unwrap();
+        let Auth::Users(users) = &config.auth else {
+            panic!("users expected")
+        };
+        let perms = users[0].permissions.as_ref().unwrap();
+        assert_eq!(perms.publish.allow, Some(vec!["a.>".to_owned()]));
+        assert_eq!(perms.subscribe.deny, vec!["secret".to_owned()]);
+        let config = config_from(&object(&[("token", s("t0k"))])).unwrap();
+        assert_eq!(config.auth, Auth::Token("t0k".to_owned()));
+    }
+
+    #[test]
+    fn mistakes_name_the_option() {
+        let err = |v: Value| config_from(&v).unwrap_err();
+        assert!(err(s("x")).contains("must be an object"));
+        assert!(err(object(&[("maxPayloadd", Value::Number(1.0))])).contains("\"maxPayloadd\""));
+        assert!(err(object(&[("maxPayload", s("1MB"))])).contains("option maxPayload"));
+        assert!(err(object(&[("maxPayload", Value::Number(-1.0))])).contains("whole number"));
+        assert!(err(object(&[("maxPayload", Value::Number(1.5))])).contains("whole number"));
+        assert!(err(object(&[("headers", Value::Number(1.0))])).contains("boolean"));
+        assert!(err(object(&[("pingInterval", s("2s"))])).contains("milliseconds"));
+        assert!(
+            err(object(&[("token", s("a")), ("users", Value::List(vec![]))])).contains("together")
+        );
+        assert!(err(object(&[("users", Value::List(vec![]))])).contains("invalid broker options"));
+        assert!(
+            err(object(&[(
+                "users",
+                Value::List(vec![object(&[("password", s("p"))])])
+            )]))
+            .contains("users[0].user")
+        );
+        assert!(
+            err(object(&[
+                ("maxPayload", Value::Number(10.0)),
+                ("maxPending", Value::Number(5.0))
+            ]))
+            .contains("max_pending")
+        );
+        assert!(err(object(&[("onEvent", Value::Other("function".into()))])).contains("unknown"));
+    }
+}

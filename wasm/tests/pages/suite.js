@@ -1,0 +1,539 @@
+// The in-page browser tests: each entry of `tests` runs in the page (or drives workers from
+// it) and throws on failure. browser.test.mjs runs them one by one in headless Chromium.
+import { Broker, RemoteBroker, initSkiff, startBroker } from "/pkg/skiff.js";
+import { core, natsws } from "/tests/.build/clients.js";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function assert(condition, message) {
+  if (!condition) throw new Error(`assertion failed: ${message}`);
+}
+
+function equal(actual, expected, message) {
+  const a = JSON.stringify(actual);
+  const e = JSON.stringify(expected);
+  if (a !== e) throw new Error(`${message}: expected ${e}, got ${a}`);
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `condition()` is truthy (polling), or fails with `message`. */
+async function until(condition, message, timeout = 5000) {
+  const start = performance.now();
+  for (;;) {
+    const value = await condition();
+    if (value) return value;
+    if (performance.now() - start > timeout) throw new Error(`timed out waiting: ${message}`);
+    await sleep(10);
+  }
+}
+
+/** Rejects if `promise` does not settle within `ms` (a stuck promise is a failure). */
+function within(promise, ms, what) {
+  return Promise.race([
+    promise,
+    sleep(ms).then(() => {
+      throw new Error(`${what} did not settle within ${ms} ms`);
+    }),
+  ]);
+}
+
+/** Collects `n` messages from a subscription. */
+async function take(sub, n) {
+  const out = [];
+  for await (const m of sub) {
+    out.push(m);
+    if (out.length === n) break;
+  }
+  return out;
+}
+
+/** The two clients, behind one shape. */
+const CLIENTS = {
+  core: {
+    connect: (opts) => core.wsconnect(opts),
+    headers: () => core.headers(),
+    isNoResponders: (e) => e?.isNoResponders?.() || e?.cause?.name === "NoResponders",
+  },
+  natsws: {
+    connect: (opts) => natsws.connect(opts),
+    headers: () => natsws.headers(),
+    isNoResponders: (e) => e?.code === "503" || e?.code === natsws.ErrorCode?.NoResponders,
+  },
+};
+
+/** Pub/sub, wildcards, queue groups, request/reply, headers, no responders, flush, drain. */
+async function exercise(client, connect) {
+  const a = await connect({ name: "a" });
+  const b = await connect({ name: "b" });
+  try {
+    // Pub/sub and wildcards.
+    const exact = a.subscribe("orders.eu.new", { max: 1 });
+    const star = a.subscribe("orders.*.new", { max: 2 });
+    const tail = a.subscribe("orders.>", { max: 3 });
+    await a.flush();
+    b.publish("orders.eu.new", enc.encode("one"));
+    b.publish("orders.us.new", enc.encode("two"));
+    b.publish("orders.us.paid.late", enc.encode("three"));
+    equal((await take(exact, 1)).map((m) => dec.decode(m.data)), ["one"], "exact");
+    equal((await take(star, 2)).map((m) => m.subject), ["orders.eu.new", "orders.us.new"], "star");
+    equal((await take(tail, 3)).map((m) => m.subject), ["orders.eu.new", "orders.us.new", "orders.us.paid.late"], "tail");
+
+    // Queue groups: every message to exactly one member.
+    let q1 = 0;
+    let q2 = 0;
+    const m1 = a.subscribe("work", { queue: "workers", callback: () => q1++ });
+    const m2 = b.subscribe("work", { queue: "workers", callback: () => q2++ });
+    await a.flush();
+    await b.flush();
+    for (let i = 0; i < 100; i++) b.publish("work", enc.encode(String(i)));
+    await b.flush();
+    await until(() => q1 + q2 === 100, `100 queue deliveries (got ${q1}+${q2})`);
+    assert(q1 > 0 && q2 > 0, `both members got work (${q1}, ${q2})`);
+    m1.unsubscribe();
+    m2.unsubscribe();
+
+    // Request/reply with headers both ways.
+    const service = a.subscribe("svc.echo", {
+      callback: (_err, m) => {
+        const h = client.headers();
+        h.set("X-Echo", m.headers?.get("X-Req") ?? "none");
+        m.respond(m.data, { headers: h });
+      },
+    });
+    await a.flush();
+    const h = client.headers();
+    h.set("X-Req", "42");
+    const reply = await b.request("svc.echo", enc.encode("ping"), { timeout: 2000, headers: h });
+    equal(dec.decode(reply.data), "ping", "reply payload");
+    equal(reply.headers?.get("X-Echo"), "42", "reply header");
+    service.unsubscribe();
+
+    // No responders: the broker answers 503 at once.
+    let noResponders = null;
+    try {
+      await b.request("nobody.home", enc.encode("?"), { timeout: 2000 });
+    } catch (e) {
+      noResponders = e;
+    }
+    assert(client.isNoResponders(noResponders), `no responders error, got ${noResponders}`);
+
+    // Drain: pending messages are delivered, then the connection closes.
+    let drained = 0;
+    a.subscribe("drain.me", { callback: () => drained++ });
+    await a.flush();
+    for (let i = 0; i < 50; i++) b.publish("drain.me");
+    await b.flush();
+    await a.drain();
+    equal(drained, 50, "messages delivered before drain completed");
+    assert(a.isClosed(), "drained connection is closed");
+  } finally {
+    await b.close();
+    if (!a.isClosed()) await a.close();
+  }
+}
+
+/** Both clients see the server close one connection and reconnect. */
+async function reconnects(broker, client, connect) {
+  const nc = await connect({ name: "victim", reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+  const other = await connect({ name: "other" });
+  try {
+    const sub = nc.subscribe("after.reconnect");
+    await nc.flush();
+    const events = [];
+    (async () => {
+      for await (const s of nc.status()) events.push(s.type);
+    })();
+    const victim = broker.connections().find((c) => c.name === "victim");
+    assert(broker.closeConnection(victim.cid), "closeConnection finds the client");
+    await until(() => events.includes("reconnect"), `a reconnect event (saw ${events})`);
+    await until(() => broker.connections().some((c) => c.name === "victim" && c.cid !== victim.cid), "the client reconnected with a new cid");
+    await until(() => broker.subscriptions().some((s) => s.subject === "after.reconnect" && s.cid !== victim.cid), "its subscription was replayed");
+    other.publish("after.reconnect", enc.encode("back"));
+    equal(dec.decode((await take(sub, 1))[0].data), "back", "message after reconnect");
+  } finally {
+    await nc.close();
+    await other.close();
+  }
+}
+
+function withShim(url, body) {
+  return async (broker) => {
+    const real = globalThis.WebSocket;
+    const restore = broker.installWebSocket(url);
+    try {
+      assert(globalThis.WebSocket !== real, "WebSocket replaced");
+      await body(broker);
+    } finally {
+      restore();
+      assert(globalThis.WebSocket === real, "the original WebSocket is back");
+    }
+  };
+}
+
+async function withBroker(options, body) {
+  const broker = await startBroker(options);
+  try {
+    await body(broker);
+  } finally {
+    await within(broker.shutdown(), 5000, "shutdown");
+  }
+}
+
+export const tests = {};
+
+for (const name of ["core", "natsws"]) {
+  const client = CLIENTS[name];
+  tests[`${name} through wsFactory: pub/sub, wildcards, queues, request/reply, headers, 503, flush, drain`] = () =>
+    withBroker({ serverName: "page" }, (broker) =>
+      exercise(client, (opts) => client.connect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), ...opts })),
+    );
+  tests[`${name} through the global WebSocket shim: the same, and other URLs reach the real WebSocket`] = () =>
+    withBroker({}, withShim("ws://skiff.local", async (broker) => {
+      await exercise(client, (opts) => client.connect({ servers: "ws://skiff.local", ...opts }));
+      const real = new WebSocket("ws://127.0.0.1:9/");
+      assert(!("openSocket" in real) && real.constructor.name === "WebSocket", "other URLs get the real WebSocket");
+      real.onerror = () => {};
+      real.close();
+      await until(() => broker.connections().length === 0, "every shim socket closed at the broker");
+    }));
+  tests[`${name} reconnects after the broker closes its connection`] = () =>
+    withBroker({}, (broker) =>
+      reconnects(broker, client, (opts) => client.connect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), ...opts })),
+    );
+  tests[`${name} sees lame duck mode, then is closed`] = async () => {
+    const broker = await startBroker({ lameDuckDuration: 1500, lameDuckGracePeriod: 200 });
+    const nc = await client.connect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), reconnect: false });
+    const events = [];
+    (async () => {
+      for await (const s of nc.status()) events.push(s.type);
+    })();
+    const stopped = new Promise((resolve) => broker.on((e) => e.type === "stopped" && resolve()));
+    assert(broker.lameDuck(), "lame duck entered");
+    assert(!broker.lameDuck(), "a second lame duck request changes nothing");
+    equal(broker.phase(), "lameDuck", "phase");
+    await until(() => events.includes("ldm"), `the client saw ldm (saw ${events})`);
+    let refused = null;
+    try {
+      broker.clientPort();
+    } catch (e) {
+      refused = e;
+    }
+    assert(refused?.message.includes("not accepting"), `new connections refused: ${refused}`);
+    await within(nc.closed(), 5000, "the client's close");
+    await within(stopped, 5000, "the broker stopping after lame duck");
+    equal(broker.phase(), "stopped", "phase after lame duck");
+  };
+}
+
+tests["shutdown called twice (and again later) resolves once the broker stopped and closes every client"] = async () => {
+  const broker = await startBroker();
+  const real = globalThis.WebSocket;
+  broker.installWebSocket("ws://skiff.local");
+  const clients = await Promise.all([
+    core.wsconnect({ servers: "ws://skiff.local", reconnect: false }),
+    core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), reconnect: false }),
+    natsws.connect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), reconnect: false }),
+  ]);
+  const raw = broker.clientPort();
+  let rawClose = null;
+  raw.onmessage = (e) => {
+    if (e.data?.skiff === "close") rawClose = e.data;
+  };
+  let stoppedEvents = 0;
+  broker.on((e) => e.type === "stopped" && stoppedEvents++);
+  equal(broker.stats().connections, 4, "connections before shutdown");
+  const [first, second] = [broker.shutdown(), broker.shutdown()];
+  await within(Promise.all([first, second]), 5000, "both shutdown promises");
+  equal(broker.phase(), "stopped", "phase");
+  equal(broker.stats().connections, 0, "no connection left");
+  equal(stoppedEvents, 1, "stopped once");
+  await within(Promise.all(clients.map((c) => c.closed())), 5000, "every client closed");
+  await until(() => rawClose, "the raw port told of the close");
+  equal(rawClose, { skiff: "close", code: 1001, reason: "Server Shutdown" }, "close notice");
+  await within(broker.shutdown(), 1000, "a shutdown after the stop");
+  assert(globalThis.WebSocket === real, "shutdown restored the original WebSocket");
+};
+
+tests["a client in a dedicated Worker reaches the page's broker over a MessagePort"] = () =>
+  withBroker({}, async (broker) => {
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory() });
+    nc.subscribe("page.echo", { callback: (_e, m) => m.respond(enc.encode(`page saw ${dec.decode(m.data)}`)) });
+    await nc.flush();
+    const { port1, port2 } = new MessageChannel();
+    broker.serve(port1);
+    const worker = new Worker("/tests/pages/worker-client.js", { type: "module" });
+    const result = new Promise((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => reject(new Error(`worker error: ${e.message}`));
+    });
+    worker.postMessage({ link: port2 }, [port2]);
+    const answer = await within(result, 10000, "the worker's answer");
+    equal(answer, { reply: "page saw hello from the worker", worker: "worker says hi" }, "worker exchange");
+    worker.terminate();
+    await nc.close();
+  });
+
+tests["a broker in a dedicated Worker serves the page's clients and answers calls"] = async () => {
+  const options = encodeURIComponent(JSON.stringify({ serverName: "in-a-worker" }));
+  const worker = new Worker(`/pkg/worker.js?options=${options}`, { type: "module" });
+  // Sent at once, before the worker's broker is ready: early messages are kept.
+  const remote = new RemoteBroker(worker);
+  try {
+    const connect = (name) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: remote.wsFactory(), name });
+    const [a, b] = await within(Promise.all([connect("a"), connect("b")]), 10000, "connecting to the worker");
+    equal(a.info.server_name, "in-a-worker", "INFO from the worker's broker");
+    a.subscribe("svc", { callback: (_e, m) => m.respond(enc.encode("from a")) });
+    await a.flush();
+    equal(dec.decode((await b.request("svc", enc.encode("?"), { timeout: 3000 })).data), "from a", "request through the worker");
+    equal((await remote.call("connections")).map((c) => c.name).sort(), ["a", "b"], "remote introspection");
+    let bad = null;
+    await remote.call("nonsense").catch((e) => (bad = e));
+    assert(/unknown broker method "nonsense"/.test(bad?.message), `unknown remote method: ${bad}`);
+    await within(Promise.all([remote.call("shutdown"), remote.call("shutdown")]), 5000, "remote shutdown twice");
+    equal(await remote.call("phase"), "stopped", "the worker's broker stopped");
+    // A socket to a stopped remote broker fails like a refused WebSocket.
+    const socket = remote.openSocket();
+    const closed = new Promise((resolve) => (socket.onclose = resolve));
+    const event = await within(closed, 3000, "the refused socket's close");
+    equal([event.code, event.wasClean], [1006, false], "refused socket");
+    await a.close().catch(() => {});
+    await b.close().catch(() => {});
+  } finally {
+    worker.terminate();
+  }
+};
+
+tests["a slow consumer that stops reading is closed as natively, and the broker stays healthy"] = () =>
+  withBroker({ maxPending: 64 * 1024, maxPayload: 8 * 1024 }, async (broker) => {
+    // A raw client that acknowledges nothing: its unread bytes count as pending.
+    const stuck = broker.clientPort({ acks: true });
+    let notice = null;
+    stuck.onmessage = (e) => {
+      if (e.data?.skiff === "close") notice = e.data;
+    };
+    stuck.postMessage(enc.encode('CONNECT {"verbose":false}\r\nSUB firehose 1\r\nPING\r\n').buffer);
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory() });
+    const healthy = nc.subscribe("firehose");
+    let got = 0;
+    (async () => {
+      for await (const _m of healthy) got++;
+    })();
+    await until(() => broker.subscriptions().length === 2, "both subscribed");
+    // Bursts below maxPending, each flushed: a reading client acknowledges each burst before
+    // the next (as a TCP reader drains its socket); the stuck one only accumulates. (One
+    // burst above maxPending would close any subscriber, natively too.)
+    const payload = new Uint8Array(1024);
+    for (let burst = 0; burst < 10; burst++) {
+      for (let i = 0; i < 20; i++) nc.publish("firehose", payload);
+      await nc.flush();
+    }
+    await until(() => notice, "the stuck client closed");
+    equal(notice, { skiff: "close", code: 1008, reason: "Slow Consumer (Pending Bytes)" }, "close notice");
+    equal(broker.stats().slowConsumers, 1, "slowConsumers");
+    await until(() => got === 200, `the reading client got everything (${got})`);
+    await nc.close();
+  });
+
+tests["bad input: malformed options throw errors that name the option"] = async () => {
+  await initSkiff();
+  const cases = [
+    [{ maxPayloadd: 1 }, /unknown broker option "maxPayloadd"/],
+    [{ maxPayload: "1MB" }, /option maxPayload must be a whole number/],
+    [{ pingInterval: -5 }, /option pingInterval/],
+    [{ token: "t", users: [{ user: "u" }] }, /cannot be used together/],
+    [{ maxPayload: 10, maxPending: 5 }, /max_payload \(10\) cannot be higher than max_pending \(5\)/],
+    ["fast", /must be an object/],
+  ];
+  for (const [options, pattern] of cases) {
+    let error = null;
+    try {
+      new Broker(options);
+    } catch (e) {
+      error = e;
+    }
+    assert(error instanceof Error && pattern.test(error.message), `${JSON.stringify(options)} → ${error}`);
+  }
+  let rejected = null;
+  await startBroker({ users: [] }).catch((e) => (rejected = e));
+  assert(rejected instanceof Error && /invalid broker options/.test(rejected.message), `startBroker rejects: ${rejected}`);
+};
+
+tests["bad input: a second attach of one port, a non-port, a late attach, bad attach options"] = () =>
+  withBroker({}, async (broker) => {
+    const { port1 } = new MessageChannel();
+    const cid = broker.attach(port1);
+    assert(cid > 0, "first attach");
+    const error = (f) => {
+      try {
+        f();
+      } catch (e) {
+        return e;
+      }
+      return null;
+    };
+    const again = error(() => broker.attach(port1));
+    assert(again instanceof Error && /already attached/.test(again.message), `second attach: ${again}`);
+    const notPort = error(() => broker.attach({ postMessage() {} }));
+    assert(notPort instanceof TypeError && /expected a MessagePort/.test(notPort.message), `non-port: ${notPort}`);
+    const badOption = error(() => broker.attach(new MessageChannel().port1, { ack: true }));
+    assert(badOption instanceof Error && /unknown attach option "ack"/.test(badOption.message), `bad option: ${badOption}`);
+    equal(broker.stats().connections, 1, "only the good attach counted");
+    await broker.shutdown();
+    const late = error(() => broker.attach(new MessageChannel().port1));
+    assert(late instanceof Error && /not accepting/.test(late.message), `attach after shutdown: ${late}`);
+  });
+
+tests["bad input: a closed port is noticed and its connection closed"] = () =>
+  // A MessagePort tells nobody that its other end closed (where the browser fires the newer
+  // `close` event the host listens for it): a dead port is found as natively a dead TCP peer
+  // is, by unanswered PINGs, so nothing waits forever on it.
+  withBroker({ pingInterval: 100, maxPingsOut: 2 }, async (broker) => {
+    const reasons = [];
+    broker.on((e) => e.type === "close" && reasons.push(e.reason));
+    const { port1, port2 } = new MessageChannel();
+    broker.attach(port1);
+    port2.close();
+    const closedEarly = new MessageChannel();
+    closedEarly.port2.close();
+    broker.attach(closedEarly.port1);
+    equal(broker.stats().connections, 2, "both attached");
+    await until(() => broker.stats().connections === 0, "the connections of closed ports are gone", 3000);
+    assert(reasons.length === 2 && reasons.every((r) => r === "Stale Connection" || r === "Client Closed"), `close reasons: ${reasons}`);
+    // A client that closes its port the documented way is gone at once.
+    const polite = broker.clientPort();
+    polite.postMessage({ skiff: "close" });
+    await until(() => broker.stats().connections === 0, "a client's close message is honoured", 1000);
+  });
+
+tests["bad input: garbage gets the nats-server -ERR, a non-protocol message closes the connection"] = () =>
+  withBroker({}, async (broker) => {
+    const port = broker.clientPort();
+    const seen = [];
+    port.onmessage = (e) => seen.push(e.data instanceof ArrayBuffer ? dec.decode(e.data) : e.data);
+    port.postMessage(enc.encode("HELLO WORLD\r\n").buffer);
+    await until(() => seen.some((m) => m?.skiff === "close"), "the close after garbage");
+    assert(seen[0].startsWith("INFO {"), "INFO first");
+    equal(seen.slice(1), ["-ERR 'Unknown Protocol Operation'\r\n", { skiff: "close", code: 1002, reason: "Protocol Violation" }], "after garbage");
+
+    const other = broker.clientPort();
+    const notices = [];
+    other.onmessage = (e) => e.data?.skiff && notices.push(e.data);
+    other.postMessage("PING\r\n");
+    await until(() => notices.length, "the close after a string message");
+    equal(notices, [{ skiff: "close", code: 1002, reason: "Protocol Violation" }], "string message");
+
+    // The shim turns garbage from a WebSocket user into the same -ERR and a close event.
+    const socket = broker.openSocket("ws://skiff.local");
+    socket.binaryType = "arraybuffer";
+    const texts = [];
+    const closed = new Promise((resolve) => socket.addEventListener("close", resolve));
+    socket.onmessage = (e) => {
+      texts.push(dec.decode(e.data));
+      if (texts.length === 1) socket.send(enc.encode("garbage\r\n"));
+    };
+    const event = await within(closed, 3000, "the socket close");
+    equal(texts[1], "-ERR 'Unknown Protocol Operation'\r\n", "-ERR through the shim");
+    equal([event.code, event.wasClean, event.reason], [1002, true, "Protocol Violation"], "close event");
+    equal(socket.readyState, WebSocket.CLOSED, "readyState");
+    equal(broker.stats().connections, 0, "every connection closed");
+  });
+
+tests["the WebSocket shim behaves like a WebSocket: states, INFO first, bufferedAmount, events"] = () =>
+  withBroker({}, async (broker) => {
+    const socket = broker.openSocket("ws://skiff.local/");
+    equal([socket.readyState, socket.bufferedAmount, socket.binaryType], [0, 0, "blob"], "initial state");
+    let sendEarly = null;
+    try {
+      socket.send(new ArrayBuffer(1));
+    } catch (e) {
+      sendEarly = e;
+    }
+    assert(sendEarly?.name === "InvalidStateError", "send while connecting throws InvalidStateError");
+    socket.binaryType = "arraybuffer";
+    const order = [];
+    socket.onopen = () => order.push("onopen");
+    socket.addEventListener("open", () => order.push("open listener"));
+    const first = new Promise((resolve) => socket.addEventListener("message", resolve, { once: true }));
+    const event = await within(first, 3000, "the first message");
+    assert(event.data instanceof ArrayBuffer, "ArrayBuffer data");
+    assert(dec.decode(event.data).startsWith("INFO {"), "INFO first");
+    equal(order, ["onopen", "open listener"], "open before the first message");
+    equal(socket.readyState, 1, "OPEN");
+    socket.send(enc.encode("PING\r\n"));
+    const pong = await within(new Promise((resolve) => (socket.onmessage = (e) => resolve(dec.decode(e.data)))), 3000, "PONG");
+    equal(pong, "PONG\r\n", "PONG");
+    const closed = new Promise((resolve) => (socket.onclose = resolve));
+    socket.close(1000, "bye");
+    equal(socket.readyState, 2, "CLOSING");
+    const close = await within(closed, 3000, "close event");
+    equal([close.code, close.reason, close.wasClean, socket.readyState], [1000, "bye", true, 3], "client close");
+    await until(() => broker.stats().connections === 0, "the broker saw the client close");
+
+    // Closed while connecting: error, then close 1006, not clean; the broker lets it go.
+    const early = broker.openSocket("ws://skiff.local/");
+    const events = [];
+    early.onerror = () => events.push("error");
+    const earlyClose = new Promise((resolve) => (early.onclose = resolve));
+    early.close();
+    const e = await within(earlyClose, 3000, "close while connecting");
+    equal([...events, e.code, e.wasClean], ["error", 1006, false], "close while connecting");
+    await until(() => broker.stats().connections === 0, "the early socket's connection is gone");
+  });
+
+tests["a broker freed from JavaScript closes its connections instead of leaving them dangling"] = async () => {
+  await initSkiff();
+  // The wasm-bindgen class under the wrapper has free(), as every wasm-bindgen object does.
+  const { Broker: WasmBroker } = await import("/pkg/skiff_wasm.js");
+  const raw = new WasmBroker({});
+  const port = raw.clientPort();
+  const seen = [];
+  port.onmessage = (e) => seen.push(e.data instanceof ArrayBuffer ? "bytes" : e.data);
+  await until(() => seen.length === 1, "INFO");
+  raw.free();
+  await until(() => seen.length === 2, "the close notice");
+  equal(seen[1], { skiff: "close", code: 1006, reason: "the broker was freed" }, "notice");
+  port.postMessage(enc.encode("PING\r\n").buffer);
+  await sleep(50);
+  equal(seen.length, 2, "nothing after the close");
+};
+
+tests["introspection: connections, subscriptions and counters"] = () =>
+  withBroker({ serverName: "introspect" }, async (broker) => {
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), name: "inspector" });
+    nc.subscribe("a.*", { queue: "q" });
+    nc.subscribe("b.>");
+    nc.publish("a.x", enc.encode("12345"));
+    await nc.flush();
+    const [conn] = broker.connections();
+    equal([conn.name, conn.transport, conn.subscriptions], ["inspector", "websocket", 2], "connection");
+    assert(/^nats/.test(conn.lang) && conn.version !== "", `lang and version from CONNECT: ${conn.lang} ${conn.version}`);
+    equal(broker.subscriptions().map((s) => [s.subject, s.queue]).sort(), [["a.*", "q"], ["b.>", null]], "subscriptions");
+    const stats = broker.stats();
+    equal([stats.connections, stats.totalConnections, stats.subscriptions, stats.traffic.inMsgs, stats.traffic.inBytes], [1, 1, 2, 1, 5], "stats");
+    equal(stats.traffic.outMsgs, 1, "delivered to the queue subscriber");
+    assert(nc.info.server_name === "introspect", "server name in INFO");
+    await nc.close();
+  });
+
+tests["token and user authentication as the core supports them"] = async () => {
+  await withBroker({ token: "s3cret" }, async (broker) => {
+    const connect = (opts) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), reconnect: false, ...opts });
+    const ok = await connect({ token: "s3cret" });
+    await ok.close();
+    let refused = null;
+    await connect({ token: "wrong" }).catch((e) => (refused = e));
+    assert(refused && /Authorization Violation/i.test(String(refused.message) + String(refused.cause?.message)), `bad token refused: ${refused}`);
+  });
+  await withBroker({ users: [{ user: "ann", password: "pw", permissions: { publish: ["ok.>"] } }] }, async (broker) => {
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), user: "ann", pass: "pw" });
+    const sub = nc.subscribe("ok.go");
+    nc.publish("ok.go", enc.encode("y"));
+    equal(dec.decode((await take(sub, 1))[0].data), "y", "permitted publish");
+    await nc.close();
+  });
+};
+
+window.skiffTests = tests;
+window.skiffReady = true;

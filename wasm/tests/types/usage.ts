@@ -1,0 +1,32 @@
+// Compiled (not run) by types.test.mjs: the package's .d.ts describes what a front-end
+// developer writes, with the NATS clients' own types.
+import { Broker, RemoteBroker, SkiffWebSocket, startBroker, type BrokerEvent, type Stats } from "skiff-wasm";
+import { wsconnect } from "@nats-io/nats-core";
+
+export async function usage(): Promise<void> {
+  const broker: Broker = await startBroker({
+    serverName: "t",
+    maxPayload: 1024,
+    users: [{ user: "a", password: "p", permissions: { publish: ["x.>"], subscribe: { deny: "y" } } }],
+  });
+  const restore: () => void = broker.installWebSocket(["ws://skiff.local"]);
+  const nc = await wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory() });
+  await nc.close();
+  const stats: Stats = broker.stats();
+  const cids: number[] = broker.connections().map((c) => c.cid);
+  const queues: (string | null)[] = broker.subscriptions().map((s) => s.queue);
+  broker.on((event: BrokerEvent) => {
+    if (event.type === "close") console.log(event.reason);
+  });
+  const port: MessagePort = broker.clientPort({ acks: true });
+  broker.attach(new MessageChannel().port1, { transport: "port" });
+  const socket: SkiffWebSocket = broker.openSocket();
+  socket.binaryType = "arraybuffer";
+  socket.onclose = (e: CloseEvent) => console.log(e.code, e.wasClean);
+  const remote = new RemoteBroker(port);
+  const remoteStats: Stats = await remote.call("stats");
+  const kicked: boolean = broker.closeConnection(cids[0] ?? 0) || broker.lameDuck();
+  await broker.shutdown();
+  restore();
+  console.log(stats, queues, remoteStats, kicked);
+}
