@@ -171,40 +171,13 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
         // The core closed the connection: say why, with nats-server's status and text, and
         // give the client a moment to answer.
         let frame = closed.get().map(|&reason| CloseFrame {
-            code: CloseCode::from(close_status(reason)),
+            code: CloseCode::from(reason.websocket_status()),
             reason: reason.as_str().into(),
         });
         let _ = sender.lock().await.send(Message::Close(frame)).await;
         smol::Timer::after(CLOSE_WAIT).await;
     };
     inbound.or(outbound).await;
-}
-
-/// The close status nats-server sends for `reason` (RFC 6455 §7.4).
-///
-/// Merge note: main's core has the same table as `CloseReason::websocket_status` (written for
-/// the browser host); use it here once both are merged.
-fn close_status(reason: CloseReason) -> u16 {
-    use skiff_core::proto::ParseError;
-    match reason {
-        CloseReason::ClientClosed => 1000,
-        CloseReason::ServerShutdown
-        | CloseReason::WriteError
-        | CloseReason::ReadError
-        | CloseReason::StaleConnection => 1001,
-        CloseReason::Protocol(ParseError::MaxPayload) => 1009,
-        CloseReason::Protocol(ParseError::MaxControlLine)
-        | CloseReason::AuthenticationFailure
-        | CloseReason::AuthenticationTimeout
-        | CloseReason::SlowConsumerPendingBytes
-        | CloseReason::SlowConsumerWriteDeadline
-        | CloseReason::MaxConnectionsExceeded => 1008,
-        CloseReason::Protocol(_)
-        | CloseReason::ProtocolViolation
-        | CloseReason::BadClientProtocol
-        | CloseReason::NoRespondersRequiresHeaders => 1002,
-        _ => 1011,
-    }
 }
 
 /// Frame limits: tungstenite's defaults (16 MiB frames, 64 MiB messages), which leave
