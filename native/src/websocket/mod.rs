@@ -25,7 +25,7 @@ use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use async_tungstenite::tungstenite::{Error as WsError, Message};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};
-use skiff_core::{CloseReason, PeerInfo, Transport};
+use skiff_core::{PeerInfo, Transport};
 use smol::net::{TcpListener, TcpStream};
 
 use crate::http::{self, Incoming};
