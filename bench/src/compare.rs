@@ -102,7 +102,8 @@ pub fn run(opts: &Options) -> io::Result<(Results, Vec<PathBuf>)> {
 /// One scenario on a fresh server process.
 fn run_once(binary: &Path, sc: &scenario::Scenario) -> Result<Measurement, String> {
     let server = ServerProcess::start(binary).map_err(|e| format!("start: {e}"))?;
-    crate::run_scenario(server.addr, sc, Some(server.pid())).map_err(|e| e.to_string())
+    crate::run_scenario(server.addr, Some(server.ws_addr), sc, Some(server.pid()))
+        .map_err(|e| e.to_string())
 }
 
 /// The most telling number of a measurement, for progress lines.

@@ -22,6 +22,7 @@ pub mod scenario;
 pub mod seq;
 pub mod server;
 pub mod wire;
+pub mod wspubsub;
 
 use std::io;
 use std::net::SocketAddr;
@@ -31,9 +32,15 @@ use scenario::{Kind, Scenario};
 
 /// Runs one scenario against the server at `addr`; `pid` (the server's) enables memory figures
 /// and the server's CPU time per delivered message.
-pub fn run_scenario(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Result<Measurement> {
+/// `ws` is the server's WebSocket listener, which the WebSocket scenarios need.
+pub fn run_scenario(
+    addr: SocketAddr,
+    ws: Option<SocketAddr>,
+    s: &Scenario,
+    pid: Option<u32>,
+) -> io::Result<Measurement> {
     let cpu_before = pid.map(server::cpu_seconds).transpose()?;
-    let mut m = run_load(addr, s, pid)?;
+    let mut m = run_load(addr, ws, s, pid)?;
     if let (Some(pid), Some(before), Some(delivered)) = (pid, cpu_before, s.delivered()) {
         let used = server::cpu_seconds(pid)? - before;
         m.insert(Metric::CpuUsPerMsg, used * 1e6 / delivered.max(1) as f64);
@@ -42,7 +49,12 @@ pub fn run_scenario(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Res
 }
 
 /// The load of one scenario.
-fn run_load(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Result<Measurement> {
+fn run_load(
+    addr: SocketAddr,
+    ws: Option<SocketAddr>,
+    s: &Scenario,
+    pid: Option<u32>,
+) -> io::Result<Measurement> {
     let plan = |pubs, subs, queue| pubsub::Plan {
         pubs,
         subs,
@@ -58,5 +70,11 @@ fn run_load(addr: SocketAddr, s: &Scenario, pid: Option<u32>) -> io::Result<Meas
         Kind::Conns { n } => conns::run(addr, n, pid),
         Kind::NatsGo { subs } => natsgo::run(addr, subs, s.payload, s.count),
         Kind::Burst => burst::run(addr, s.payload, s.count, pid),
+        Kind::WsPubSub => match ws {
+            Some(ws) => wspubsub::run(ws, s.payload, s.count),
+            None => Err(io::Error::other(
+                "the WebSocket scenario needs the server's WebSocket listener",
+            )),
+        },
     }
 }

@@ -174,7 +174,7 @@ fn run(addr: SocketAddr, pid: Option<u32>, sel: &Select) -> ExitCode {
     }
     let mut ok = true;
     for s in scenarios {
-        match skiff_bench::run_scenario(addr, &s, pid) {
+        match skiff_bench::run_scenario(addr, None, &s, pid) {
             Ok(m) => print!("{}\n{}", s.name(), describe(&m)),
             Err(e) => {
                 println!("{}\n  FAILED: {e}", s.name());

@@ -346,7 +346,9 @@ const SECTIONS: [&str; 5] = [
 /// The report section a scenario belongs to.
 fn section_of(kind: &Kind) -> &'static str {
     match kind {
-        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } => SECTIONS[0],
+        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } | Kind::WsPubSub => {
+            SECTIONS[0]
+        }
         Kind::NatsGo { .. } => SECTIONS[1],
         Kind::ReqReply => SECTIONS[2],
         Kind::Conns { .. } => SECTIONS[3],
@@ -357,9 +359,11 @@ fn section_of(kind: &Kind) -> &'static str {
 /// Metrics shown for a scenario, in table order.
 pub fn metrics_of(s: &Scenario) -> &'static [Metric] {
     match s.kind {
-        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } | Kind::NatsGo { .. } => {
-            &[Metric::MsgsPerSec, Metric::MbPerSec, Metric::CpuUsPerMsg]
-        }
+        Kind::PubOnly { .. }
+        | Kind::PubSub { .. }
+        | Kind::Queue { .. }
+        | Kind::NatsGo { .. }
+        | Kind::WsPubSub => &[Metric::MsgsPerSec, Metric::MbPerSec, Metric::CpuUsPerMsg],
         Kind::ReqReply => &[
             Metric::P50Us,
             Metric::P90Us,

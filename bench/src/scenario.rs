@@ -41,6 +41,8 @@ pub enum Kind {
     /// A subscriber that never reads, a publisher bursting into it, then every client closes:
     /// the server's memory before, at its peak, and after.
     Burst,
+    /// One publisher and one subscriber, both over the server's WebSocket listener.
+    WsPubSub,
 }
 
 /// One runnable scenario.
@@ -68,6 +70,7 @@ impl Scenario {
             Kind::Conns { n } => return format!("conns-{n}"),
             Kind::NatsGo { subs } => format!("natsgo-1:{subs}"),
             Kind::Burst => "slow-consumer-burst".to_string(),
+            Kind::WsPubSub => "ws-pubsub-1:1".to_string(),
         };
         format!("{family}/{}", size_label(self.payload))
     }
@@ -94,6 +97,9 @@ impl Scenario {
             Kind::Burst => "a subscriber that never reads, a publisher bursting into it, \
                             then every client closes"
                 .to_string(),
+            Kind::WsPubSub => {
+                "1 publisher → 1 subscriber, both over WebSocket (64 KiB frames)".to_string()
+            }
         }
     }
 
@@ -103,6 +109,7 @@ impl Scenario {
         match self.kind {
             Kind::PubOnly { pubs } | Kind::Queue { pubs, .. } => Some(self.count * pubs as u64),
             Kind::PubSub { pubs, subs } => Some(self.count * (pubs * subs) as u64),
+            Kind::WsPubSub => Some(self.count),
             Kind::NatsGo { subs } => Some(self.count * subs as u64),
             Kind::ReqReply => Some(2 * self.count),
             Kind::Conns { .. } | Kind::Burst => None,
@@ -210,6 +217,7 @@ pub fn build(kind: Kind, payload: usize, size: Size) -> Scenario {
     let count = match kind {
         Kind::PubOnly { pubs } | Kind::Queue { pubs, .. } => delivered / pubs as u64,
         Kind::PubSub { pubs, subs } => delivered / (pubs * subs) as u64,
+        Kind::WsPubSub => delivered,
         Kind::ReqReply => size.round_trips(),
         Kind::Conns { .. } => 0,
         Kind::NatsGo { .. } => size.natsgo(payload),
@@ -253,6 +261,7 @@ pub fn matrix(size: Size) -> Vec<Scenario> {
         add(Kind::NatsGo { subs: 4 }, &[16]);
     }
     add(Kind::Burst, &[64 * 1024]);
+    add(Kind::WsPubSub, &[16, 1024]);
     out
 }
 

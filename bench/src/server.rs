@@ -21,6 +21,8 @@ pub struct ServerProcess {
     child: Child,
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its WebSocket listener (`websocket { no_tls: true }` on another free port).
+    pub ws_addr: SocketAddr,
     /// Where its stdout and stderr go.
     pub log: PathBuf,
 }
@@ -38,16 +40,29 @@ impl ServerProcess {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let log = std::env::temp_dir().join(format!("skiff-bench-server-{port}.log"));
         let out = File::create(&log)?;
+        let ws_port = free_port()?;
+        let ws_addr = SocketAddr::from(([127, 0, 0, 1], ws_port));
+        let conf = std::env::temp_dir().join(format!("skiff-bench-server-{port}.conf"));
+        std::fs::write(
+            &conf,
+            format!("websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n"),
+        )?;
         let child = Command::new("sh")
             .arg("-c")
             .arg(r#"ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$0" "$@""#)
             .arg(binary)
-            .args(["-p", &port.to_string(), "-a", "127.0.0.1"])
+            .args(["-p", &port.to_string(), "-a", "127.0.0.1", "-c"])
+            .arg(&conf)
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)
             .spawn()?;
-        let mut server = Self { child, addr, log };
+        let mut server = Self {
+            child,
+            addr,
+            ws_addr,
+            log,
+        };
         server.wait_ready()?;
         Ok(server)
     }

@@ -46,6 +46,11 @@ pub struct Reader<R> {
 }
 
 impl<R: Read> Reader<R> {
+    /// The byte source, e.g. to write to the same connection.
+    pub fn inner_mut(&mut self) -> &mut R {
+        &mut self.inner
+    }
+
     /// Wraps a byte source.
     pub fn new(inner: R) -> Self {
         Self {

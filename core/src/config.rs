@@ -12,7 +12,7 @@ pub struct Config {
     pub server_id: String,
     /// `server_name` in INFO; empty means "same as server_id".
     pub server_name: String,
-    /// `version` in INFO.
+    /// `version` in INFO; defaults to [`NATS_VERSION`](crate::NATS_VERSION).
     pub version: String,
     /// `host` in INFO (the client listen address).
     pub host: String,
@@ -50,6 +50,12 @@ pub struct Config {
     pub lame_duck_duration: Duration,
     /// Time between entering lame duck mode and the first client being closed.
     pub lame_duck_grace_period: Duration,
+    /// The WebSocket listener's `(host, port)`, if the host has one: INFO sent to a
+    /// [`Transport::WebSocket`](crate::Transport::WebSocket) connection names it instead of
+    /// `host`/`port`, as nats-server's does.
+    pub websocket: Option<(String, u16)>,
+    /// Closed connections remembered for monitoring (`/connz?state=closed`).
+    pub max_closed_clients: usize,
     /// Answer fault requests on `$SKIFF.FAULT.>` (any client may then inject faults: for test
     /// brokers only; the daemon's `--control`). Off by default.
     pub fault_control: bool,
@@ -60,7 +66,7 @@ impl Default for Config {
         Self {
             server_id: String::new(),
             server_name: String::new(),
-            version: crate::VERSION.to_owned(),
+            version: crate::NATS_VERSION.to_owned(),
             host: "0.0.0.0".to_owned(),
             port: 4222,
             headers: true,
@@ -78,6 +84,8 @@ impl Default for Config {
             write_deadline: Duration::from_secs(10),
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
+            websocket: None,
+            max_closed_clients: 10_000,
             fault_control: false,
         }
     }

@@ -60,5 +60,12 @@ pub use permissions::{Permissions, Rules};
 pub use stats::{ConnInfo, Stats, SubInfo, Traffic};
 pub use time::Instant;
 
-/// The version Skiff reports in INFO.
+/// Skiff's own version (the startup log, `skiff --version`, `/varz`'s `skiff_version`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The nats-server version whose behaviour Skiff matches, reported as `version` in INFO (and
+/// `/varz`). Clients gate features on it (nats.go, nats.c and async-nats compare it before
+/// using newer protocol features; nats-py exposes it as `connected_server_version`), so it is
+/// a plain `major.minor.patch`: a suffix would read as a pre-release to semver comparisons
+/// and make `2.15.1-x` older than `2.15.1`.
+pub const NATS_VERSION: &str = "2.15.1";

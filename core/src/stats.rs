@@ -62,14 +62,23 @@ pub struct ConnInfo {
     /// Times its reading was paused because a consumer of its messages fell behind (`stalls`
     /// in `/connz`).
     pub stalls: u64,
+    /// Round-trip time of the last server PING the client answered (`rtt` in `/connz`);
+    /// `None` until one was answered.
+    pub rtt: Option<std::time::Duration>,
+    /// For a closed connection: when and why it was closed (`stop`, `reason` in
+    /// `/connz?state=closed`).
+    pub closed: Option<(crate::Instant, crate::CloseReason)>,
 }
 
-/// One subscription as monitoring shows it (nats-server `/subsz?subs=1`).
+/// One subscription as monitoring shows it (nats-server `/subsz?subs=1`,
+/// `/connz?subs=detail`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct SubInfo {
     /// The connection that owns it.
     pub conn: crate::ConnId,
+    /// That connection's `cid`.
+    pub cid: u64,
     /// The subject, wildcards included.
     pub subject: String,
     /// The queue group, if any.

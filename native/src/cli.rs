@@ -16,12 +16,15 @@
 //!
 //! # Unsupported flags
 //!
-//! Flags for features skiff lacks are refused with a message naming the flag: JetStream
-//! (`-js`, `-sd`), TLS (`--tls*`, `-ms`), clustering (`--routes`, `--cluster*`), syslog
-//! (`-s`, `-r`), `--help_tls`. A few flags that only tune or advertise things and do not change
-//! what a client sees are accepted with a warning and ignored: `--client_advertise`,
-//! `--log_size_limit`, `--max_traced_msg_len`, `--connect_retries`, `--no_advertise`,
-//! `--profile`. `--max_payload <size>` is a skiff extension (nats-server has no such flag);
+//! We refuse only what nats-server refuses or what would silently change what a client gets:
+//! JetStream (`-js`) and TLS (`--tls*`, `-ms`; nats-server refuses `--tls` without a
+//! certificate too, and serving plain text where TLS was asked for would be a downgrade).
+//! Every other nats-server flag for a feature skiff lacks is accepted, named in a warning at
+//! start, and listed in `--help`: `-sd/--store_dir` (used only by JetStream; async-nats'
+//! test harness passes it on every start), clustering (`--routes`, `--cluster*`,
+//! `--connect_retries`, `--no_advertise`, `--client_advertise`), syslog (`-s`, `-r`: logs
+//! go to standard error or `--log`), and tuning (`--log_size_limit`, `--max_traced_msg_len`,
+//! `--profile`). `--help_tls` says there is no TLS. `--max_payload <size>` is a skiff extension (nats-server has no such flag);
 //! it takes the config syntax's sizes (`8MB`, `1048576`).
 //! `--control` (fault injection requests on `$SKIFF.FAULT.>`, refused on a non-loopback
 //! address unless `--control_allow_public` is given) is a skiff extension too.
@@ -67,6 +70,8 @@ pub enum Command {
     Version,
     /// `-h`, `--help` or `help`: print [`usage`] and exit.
     Help,
+    /// `--help_tls`: print [`TLS_HELP`] and exit.
+    HelpTls,
 }
 
 /// The `--signal` commands.
@@ -218,11 +223,19 @@ enum Flag {
     ControlAllowPublic,
     Help,
     Version,
-    /// Accepted, ignored, warned about.
-    Ignored,
+    /// Accepted, ignored, warned about; the text says why ignoring it is harmless.
+    Ignored(&'static str),
+    /// `--help_tls`: there is no TLS to explain.
+    HelpTls,
     /// Refused: the feature skiff lacks.
     Unsupported(&'static str),
 }
+
+const ADVERTISE: &str = "skiff has no cluster to advertise";
+const LOG_TUNING: &str = "a log tuning knob skiff does not have";
+const JETSTREAM_ONLY: &str = "only used by JetStream, which stays off";
+const CLUSTERING: &str = "skiff has no clustering; it runs standalone";
+const SYSLOG: &str = "skiff logs to standard error or --log";
 
 /// Every flag name (without dashes), whether it is boolean, and what it does.
 const FLAGS: &[(&str, bool, Flag)] = &[
@@ -266,16 +279,26 @@ const FLAGS: &[(&str, bool, Flag)] = &[
     ("help", true, Flag::Help),
     ("v", true, Flag::Version),
     ("version", true, Flag::Version),
-    ("client_advertise", false, Flag::Ignored),
-    ("log_size_limit", false, Flag::Ignored),
-    ("max_traced_msg_len", false, Flag::Ignored),
-    ("connect_retries", false, Flag::Ignored),
-    ("no_advertise", true, Flag::Ignored),
-    ("profile", false, Flag::Ignored),
+    ("client_advertise", false, Flag::Ignored(ADVERTISE)),
+    ("no_advertise", true, Flag::Ignored(ADVERTISE)),
+    ("log_size_limit", false, Flag::Ignored(LOG_TUNING)),
+    ("max_traced_msg_len", false, Flag::Ignored(LOG_TUNING)),
+    ("profile", false, Flag::Ignored("skiff has no Go profiler")),
+    ("sd", false, Flag::Ignored(JETSTREAM_ONLY)),
+    ("store_dir", false, Flag::Ignored(JETSTREAM_ONLY)),
+    ("routes", false, Flag::Ignored(CLUSTERING)),
+    ("cluster", false, Flag::Ignored(CLUSTERING)),
+    ("cluster_listen", false, Flag::Ignored(CLUSTERING)),
+    ("cluster_name", false, Flag::Ignored(CLUSTERING)),
+    ("cluster_advertise", false, Flag::Ignored(CLUSTERING)),
+    ("connect_retries", false, Flag::Ignored(CLUSTERING)),
+    ("s", true, Flag::Ignored(SYSLOG)),
+    ("syslog", true, Flag::Ignored(SYSLOG)),
+    ("r", false, Flag::Ignored(SYSLOG)),
+    ("remote_syslog", false, Flag::Ignored(SYSLOG)),
+    ("help_tls", true, Flag::HelpTls),
     ("js", true, Flag::Unsupported("JetStream")),
     ("jetstream", true, Flag::Unsupported("JetStream")),
-    ("sd", false, Flag::Unsupported("JetStream")),
-    ("store_dir", false, Flag::Unsupported("JetStream")),
     ("ms", false, Flag::Unsupported("TLS (https monitoring)")),
     (
         "https_port",
@@ -287,16 +310,6 @@ const FLAGS: &[(&str, bool, Flag)] = &[
     ("tlskey", false, Flag::Unsupported("TLS")),
     ("tlsverify", true, Flag::Unsupported("TLS")),
     ("tlscacert", false, Flag::Unsupported("TLS")),
-    ("help_tls", true, Flag::Unsupported("TLS")),
-    ("routes", false, Flag::Unsupported("clustering")),
-    ("cluster", false, Flag::Unsupported("clustering")),
-    ("cluster_listen", false, Flag::Unsupported("clustering")),
-    ("cluster_name", false, Flag::Unsupported("clustering")),
-    ("cluster_advertise", false, Flag::Unsupported("clustering")),
-    ("s", true, Flag::Unsupported("syslog")),
-    ("syslog", true, Flag::Unsupported("syslog")),
-    ("r", false, Flag::Unsupported("syslog")),
-    ("remote_syslog", false, Flag::Unsupported("syslog")),
 ];
 
 fn lookup(name: &str) -> Option<(bool, Flag)> {
@@ -335,8 +348,10 @@ struct Given {
     control: Option<bool>,
     control_allow_public: Option<bool>,
     help: bool,
+    help_tls: bool,
     version: bool,
-    ignored: Vec<String>,
+    /// Ignored flags as written, with the reason.
+    ignored: Vec<(String, &'static str)>,
 }
 
 /// Parses the arguments (without the program name) into a [`Command`].
@@ -403,6 +418,9 @@ pub fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, C
     }
     if given.help {
         return Ok(Command::Help);
+    }
+    if given.help_tls {
+        return Ok(Command::HelpTls);
     }
     if let Some(positional) = args.get(i) {
         return match positional.to_ascii_lowercase().as_str() {
@@ -472,7 +490,8 @@ impl Given {
             Flag::ControlAllowPublic => self.control_allow_public = Some(on()),
             Flag::Help => self.help = on(),
             Flag::Version => self.version = on(),
-            Flag::Ignored => self.ignored.push(name.to_owned()),
+            Flag::Ignored(why) => self.ignored.push((name.to_owned(), why)),
+            Flag::HelpTls => self.help_tls = on(),
             Flag::Unsupported(_) => unreachable!("refused before values are read"),
         }
         Ok(())
@@ -542,10 +561,10 @@ impl Given {
         if let Some(b) = self.control_allow_public {
             options.control_allow_public = b;
         }
-        for flag in &self.ignored {
+        for (flag, why) in &self.ignored {
             warnings.push(Warning {
                 pos: None,
-                message: format!("flag -{flag} is not supported by skiff; ignored"),
+                message: format!("flag -{flag} is not supported by skiff ({why}); ignored"),
             });
         }
         Ok(())
@@ -625,10 +644,19 @@ fn invalid(flag: &str, value: &str) -> CliError {
     }
 }
 
-/// `skiff: v0.1.0`, as `nats-server -v` prints `nats-server: v2.x`.
+/// `skiff: v0.1.0 (INFO version 2.15.1)`, as `nats-server -v` prints `nats-server: v2.x`:
+/// Skiff's own version, then the nats-server version it reports to clients.
 pub fn version_text() -> String {
-    format!("skiff: v{}", env!("CARGO_PKG_VERSION"))
+    format!(
+        "skiff: v{} (INFO version {})",
+        env!("CARGO_PKG_VERSION"),
+        skiff_core::NATS_VERSION
+    )
 }
+
+/// What `--help_tls` prints: skiff has no TLS.
+pub const TLS_HELP: &str = "skiff has no TLS: the --tls* flags and the tls {} block are refused. \
+Terminate TLS in front of skiff (a proxy) if clients need it.";
 
 /// The `--help` text, in nats-server's layout.
 pub fn usage() -> &'static str {
@@ -677,9 +705,17 @@ Common Options:
 Flags may be written with one or two dashes (-port 4222, --port=4222); boolean flags take
 an optional =true/=false. Command-line values override the configuration file.
 
-Not supported (refused with an error): JetStream (-js, -sd), TLS (--tls*, -ms), clustering
-(--routes, --cluster*), syslog (-s, -r). Accepted but ignored: --client_advertise,
---log_size_limit, --max_traced_msg_len, --connect_retries, --no_advertise, --profile.
+Not supported (refused with an error): JetStream (-js, --jetstream) and TLS (--tls*, -ms,
+--https_port): starting without them would silently change what clients get.
+Accepted with a warning at start and ignored (they change nothing a client sees):
+    -sd, --store_dir                 only used by JetStream
+    --routes, --cluster, --cluster_name, --cluster_listen, --cluster_advertise,
+    --connect_retries, --no_advertise, --client_advertise
+                                     skiff has no clustering
+    -s, --syslog, -r, --remote_syslog
+                                     logs go to standard error or --log
+    --log_size_limit, --max_traced_msg_len, --profile
+                                     tuning knobs skiff does not have
 ";
 
 #[cfg(test)]

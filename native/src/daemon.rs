@@ -20,6 +20,24 @@ impl From<&Options> for ServerOptions {
         server.config = options.config.clone();
         server.pid_file.clone_from(&options.pid_file);
         server.ports_file_dir.clone_from(&options.ports_file_dir);
+        // A listener without a host of its own binds the client listener's host (`-a`).
+        let host = |listen: &crate::options::Listen| {
+            crate::server::ListenAddr::new(
+                listen
+                    .host
+                    .clone()
+                    .unwrap_or_else(|| options.config.host.clone()),
+                listen.port,
+            )
+        };
+        server.http = options.http.as_ref().map(host);
+        server.websocket = options.websocket.as_ref().map(|ws| {
+            let mut listen = crate::server::WebsocketListen::new(host(&ws.listen));
+            listen.same_origin = ws.same_origin;
+            listen.allowed_origins.clone_from(&ws.allowed_origins);
+            listen.handshake_timeout = ws.handshake_timeout;
+            listen
+        });
         server.control_allow_public = options.control_allow_public;
         server
     }
@@ -49,6 +67,10 @@ pub fn main_with_args(args: Vec<OsString>) -> ExitCode {
         }
         Ok(Command::Help) => {
             println!("{}", cli::usage());
+            ExitCode::SUCCESS
+        }
+        Ok(Command::HelpTls) => {
+            println!("{}", cli::TLS_HELP);
             ExitCode::SUCCESS
         }
         Err(

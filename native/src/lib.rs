@@ -35,11 +35,16 @@
 pub mod cli;
 pub mod conf;
 pub mod daemon;
+mod http;
 pub mod log;
+mod monitor;
 pub mod options;
 pub mod server;
 mod signals;
+mod websocket;
 
-pub use server::{ConnectError, InProcessConnection, ReloadFn, Server, ServerOptions, StartError};
+pub use server::{
+    ConnectError, InProcessConnection, ListenAddr, ReloadFn, Server, ServerOptions, StartError,
+};
 /// The faults [`Server::inject`] accepts (defined by the core, the same in every host).
 pub use skiff_core::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};

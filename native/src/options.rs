@@ -7,7 +7,7 @@
 //! `port`, `server_name`, `authorization`, `max_payload`, `max_control_line`, `max_pending`,
 //! `max_connections`/`max_conn`, `max_subscriptions`/`max_subs`, `ping_interval`, `ping_max`,
 //! `write_deadline`, `lame_duck_duration`, `lame_duck_grace_period`, `no_header_support`,
-//! `no_fast_producer_stall`,
+//! `no_fast_producer_stall`, `max_closed_clients`,
 //! `debug`, `trace`, `trace_verbose`, `logtime`, `logtime_utc`, `log_file`/`logfile`,
 //! `pid_file`, `ports_file_dir`, `http`/`http_port`/`monitor_port` (monitoring listener) and
 //! `websocket`/`ws`.
@@ -18,17 +18,20 @@
 //!   change how core NATS behaves for a client, are accepted with a [`Warning`] and ignored:
 //!   `leafnodes`/`leaf`, `server_tags`, `server_metadata`, `store_dir`, `client_advertise`,
 //!   and logging/tuning knobs (`trace_headers`, `max_traced_msg_len`, `log_size_limit`,
-//!   `log_max_num`, `max_closed_clients`, `disable_sublist_cache`,
+//!   `log_max_num`, `disable_sublist_cache`,
 //!   `connect_error_reports`, `reconnect_error_reports`, `prof_port`, `http_base_path`,
-//!   `max_sub_tokens`, `write_timeout`, `no_system_account`, `feature_flags`);
+//!   `max_sub_tokens`, `write_timeout`, `no_system_account`, `feature_flags`), features a
+//!   standalone core NATS server does without (`cluster`, `gateway`, `mqtt`,
+//!   `default_js_domain`) and `syslog`/`remote_syslog` (logs go to standard error or
+//!   `log_file`);
 //! - `jetstream` is accepted when it is switched off (`false`, `"disabled"`,
 //!   `{ enabled: false }`); enabled it is an error, because a client expecting JetStream would
 //!   otherwise fail later and more confusingly;
 //! - any unsupported key set to plain `false` (e.g. `syslog: false`) is accepted silently.
 //!
-//! Everything else nats-server supports (`cluster`, `gateway`, `accounts`, `tls`, `mqtt`,
-//! `operator`, `resolver`, `no_auth_user`, `mappings`, `syslog`, ...) is refused:
-//! `"cluster" is not supported by skiff`. Unknown keys are errors as in nats-server:
+//! What would silently weaken security or change routing if ignored (`tls`, `accounts`,
+//! `operator`, `resolver`, `no_auth_user`, `system_account`, `mappings`, `https_port`, ...) is
+//! refused: `"tls" is not supported by skiff`. Unknown keys are errors as in nats-server:
 //! `unknown field "x"`. Entries used only as `$variables` are skipped, also as in nats-server.
 //!
 //! # Values
@@ -291,6 +294,7 @@ impl Options {
             "max_pending" => c.max_pending = non_negative(e, int(e)?)?,
             "max_connections" | "max_conn" => c.max_connections = int(e)?.max(0) as usize,
             "max_subscriptions" | "max_subs" => c.max_subscriptions = int(e)?.max(0) as usize,
+            "max_closed_clients" => c.max_closed_clients = non_negative(e, int(e)?)?,
             "ping_max" => {
                 c.ping_max = u32::try_from(int(e)?)
                     .map_err(|_| key_err(e, "ping_max must be between 0 and 2^32-1"))?;
@@ -339,7 +343,7 @@ impl Options {
                 let host = self.http.take().and_then(|l| l.host);
                 self.http = Some(Listen { host, port });
             }
-            "websocket" | "ws" => self.websocket = Some(websocket(e, warnings)?),
+            "websocket" | "ws" => self.websocket = websocket(e, warnings)?,
             "jetstream" => {
                 if !jetstream_disabled(&e.value) {
                     return Err(key_err(
@@ -349,6 +353,9 @@ impl Options {
                 }
             }
             key if IGNORED.contains(&key) => {
+                if e.value.kind == Kind::Bool(false) {
+                    return Ok(()); // switched off: nothing is ignored
+                }
                 warnings.push(Warning::at(
                     &e.key_pos,
                     format!("\"{}\" is not supported by skiff; ignored", e.key),
@@ -380,7 +387,6 @@ const IGNORED: &[&str] = &[
     "max_traced_msg_len",
     "log_size_limit",
     "log_max_num",
-    "max_closed_clients",
     "disable_sublist_cache",
     "no_sublist_cache",
     "connect_error_reports",
@@ -391,15 +397,23 @@ const IGNORED: &[&str] = &[
     "write_timeout",
     "no_system_account",
     "feature_flags",
-];
-
-/// nats-server keys we refuse (unless set to `false`).
-const UNSUPPORTED: &[&str] = &[
+    // No clustering, gateways or MQTT: skiff runs standalone, and these listeners' absence
+    // changes nothing a core NATS client sees.
     "cluster",
     "gateway",
+    "mqtt",
+    // Logs go to standard error or `log_file`.
+    "syslog",
+    "remote_syslog",
+    // JetStream stays off, so its domain is unused.
+    "default_js_domain",
+];
+
+/// nats-server keys we refuse (unless set to `false`): ignoring them would silently weaken
+/// security (TLS, accounts, operators, auth) or change routing (`mappings`).
+const UNSUPPORTED: &[&str] = &[
     "accounts",
     "tls",
-    "mqtt",
     "operator",
     "operators",
     "resolver",
@@ -414,15 +428,12 @@ const UNSUPPORTED: &[&str] = &[
     "maps",
     "ocsp",
     "ocsp_cache",
-    "syslog",
-    "remote_syslog",
     "allow_non_tls",
     "https",
     "https_port",
     "proxy_protocol",
     "proxies",
     "default_sentinel",
-    "default_js_domain",
     "nkeys",
 ];
 
@@ -510,7 +521,10 @@ fn user_list(e: &Entry) -> Result<Vec<User>, ConfError> {
     Ok(users)
 }
 
-fn websocket(e: &Entry, warnings: &mut Vec<Warning>) -> Result<WebsocketOptions, ConfError> {
+fn websocket(
+    e: &Entry,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<WebsocketOptions>, ConfError> {
     let mut ws = WebsocketOptions {
         listen: Listen {
             host: None,
@@ -540,7 +554,15 @@ fn websocket(e: &Entry, warnings: &mut Vec<Warning>) -> Result<WebsocketOptions,
                 port_set = true;
             }
             "no_tls" => ws.no_tls = boolean(w)?,
-            "compression" | "compress" => ws.compression = boolean(w)?,
+            "compression" | "compress" => {
+                ws.compression = boolean(w)?;
+                if ws.compression {
+                    warnings.push(Warning::at(
+                        &w.key_pos,
+                        "websocket compression is not supported by skiff; ignored (frames go out uncompressed, which every client accepts)",
+                    ));
+                }
+            }
             "same_origin" => ws.same_origin = boolean(w)?,
             "allowed_origins" | "allowed_origin" | "allow_origins" | "allow_origin" | "origins"
             | "origin" => {
@@ -563,7 +585,13 @@ fn websocket(e: &Entry, warnings: &mut Vec<Warning>) -> Result<WebsocketOptions,
                 };
             }
             "handshake_timeout" => ws.handshake_timeout = Some(duration(w, warnings)?),
-            "ping_interval" => ws.ping_interval = Some(duration(w, warnings)?),
+            "ping_interval" => {
+                ws.ping_interval = Some(duration(w, warnings)?);
+                warnings.push(Warning::at(
+                    &w.key_pos,
+                    "websocket \"ping_interval\" is not supported by skiff; ignored (the main ping_interval applies)",
+                ));
+            }
             "advertise" | "headers" => {
                 warnings.push(Warning::at(
                     &w.key_pos,
@@ -582,15 +610,23 @@ fn websocket(e: &Entry, warnings: &mut Vec<Warning>) -> Result<WebsocketOptions,
             _ => return Err(unknown(w)),
         }
     }
-    if !port_set {
-        // nats-server's websocket default port is 0, meaning "no websocket listener"; require
-        // a port so a block that would silently do nothing is caught.
+    if port_set && !ws.no_tls {
+        // nats-server refuses a websocket listener without TLS unless `no_tls` says so.
         return Err(key_err(
             e,
-            "websocket block needs a port (use -1 for a random port)",
+            "websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block",
         ));
     }
-    Ok(ws)
+    if !port_set {
+        // nats-server's websocket default port is 0, meaning "no websocket listener": it starts
+        // without one, and so do we, but say so.
+        warnings.push(Warning::at(
+            &e.key_pos,
+            "websocket block has no port, so there is no websocket listener (use port: -1 for a random port)",
+        ));
+        return Ok(None);
+    }
+    Ok(Some(ws))
 }
 
 fn jetstream_disabled(v: &Value) -> bool {

@@ -106,6 +106,6 @@ mod tests {
         assert_eq!(c.max_payload, 1024);
         assert_eq!(c.ping_interval, std::time::Duration::from_secs(1));
         assert!(c.auth.is_required());
-        assert!(core_config(&pairs(&[("cluster.port", "1")])).is_err());
+        assert!(core_config(&pairs(&[("tls.cert_file", "x")])).is_err());
     }
 }

@@ -104,6 +104,23 @@ fn skiff_daemon() {
     run_suite(&target);
 }
 
+/// Every scenario again, each client connecting over the daemon's WebSocket listener.
+#[test]
+fn skiff_daemon_over_websocket() {
+    let bin = workspace_root().join("target/debug/skiff");
+    if !bin.is_file() {
+        println!(
+            "notice: {} not built; skipped (cargo build -p skiff)",
+            bin.display()
+        );
+        return;
+    }
+    let target = BinaryTarget::new(&bin, skiff_tests::CURRENT_NATS)
+        .expect("skiff --version runs")
+        .over_websocket();
+    run_suite(&target);
+}
+
 #[test]
 fn in_memory_core() {
     if !CoreTarget::is_runnable() {

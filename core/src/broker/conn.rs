@@ -69,6 +69,10 @@ pub(crate) struct PingState {
     pub(crate) outstanding: u32,
     /// Whether a PONG has ever answered (nats-server's "RTT measured").
     pub(crate) rtt_known: bool,
+    /// When the oldest unanswered server PING was sent.
+    pub(crate) ping_sent: Option<Instant>,
+    /// The round trip of the last answered server PING.
+    pub(crate) rtt: Option<Duration>,
     /// Last inbound message, subscription or PING.
     pub(crate) last_in: Instant,
     /// Whether the first client PING after CONNECT has been answered (the connect_info INFO).
@@ -81,6 +85,8 @@ impl PingState {
             deadline: now + interval,
             outstanding: 0,
             rtt_known: false,
+            ping_sent: None,
+            rtt: None,
             last_in: now,
             first_ping_answered: false,
         }

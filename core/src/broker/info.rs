@@ -29,6 +29,8 @@ struct ServerInfo<'a> {
 pub(crate) struct InfoTemplate {
     /// `{"server_id":...,"max_payload":N` without the closing brace.
     prefix: String,
+    /// The same for WebSocket connections (the WebSocket listener's host and port).
+    websocket_prefix: Option<String>,
 }
 
 /// What changes INFO's per-connection tail.
@@ -38,10 +40,23 @@ pub(crate) struct InfoFor {
     pub(crate) client_ip: Option<SocketAddr>,
     pub(crate) connect_info: bool,
     pub(crate) lame_duck: bool,
+    pub(crate) websocket: bool,
 }
 
 impl InfoTemplate {
     pub(crate) fn new(config: &Config, server_id: &str) -> Self {
+        let prefix = Self::prefix(config, server_id, &config.host, config.port);
+        let websocket_prefix = config
+            .websocket
+            .as_ref()
+            .map(|(host, port)| Self::prefix(config, server_id, host, *port));
+        Self {
+            prefix,
+            websocket_prefix,
+        }
+    }
+
+    fn prefix(config: &Config, server_id: &str, host: &str, port: u16) -> String {
         let info = ServerInfo {
             server_id,
             server_name: if config.server_name.is_empty() {
@@ -52,15 +67,15 @@ impl InfoTemplate {
             version: &config.version,
             proto: 1,
             go: "rust",
-            host: &config.host,
-            port: config.port,
+            host,
+            port,
             headers: config.headers,
             auth_required: config.auth.is_required(),
             max_payload: config.max_payload,
         };
         let mut prefix = serde_json::to_string(&info).expect("INFO serializes");
         prefix.pop(); // the closing brace; per-connection fields follow
-        Self { prefix }
+        prefix
     }
 
     /// Appends `INFO {...} \r\n` for one connection.
@@ -77,8 +92,12 @@ impl InfoTemplate {
         connect_urls: &[String],
     ) {
         use std::fmt::Write;
-        let mut json = String::with_capacity(self.prefix.len() + 96);
-        json.push_str(&self.prefix);
+        let prefix = match &self.websocket_prefix {
+            Some(ws) if conn.websocket => ws,
+            _ => &self.prefix,
+        };
+        let mut json = String::with_capacity(prefix.len() + 96);
+        json.push_str(prefix);
         let _ = write!(json, ",\"client_id\":{}", conn.client_id);
         if let Some(addr) = conn.client_ip {
             let _ = write!(json, ",\"client_ip\":\"{}\"", addr.ip());
@@ -116,12 +135,45 @@ mod tests {
             client_ip: Some("127.0.0.1:5000".parse().unwrap()),
             connect_info: false,
             lame_duck: false,
+            websocket: false,
         };
         t.write(&mut out, info);
         let expected = format!(
             "INFO {{\"server_id\":\"NABC\",\"server_name\":\"NABC\",\"version\":\"{}\",\"proto\":1,\"go\":\"rust\",\"host\":\"127.0.0.1\",\"port\":4222,\"headers\":true,\"max_payload\":1048576,\"client_id\":5,\"client_ip\":\"127.0.0.1\"}} \r\n",
-            crate::VERSION
+            crate::NATS_VERSION
         );
         assert_eq!(std::str::from_utf8(&out).unwrap(), expected);
+    }
+}
+
+#[cfg(test)]
+mod websocket_tests {
+    use super::*;
+
+    #[test]
+    fn websocket_connections_see_the_websocket_listener() {
+        let config = Config {
+            host: "0.0.0.0".into(),
+            port: 4222,
+            websocket: Some(("0.0.0.0".into(), 8080)),
+            ..Config::default()
+        };
+        let t = InfoTemplate::new(&config, "NABC");
+        let info = |websocket| {
+            let mut out = BytesMut::new();
+            t.write(
+                &mut out,
+                InfoFor {
+                    client_id: 1,
+                    client_ip: None,
+                    connect_info: false,
+                    lame_duck: false,
+                    websocket,
+                },
+            );
+            String::from_utf8(out.to_vec()).unwrap()
+        };
+        assert!(info(true).contains("\"host\":\"0.0.0.0\",\"port\":8080,"));
+        assert!(info(false).contains("\"host\":\"0.0.0.0\",\"port\":4222,"));
     }
 }

@@ -132,6 +132,8 @@ pub struct Broker {
     /// Injected faults (see `faults`).
     faults: faults::Faults,
     stats: Stats,
+    /// The last `max_closed_clients` closed connections, oldest first.
+    closed: VecDeque<ConnInfo>,
     now: Instant,
 }
 
@@ -168,6 +170,7 @@ impl Broker {
             lame_duck: None,
             faults: faults::Faults::default(),
             stats: Stats::default(),
+            closed: VecDeque::new(),
             now,
             rng,
             config,
@@ -197,20 +200,48 @@ impl Broker {
         self.slots
             .iter()
             .filter_map(|slot| slot.conn.as_deref())
-            .map(|c| ConnInfo {
-                id: c.id,
+            .map(conn_info)
+    }
+
+    /// The last [`Config::max_closed_clients`] closed connections, oldest first, each with
+    /// [`ConnInfo::closed`] set (`/connz?state=closed`).
+    pub fn closed_connections(&self) -> impl Iterator<Item = &ConnInfo> + '_ {
+        self.closed.iter()
+    }
+
+    /// The subscriptions of `conn` (none if it is not open), ordered by their slot.
+    pub fn subscriptions_of(&self, conn: ConnId) -> Vec<SubInfo> {
+        self.slots
+            .get(conn.index())
+            .and_then(|slot| slot.conn.as_deref())
+            .filter(|c| c.id == conn)
+            .map(|c| self.subscriptions_of_conn(c).collect())
+            .unwrap_or_default()
+    }
+
+    fn subscriptions_of_conn<'a>(&'a self, c: &'a Conn) -> impl Iterator<Item = SubInfo> + 'a {
+        let mut keys: Vec<SubKey> = c.subs.values().copied().collect();
+        keys.sort_unstable_by_key(|k| k.0);
+        keys.into_iter().map(move |key| {
+            let s = self.sub(key);
+            SubInfo {
+                conn: c.id,
                 cid: c.cid,
-                peer: c.peer,
-                name: c.opts.name.clone(),
-                lang: c.opts.lang.clone(),
-                version: c.opts.version.clone(),
-                start: c.start,
-                last_activity: c.last_activity,
-                traffic: c.traffic,
-                subscriptions: c.subs.len(),
-                pending_bytes: c.out.pending(),
-                stalls: c.flow.stalls,
-            })
+                subject: String::from_utf8_lossy(&s.subject).into_owned(),
+                queue: s
+                    .queue
+                    .as_ref()
+                    .map(|q| String::from_utf8_lossy(q).into_owned()),
+                sid: String::from_utf8_lossy(&s.sid).into_owned(),
+                delivered: s.delivered,
+                max: s.max,
+            }
+        })
+    }
+
+    /// The subject index's counters (`/subsz`).
+    pub fn sublist_stats(&self) -> crate::sublist::SublistStats {
+        self.sublist.stats()
     }
 
     /// Every subscription in the index, as monitoring shows it (`/subsz?subs=1`), with the
@@ -218,6 +249,11 @@ impl Broker {
     pub fn subscriptions(&self) -> impl Iterator<Item = SubInfo> + '_ {
         self.subs.iter().flatten().map(|sub| SubInfo {
             conn: sub.conn,
+            cid: self
+                .slots
+                .get(sub.conn.index())
+                .and_then(|slot| slot.conn.as_deref())
+                .map_or(0, |c| c.cid),
             subject: String::from_utf8_lossy(&sub.subject).into_owned(),
             queue: sub
                 .queue
@@ -538,6 +574,7 @@ impl Broker {
             server_name: self.config.server_name.clone(),
             host: self.config.host.clone(),
             port: self.config.port,
+            websocket: self.config.websocket.clone(),
             ..config
         };
         self.info = InfoTemplate::new(&config, &self.server_id);
@@ -587,9 +624,13 @@ impl Broker {
             ClientOp::Unsub { sid, max } => self.on_unsub(id, &sid, max),
             ClientOp::Ping => self.on_ping(id),
             ClientOp::Pong => {
+                let now = self.now;
                 if let Some(c) = self.conn_mut(id) {
                     c.ping.outstanding = 0;
                     c.ping.rtt_known = true;
+                    if let Some(sent) = c.ping.ping_sent.take() {
+                        c.ping.rtt = Some(now.saturating_duration_since(sent));
+                    }
                 }
             }
             ClientOp::InvalidPublishSubject => self.send_err(id, "Invalid Publish Subject"),
@@ -1025,6 +1066,7 @@ impl Broker {
                 return;
             }
             c.ping.outstanding += 1;
+            c.ping.ping_sent.get_or_insert(now);
             self.send(id, encode::PING);
         }
         if let Some(c) = self.conn_mut(id) {
@@ -1108,6 +1150,8 @@ impl Broker {
         let Some(mut conn) = slot.conn.take() else {
             return;
         };
+        // Remembered as it was, subscriptions included, for `/connz?state=closed`.
+        let closed_info = (self.config.max_closed_clients > 0).then(|| conn_info(&conn));
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
         self.stats.connections -= 1;
@@ -1128,6 +1172,13 @@ impl Broker {
         // Producers waiting for this consumer to drain wait no more.
         let waiters = conn.flow.take_waiters();
         self.release(id, &waiters);
+        if let Some(mut info) = closed_info {
+            info.closed = Some((self.now, reason));
+            if self.closed.len() >= self.config.max_closed_clients {
+                self.closed.pop_front();
+            }
+            self.closed.push_back(info);
+        }
         drop(conn);
         self.ready.push_back(Output::Close { conn: id, reason });
     }
@@ -1217,6 +1268,7 @@ impl Broker {
             client_ip: c.peer.addr,
             connect_info: kind == InfoKind::ConnectInfo,
             lame_duck: kind == InfoKind::LameDuck,
+            websocket: c.peer.transport == crate::Transport::WebSocket,
         };
         let buf = c.out.line_buffer();
         let before = buf.len();
@@ -1289,6 +1341,26 @@ impl Broker {
 }
 
 /// The live connection `id` in `slots` (a free function so other fields stay borrowable).
+/// A connection as monitoring shows it.
+fn conn_info(c: &Conn) -> ConnInfo {
+    ConnInfo {
+        id: c.id,
+        cid: c.cid,
+        peer: c.peer,
+        name: c.opts.name.clone(),
+        lang: c.opts.lang.clone(),
+        version: c.opts.version.clone(),
+        start: c.start,
+        last_activity: c.last_activity,
+        traffic: c.traffic,
+        subscriptions: c.subs.len(),
+        pending_bytes: c.out.pending(),
+        stalls: c.flow.stalls,
+        rtt: c.ping.rtt,
+        closed: None,
+    }
+}
+
 fn conn_in(slots: &mut [Slot], id: ConnId) -> Option<&mut Conn> {
     let slot = slots.get_mut(id.index as usize)?;
     if slot.generation != id.generation {

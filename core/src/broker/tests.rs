@@ -564,6 +564,81 @@ fn reload_applies_limits_and_keeps_identity_and_address() {
 }
 
 #[test]
+fn monitoring_lists_subscriptions_with_their_deliveries() {
+    let mut h = harness();
+    let a = connected(&mut h);
+    h.send(a, quiet());
+    h.send(
+        a,
+        b"SUB foo 1\r\nSUB bar q 2\r\nUNSUB 2 5\r\nPUB foo 2\r\nhi\r\n",
+    );
+    let b = connected(&mut h);
+    h.send(b, quiet());
+    h.send(b, b"SUB > 9\r\n");
+    let subs: Vec<_> = h.broker.subscriptions().collect();
+    assert_eq!(subs.len(), 3);
+    let cid_a = h.broker.connections().find(|c| c.id == a).unwrap().cid;
+    let foo = subs.iter().find(|s| s.subject == "foo").unwrap();
+    assert_eq!((foo.cid, foo.sid.as_str(), foo.delivered), (cid_a, "1", 1));
+    let bar = subs.iter().find(|s| s.subject == "bar").unwrap();
+    assert_eq!(
+        (bar.queue.as_deref(), bar.max, bar.delivered),
+        (Some("q"), Some(5), 0)
+    );
+    assert_eq!(h.broker.subscriptions_of(b).len(), 1);
+    assert_eq!(h.broker.subscriptions_of(b)[0].subject, ">");
+    assert_eq!(h.broker.sublist_stats().subscriptions, 3);
+}
+
+#[test]
+fn rtt_is_measured_from_an_answered_server_ping() {
+    let config = Config {
+        ping_interval: Duration::from_secs(1),
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let c = connected(&mut h);
+    h.send(c, quiet());
+    assert_eq!(h.broker.connections().next().unwrap().rtt, None);
+    // Step the virtual clock until the PING goes out, then answer 30 ms later.
+    while h.take(c) != "PING\r\n" {
+        h.advance(Duration::from_millis(1));
+    }
+    h.advance(Duration::from_millis(30));
+    h.send(c, b"PONG\r\n");
+    let rtt = h.broker.connections().next().unwrap().rtt.unwrap();
+    assert!(
+        (Duration::from_millis(30)..=Duration::from_millis(31)).contains(&rtt),
+        "{rtt:?}"
+    );
+}
+
+#[test]
+fn closed_connections_are_remembered_up_to_the_limit() {
+    let mut h = Harness::new(Config {
+        max_closed_clients: 2,
+        ..Config::default()
+    });
+    let mut cids = Vec::new();
+    for _ in 0..3 {
+        let c = connected(&mut h);
+        h.send(c, quiet());
+        h.send(c, b"SUB foo 1\r\n");
+        cids.push(h.broker.connections().find(|i| i.id == c).unwrap().cid);
+        h.broker.handle_eof(c, CloseReason::ClientClosed, h.now);
+        while h.broker.poll_output().is_some() {}
+    }
+    let closed: Vec<_> = h.broker.closed_connections().collect();
+    assert_eq!(closed.len(), 2);
+    assert_eq!((closed[0].cid, closed[1].cid), (cids[1], cids[2]));
+    assert_eq!(closed[1].subscriptions, 1);
+    assert!(matches!(
+        closed[1].closed,
+        Some((_, CloseReason::ClientClosed))
+    ));
+}
+
+#[test]
 fn subscriptions_list_subject_queue_and_sid() {
     let mut h = harness();
     let c = h.connect().unwrap();

@@ -197,15 +197,9 @@ fn unsupported_flags_are_refused_by_name() {
     for (flag, feature) in [
         ("-js", "JetStream"),
         ("--jetstream", "JetStream"),
-        ("-sd", "JetStream"),
-        ("--store_dir", "JetStream"),
         ("--tls", "TLS"),
         ("--tlscert", "TLS"),
         ("-ms", "TLS (https monitoring)"),
-        ("--routes", "clustering"),
-        ("--cluster", "clustering"),
-        ("--cluster_name", "clustering"),
-        ("-s", "syslog"),
     ] {
         let e = error(&[flag, "x"]);
         let name = flag.trim_start_matches('-');
@@ -231,10 +225,57 @@ fn ignored_flags_warn() {
             assert_eq!(warnings.len(), 3);
             assert_eq!(
                 warnings[0].to_string(),
-                "flag -client_advertise is not supported by skiff; ignored"
+                "flag -client_advertise is not supported by skiff (skiff has no cluster to advertise); ignored"
             );
         }
         other => panic!("{other:?}"),
+    }
+}
+
+/// async-nats' test harness passes `--store_dir` on every start; nats-server accepts it
+/// without `-js`, and so do we, with a warning naming it.
+#[test]
+fn flags_nats_server_accepts_start_with_a_warning() {
+    for args in [
+        &["--store_dir", "/tmp/x", "-p", "-1"][..],
+        &["-sd", "/tmp/x"],
+        &["--routes", "nats://127.0.0.1:6222", "--cluster_name", "c"],
+        &["--cluster", "nats://127.0.0.1:6222"],
+        &["-s"],
+        &["-r", "udp://127.0.0.1:514"],
+    ] {
+        match parse(args).unwrap() {
+            Command::Run { warnings, .. } => {
+                assert!(!warnings.is_empty(), "{args:?}");
+                let flag = args[0].trim_start_matches('-');
+                assert!(
+                    warnings[0]
+                        .to_string()
+                        .starts_with(&format!("flag -{flag} is not supported by skiff (")),
+                    "{args:?}: {}",
+                    warnings[0]
+                );
+            }
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+    assert!(matches!(parse(&["--help_tls"]).unwrap(), Command::HelpTls));
+}
+
+/// `--help` names every flag that is accepted but ignored.
+#[test]
+fn help_lists_the_ignored_flags() {
+    for flag in [
+        "--store_dir",
+        "--routes",
+        "--cluster_name",
+        "--syslog",
+        "--remote_syslog",
+        "--profile",
+        "--connect_retries",
+        "--log_size_limit",
+    ] {
+        assert!(usage().contains(flag), "{flag}");
     }
 }
 

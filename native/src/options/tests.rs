@@ -271,14 +271,12 @@ fn unknown_and_unsupported_keys() {
     assert_eq!(err("a = 1"), "t.conf:1:1: unknown field \"a\"");
     ok("a = 4333\nport: $a");
     assert_eq!(
-        err("cluster { port: 4248 }"),
-        "t.conf:1:1: \"cluster\" is not supported by skiff"
+        err("tls { cert_file: x }"),
+        "t.conf:1:1: \"tls\" is not supported by skiff"
     );
     for key in [
-        "gateway {}",
         "accounts {}",
-        "tls {}",
-        "mqtt {}",
+        "mappings { a: b }",
         "no_auth_user: x",
         "operator: x",
     ] {
@@ -292,6 +290,24 @@ fn unknown_and_unsupported_keys() {
     ok("jetstream { enabled: false }");
     // Keys are matched case-insensitively, as nats-server does.
     assert_eq!(ok("PORT: 4999").config.port, 4999);
+}
+
+#[test]
+fn blocks_for_absent_features_warn_by_name() {
+    for key in [
+        "cluster { port: 4248 }",
+        "gateway { name: x }",
+        "mqtt { port: 1883 }",
+        "syslog: true",
+        "remote_syslog: \"udp://localhost:514\"",
+    ] {
+        let (_, w) = apply(key).unwrap();
+        let name = key.split([' ', ':']).next().unwrap();
+        assert_eq!(
+            w[0].to_string(),
+            format!("t.conf:1:1: \"{name}\" is not supported by skiff; ignored"),
+        );
+    }
 }
 
 #[test]
@@ -325,8 +341,15 @@ fn type_errors() {
 
 #[test]
 fn websocket_block() {
-    let o = ok(
+    let (o, w) = apply(
         "websocket {\n port: -1\n no_tls: true\n compression: true\n allowed_origins: [\"http://a\"]\n handshake_timeout: \"2s\"\n}",
+    )
+    .unwrap();
+    // Compression is not implemented: accepted, and the warning names it.
+    assert_eq!(w.len(), 1);
+    assert!(
+        w[0].to_string()
+            .starts_with("t.conf:4:2: websocket compression is not supported")
     );
     let ws = o.websocket.as_ref().unwrap();
     assert_eq!(
@@ -340,7 +363,7 @@ fn websocket_block() {
     assert_eq!(ws.allowed_origins, ["http://a"]);
     assert_eq!(ws.handshake_timeout, Some(Duration::from_secs(2)));
     assert!(o.validate().is_ok());
-    let o = ok("ws { listen: \"127.0.0.1:8080\" }");
+    let o = ok("ws { listen: \"127.0.0.1:8080\", no_tls: true }");
     let ws = o.websocket.as_ref().unwrap();
     assert_eq!(
         ws.listen,
@@ -349,10 +372,14 @@ fn websocket_block() {
             port: 8080
         }
     );
-    assert!(o.validate().unwrap_err().to_string().contains("no_tls"));
+    assert!(o.validate().is_ok());
+    assert!(err("ws { listen: \"127.0.0.1:8080\" }").contains("no_tls"));
     assert!(err("websocket { port: 1, tls { cert_file: x } }").contains("not supported"));
     assert!(err("websocket { port: 1, bogus: 1 }").contains("unknown field \"bogus\""));
-    assert!(err("websocket { no_tls: true }").contains("needs a port"));
+    // nats-server starts without a websocket listener when the block has no port.
+    let (o, w) = apply("websocket { no_tls: true }").unwrap();
+    assert!(o.websocket.is_none());
+    assert!(w[0].message.contains("no websocket listener"), "{}", w[0]);
 }
 
 #[test]
@@ -404,6 +431,15 @@ fn user_permissions() {
         err("authorization { users: [ {user: a, permissions: { allow_responses: true }} ] }")
             .contains("not supported")
     );
+}
+
+#[test]
+fn websocket_without_no_tls_is_refused_at_the_block() {
+    assert_eq!(
+        err("port: 4222\nwebsocket { port: -1 }"),
+        "t.conf:2:1: websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block"
+    );
+    assert!(err("websocket { port: -1, no_tls: false }").contains("requires TLS"));
 }
 
 #[test]

@@ -54,7 +54,13 @@ pub(crate) struct ConnIo {
     writer: BoxWriter,
     /// A handle the driver may write to directly while the writer task is idle.
     direct: Option<Direct>,
+    /// Where the driver leaves the core's close reason, for a transport that tells the peer
+    /// (a WebSocket close frame).
+    close_reason: Option<CloseSlot>,
 }
+
+/// Set once by the driver when the core closes the connection.
+pub(crate) type CloseSlot = Arc<std::sync::OnceLock<CloseReason>>;
 
 impl std::fmt::Debug for ConnIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,7 +78,14 @@ impl ConnIo {
             reader: Reader::Stream(Box::new(reader)),
             writer: Box::new(writer),
             direct: None,
+            close_reason: None,
         }
+    }
+
+    /// The same stream, with `slot` receiving the core's close reason.
+    pub(crate) fn with_close_reason(mut self, slot: CloseSlot) -> Self {
+        self.close_reason = Some(slot);
+        self
     }
 
     /// A TCP stream (three handles on one socket: reader, writer, direct writes).
@@ -83,12 +96,18 @@ impl ConnIo {
             reader: Reader::Tcp(socket.clone()),
             writer,
             direct: Some(socket),
+            close_reason: None,
         }
     }
 
     /// The halves, and the direct-write handle if the transport has one.
     pub(crate) fn into_parts(self) -> (Reader, BoxWriter, Option<Direct>) {
         (self.reader, self.writer, self.direct)
+    }
+
+    /// The slot for the close reason, if the transport asked for one.
+    pub(crate) fn close_reason(&self) -> Option<CloseSlot> {
+        self.close_reason.clone()
     }
 }
 

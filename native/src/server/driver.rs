@@ -69,6 +69,8 @@ struct ConnTasks {
     gate: Rc<ReadGate>,
     /// The largest `queued` since the writer was last idle (a burst is trimmed after).
     peak_queued: usize,
+    /// Told why the core closed the connection (WebSocket close frames).
+    close_reason: Option<conn::CloseSlot>,
 }
 
 /// The broker and everything that performs its outputs.
@@ -86,6 +88,12 @@ pub(crate) struct Hub {
     listener: Option<Task<()>>,
     /// The signal handler; dropping it restores the default handlers.
     signals: Option<Task<()>>,
+    /// The monitoring accept loop; dropped once the server has stopped.
+    monitor: Option<Task<()>>,
+    /// The WebSocket accept loop; dropped when the client listener stops.
+    websocket: Option<Task<()>>,
+    /// Transport tasks serving connections (see [`Hub::spawn_transport`]).
+    transports: Vec<Task<()>>,
     /// The accept loop's cancellation, which completes once its socket is closed: the host
     /// reports that it stopped only after that.
     unlistening: Option<Task<()>>,
@@ -111,6 +119,9 @@ impl std::fmt::Debug for Hub {
     }
 }
 
+/// How long a stopped server waits for transport tasks to finish their close handshakes.
+const TRANSPORT_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// The signal handler's future, built where the handlers are installed.
 pub(crate) type SignalTask = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
 
@@ -128,6 +139,10 @@ pub(crate) struct Setup {
     pub(crate) listener: Option<smol::net::TcpListener>,
     /// The signal handler task's future, if signals are handled.
     pub(crate) signals: Option<SignalTask>,
+    /// The monitoring listener and what it reports, if monitoring is on.
+    pub(crate) monitor: Option<(smol::net::TcpListener, crate::monitor::MonitorState)>,
+    /// The WebSocket listener and its settings, if WebSocket clients are accepted.
+    pub(crate) websocket: Option<(smol::net::TcpListener, crate::websocket::Settings)>,
     /// Runs once the broker has stopped and writes are flushed (removes the ports file).
     pub(crate) on_stopped: Box<dyn FnOnce() + Send>,
 }
@@ -155,6 +170,9 @@ pub(crate) fn run(setup: Setup) {
             closing: Vec::new(),
             listener: None,
             signals: None,
+            monitor: None,
+            websocket: None,
+            transports: Vec::new(),
             unlistening: None,
             armed: None,
             rearm,
@@ -170,6 +188,14 @@ pub(crate) fn run(setup: Setup) {
         hub.borrow_mut().listener = Some(accept);
     }
     hub.borrow_mut().signals = setup.signals.map(|s| executor.spawn(s));
+    if let Some((listener, state)) = setup.monitor {
+        let monitor = crate::monitor::accept_loop(listener, weak.clone(), Rc::new(state));
+        hub.borrow_mut().monitor = Some(executor.spawn(monitor));
+    }
+    if let Some((listener, settings)) = setup.websocket {
+        let accept = crate::websocket::accept_loop(listener, weak.clone(), Rc::new(settings));
+        hub.borrow_mut().websocket = Some(executor.spawn(accept));
+    }
     let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));
     hub.borrow_mut().settle();
     let serve = serve(&hub, setup.control, stopped_rx, setup.on_stopped);
@@ -211,7 +237,7 @@ async fn finish(
     control: &async_channel::Receiver<Control>,
     on_stopped: Box<dyn FnOnce() + Send>,
 ) {
-    let (writers, abort, shared) = {
+    let (writers, abort, shared, transports) = {
         let mut hub = hub.borrow_mut();
         hub.stop_listening();
         // Connections the core never closed (there should be none) are closed now.
@@ -223,6 +249,7 @@ async fn finish(
             std::mem::take(&mut hub.closing),
             hub.abort_flush,
             hub.shared.clone(),
+            std::mem::take(&mut hub.transports),
         )
     };
     if !abort {
@@ -244,13 +271,31 @@ async fn finish(
             }
         };
         flush.or(hurry).await;
+        // The transports pass on what the writers flushed, and their close frames.
+        let transports = async {
+            for transport in transports {
+                transport.await;
+            }
+        };
+        transports
+            .or(async {
+                Timer::after(TRANSPORT_GRACE).await;
+            })
+            .await;
     }
     // Signals stay handled through the flush (a second interrupt hurries it), then go back to
     // their defaults before the host reports that it stopped.
-    let (signals, unlistening) = {
+    let (signals, unlistening, monitor) = {
         let mut hub = hub.borrow_mut();
-        (hub.signals.take(), hub.unlistening.take())
+        (
+            hub.signals.take(),
+            hub.unlistening.take(),
+            hub.monitor.take(),
+        )
     };
+    if let Some(monitor) = monitor {
+        monitor.cancel().await;
+    }
     if let Some(signals) = signals {
         signals.cancel().await;
     }
@@ -331,6 +376,28 @@ async fn trim_loop(hub: HubRef) {
 }
 
 impl Hub {
+    /// The broker, for reading (monitoring).
+    pub(crate) fn broker(&self) -> &Broker {
+        &self.broker
+    }
+
+    /// The current time as the broker sees it.
+    pub(crate) fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// Runs `task` on the server thread's executor until it ends or the executor stops.
+    pub(crate) fn spawn_detached(&self, task: impl Future<Output = ()> + 'static) {
+        self.executor.spawn(task).detach();
+    }
+
+    /// Runs a transport's connection task (a WebSocket pump); once the broker has stopped,
+    /// the server waits for these (a bounded time) so their last bytes and close frames go out.
+    pub(crate) fn spawn_transport(&mut self, task: impl Future<Output = ()> + 'static) {
+        self.transports.retain(|t| !t.is_finished());
+        self.transports.push(self.executor.spawn(task));
+    }
+
     /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).
     pub(crate) fn input(&mut self, conn: ConnId, bytes: BytesMut) -> bool {
         let now = self.clock.now();
@@ -366,6 +433,7 @@ impl Hub {
             tracing::debug!("Refused a connection: the server is shutting down");
             return;
         };
+        let close_reason = io.close_reason();
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
         let deadline = self.broker.config().write_deadline;
@@ -393,6 +461,7 @@ impl Hub {
                 queued: 0,
                 gate,
                 peak_queued: 0,
+                close_reason,
             },
         );
         self.settle();
@@ -470,6 +539,10 @@ impl Hub {
     /// Cancels the accept loop; its socket closes on the executor's next turn, and [`finish`]
     /// waits for that.
     fn stop_listening(&mut self) {
+        // nats-server closes the websocket server together with the client listener.
+        if let Some(websocket) = self.websocket.take() {
+            self.executor.spawn(websocket.cancel()).detach();
+        }
         if let Some(listener) = self.listener.take() {
             tracing::debug!("Client accept loop exiting..");
             self.unlistening = Some(self.executor.spawn(async move {
@@ -508,6 +581,9 @@ impl Hub {
             }
             Output::Close { conn, reason } => {
                 if let Some(tasks) = self.conns.remove(&conn) {
+                    if let Some(slot) = &tasks.close_reason {
+                        let _ = slot.set(reason);
+                    }
                     if tasks.peak_queued >= memory::BURST {
                         self.schedule_trim();
                     }

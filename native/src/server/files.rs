@@ -29,12 +29,20 @@ pub(crate) fn ports_file_path(dir: &Path, program: &str) -> PathBuf {
     dir.join(format!("{program}_{}.ports", std::process::id()))
 }
 
-/// The ports file's JSON: `{"nats":["nats://host:port"]}` plus any monitoring URL.
-pub(crate) fn ports_json(client: SocketAddr, monitoring: Option<SocketAddr>) -> String {
+/// The ports file's JSON: `{"nats":["nats://host:port"]}` plus any monitoring and WebSocket
+/// URLs, in nats-server's order.
+pub(crate) fn ports_json(
+    client: SocketAddr,
+    monitoring: Option<SocketAddr>,
+    websocket: Option<SocketAddr>,
+) -> String {
     // Written by hand to keep nats-server's key order ("nats" first).
     let mut json = format!(r#"{{"nats":["nats://{}"]"#, advertised(client));
     if let Some(http) = monitoring {
         json.push_str(&format!(r#","monitoring":["http://{}"]"#, advertised(http)));
+    }
+    if let Some(ws) = websocket {
+        json.push_str(&format!(r#","websocket":["ws://{}"]"#, advertised(ws)));
     }
     json.push('}');
     json
@@ -61,13 +69,18 @@ mod tests {
     fn ports_json_matches_nats_server() {
         let client: SocketAddr = "127.0.0.1:24222".parse().unwrap();
         assert_eq!(
-            ports_json(client, None),
+            ports_json(client, None, None),
             r#"{"nats":["nats://127.0.0.1:24222"]}"#
         );
         let http: SocketAddr = "0.0.0.0:8222".parse().unwrap();
         assert_eq!(
-            ports_json(client, Some(http)),
+            ports_json(client, Some(http), None),
             r#"{"nats":["nats://127.0.0.1:24222"],"monitoring":["http://127.0.0.1:8222"]}"#
+        );
+        let ws: SocketAddr = "0.0.0.0:8080".parse().unwrap();
+        assert_eq!(
+            ports_json(client, Some(http), Some(ws)),
+            r#"{"nats":["nats://127.0.0.1:24222"],"monitoring":["http://127.0.0.1:8222"],"websocket":["ws://127.0.0.1:8080"]}"#
         );
     }
 

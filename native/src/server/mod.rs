@@ -6,7 +6,7 @@
 //! module for the details.
 
 mod clock;
-mod conn;
+pub(crate) mod conn;
 pub(crate) mod driver;
 mod faults;
 mod files;
@@ -27,7 +27,7 @@ use futures_lite::FutureExt;
 use skiff_core::{Broker, Config, ConfigError, PeerInfo};
 
 pub use in_process::InProcessConnection;
-pub use options::{ReloadFn, ServerOptions};
+pub use options::{ListenAddr, ReloadFn, ServerOptions, WebsocketListen};
 
 use clock::Clock;
 use driver::{Control, Request};
@@ -53,6 +53,17 @@ pub enum StartError {
         /// What went wrong.
         source: std::io::Error,
     },
+    /// A secondary listener (monitoring, WebSocket) could not be opened.
+    ListenOther {
+        /// What it serves (`http monitor`, `websocket`).
+        what: &'static str,
+        /// The address we tried.
+        addr: String,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The WebSocket settings are invalid (an allowed origin that is not a URL).
+    Websocket(String),
     /// Signal handlers could not be installed.
     Signals(std::io::Error),
     /// [`Server::start`] was called before.
@@ -70,9 +81,13 @@ impl std::fmt::Display for StartError {
         match self {
             Self::Config(e) => write!(f, "{e}"),
             Self::Listen { addr, source } => write!(f, "error listening on {addr}: {source}"),
+            Self::ListenOther { what, addr, source } => {
+                write!(f, "can't listen to the {what} port {addr}: {source}")
+            }
             Self::File { path, source } => {
                 write!(f, "could not write {}: {source}", path.display())
             }
+            Self::Websocket(e) => write!(f, "websocket: {e}"),
             Self::Signals(e) => write!(f, "could not install signal handlers: {e}"),
             Self::AlreadyStarted => f.write_str("the server was already started"),
             Self::ControlNotLoopback { addr } => write!(
@@ -88,9 +103,11 @@ impl std::error::Error for StartError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Config(e) => Some(e),
-            Self::Listen { source, .. } | Self::File { source, .. } => Some(source),
+            Self::Listen { source, .. }
+            | Self::ListenOther { source, .. }
+            | Self::File { source, .. } => Some(source),
             Self::Signals(e) => Some(e),
-            Self::AlreadyStarted | Self::ControlNotLoopback { .. } => None,
+            Self::AlreadyStarted | Self::Websocket(_) | Self::ControlNotLoopback { .. } => None,
         }
     }
 }
@@ -211,6 +228,73 @@ impl Server {
         } else {
             None
         };
+        let mut monitor = match &options.http {
+            Some(http) => {
+                let addr = format!("{}:{}", http.host, http.port);
+                let bound = listener::bind(&addr)
+                    .and_then(smol::net::TcpListener::try_from)
+                    .and_then(|l| Ok((l.local_addr()?, l)));
+                let (local, listener) = bound.map_err(|source| StartError::ListenOther {
+                    what: "http monitor",
+                    addr,
+                    source,
+                })?;
+                let _ = self.shared.http_addr.set(local);
+                let epoch = std::time::SystemTime::now() - clock.now().since_epoch();
+                let state = crate::monitor::MonitorState::new(
+                    epoch,
+                    local,
+                    http.host.clone(),
+                    options
+                        .websocket
+                        .as_ref()
+                        .map(|ws| crate::monitor::WebsocketVarz {
+                            host: ws.listen.host.clone(),
+                            port: ws.listen.port,
+                            no_tls: true,
+                            same_origin: ws.same_origin,
+                            allowed_origins: ws.allowed_origins.clone(),
+                            compression: false,
+                            handshake_timeout: ws
+                                .handshake_timeout
+                                .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+                        }),
+                );
+                Some((listener, state))
+            }
+            None => None,
+        };
+        let websocket = match &options.websocket {
+            Some(ws) => {
+                let origins = crate::websocket::upgrade::OriginPolicy::new(
+                    ws.same_origin,
+                    &ws.allowed_origins,
+                )
+                .map_err(StartError::Websocket)?;
+                let addr = format!("{}:{}", ws.listen.host, ws.listen.port);
+                let bound = listener::bind(&addr)
+                    .and_then(smol::net::TcpListener::try_from)
+                    .and_then(|l| Ok((l.local_addr()?, l)));
+                let (local, listener) = bound.map_err(|source| StartError::ListenOther {
+                    what: "websocket",
+                    addr,
+                    source,
+                })?;
+                let _ = self.shared.websocket_addr.set(local);
+                if let Some(varz) = monitor.as_mut().and_then(|(_, s)| s.websocket.as_mut()) {
+                    varz.port = local.port();
+                }
+                options.config.websocket = Some((ws.listen.host.clone(), local.port()));
+                let settings = crate::websocket::Settings {
+                    origins,
+                    handshake_timeout: ws
+                        .handshake_timeout
+                        .unwrap_or(crate::websocket::DEFAULT_HANDSHAKE_TIMEOUT),
+                };
+                Some((listener, settings))
+            }
+            None => None,
+        };
         options.config.host.clone_from(&options.host);
         options.config.server_name.clone_from(&options.server_name);
         if let Some(path) = &options.pid_file {
@@ -236,7 +320,9 @@ impl Server {
             (Some(dir), Some(addr)) => {
                 let program = files::program_name(options.program_name.as_deref());
                 let path = files::ports_file_path(dir, &program);
-                std::fs::write(&path, files::ports_json(*addr, None)).map_err(|source| {
+                let http = self.shared.http_addr.get().copied();
+                let ws = self.shared.websocket_addr.get().copied();
+                std::fs::write(&path, files::ports_json(*addr, http, ws)).map_err(|source| {
                     StartError::File {
                         path: path.clone(),
                         source,
@@ -257,6 +343,17 @@ impl Server {
         let server_thread = move || {
             let broker = Broker::new(options.config.clone(), seed, clock.now());
             log_banner(&broker, &options);
+            if let (Some(http), Some(addr)) = (&options.http, shared.http_addr.get()) {
+                tracing::info!("Starting http monitor on {}:{}", http.host, addr.port());
+            }
+            if let (Some(ws), Some(addr)) = (&options.websocket, shared.websocket_addr.get()) {
+                tracing::info!(
+                    "Listening for websocket clients on ws://{}:{}",
+                    ws.listen.host,
+                    addr.port()
+                );
+                tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+            }
             if let Some(addr) = shared.local_addr.get() {
                 tracing::info!(
                     "Listening for client connections on {}:{}",
@@ -274,6 +371,8 @@ impl Server {
                 control: control_rx,
                 listener,
                 signals,
+                monitor,
+                websocket,
                 on_stopped,
             };
             // A panic is a bug, but it must not leave `wait_for_shutdown` waiting forever.
@@ -307,6 +406,16 @@ impl Server {
     /// The client listener's address (with the real port when 0 was asked), once started.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.shared.local_addr.get().copied()
+    }
+
+    /// The monitoring listener's address, once started with [`ServerOptions::http`].
+    pub fn http_addr(&self) -> Option<SocketAddr> {
+        self.shared.http_addr.get().copied()
+    }
+
+    /// The WebSocket listener's address, once started with [`ServerOptions::websocket`].
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.shared.websocket_addr.get().copied()
     }
 
     /// The URL clients dial: `nats://host:port`.
@@ -429,8 +538,13 @@ fn log_banner(broker: &Broker, options: &ServerOptions) {
     } else {
         options.server_name.clone()
     };
-    tracing::info!("Starting skiff");
-    tracing::info!("  Version:  {}", skiff_core::VERSION);
+    tracing::info!("Starting skiff {}", skiff_core::VERSION);
+    // nats-server's line, with the version clients see in INFO.
+    tracing::info!(
+        "  Version:  {} (skiff {})",
+        options.config.version,
+        skiff_core::VERSION
+    );
     tracing::info!("  Name:     {name}");
     tracing::info!("  ID:       {id}");
 }

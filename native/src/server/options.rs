@@ -44,6 +44,55 @@ pub struct ServerOptions {
     /// loopback address. Without it [`Server::start`](crate::Server::start) refuses, since any
     /// client that reaches the port could then inject faults.
     pub control_allow_public: bool,
+    /// Serve HTTP monitoring (`/varz`, `/connz`, ...) here (nats-server's `-m`).
+    pub http: Option<ListenAddr>,
+    /// Accept WebSocket clients (nats-server's `websocket {}` block, without TLS).
+    pub websocket: Option<WebsocketListen>,
+}
+
+/// The WebSocket listener: where, and which upgrades it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WebsocketListen {
+    /// Where to listen.
+    pub listen: ListenAddr,
+    /// Accept only upgrades whose `Origin` names the host the request was sent to.
+    pub same_origin: bool,
+    /// Accept only these origins (absolute http/https URLs); empty = any.
+    pub allowed_origins: Vec<String>,
+    /// Time allowed for the HTTP upgrade (default 2 s, as nats-server's).
+    pub handshake_timeout: Option<std::time::Duration>,
+}
+
+impl WebsocketListen {
+    /// A listener on `listen` accepting any origin.
+    pub fn new(listen: ListenAddr) -> Self {
+        Self {
+            listen,
+            same_origin: false,
+            allowed_origins: Vec::new(),
+            handshake_timeout: None,
+        }
+    }
+}
+
+/// A host and port to listen on; port 0 picks a free port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenAddr {
+    /// Host or IP address to bind.
+    pub host: String,
+    /// Port; 0 = a free port.
+    pub port: u16,
+}
+
+impl ListenAddr {
+    /// `host:port`.
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        Self {
+            host: host.into(),
+            port,
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -60,6 +109,8 @@ impl Default for ServerOptions {
             handle_signals: false,
             reload: None,
             seed: None,
+            http: None,
+            websocket: None,
             control_allow_public: false,
         }
     }
@@ -90,6 +141,8 @@ impl std::fmt::Debug for ServerOptions {
             .field("handle_signals", &self.handle_signals)
             .field("reload", &self.reload.as_ref().map(|_| "Fn"))
             .field("seed", &self.seed)
+            .field("http", &self.http)
+            .field("websocket", &self.websocket)
             .finish()
     }
 }

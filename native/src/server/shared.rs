@@ -17,6 +17,10 @@ pub(crate) struct Shared {
     done: (async_channel::Sender<()>, async_channel::Receiver<()>),
     /// The client listener's address, once bound.
     pub(crate) local_addr: OnceLock<SocketAddr>,
+    /// The monitoring listener's address, once bound.
+    pub(crate) http_addr: OnceLock<SocketAddr>,
+    /// The WebSocket listener's address, once bound.
+    pub(crate) websocket_addr: OnceLock<SocketAddr>,
     /// Whether the client listener accepts connections.
     pub(crate) listening: AtomicBool,
     /// How many times the core started a shutdown (0 or 1).
@@ -31,6 +35,8 @@ impl Shared {
             ready: async_channel::bounded(1),
             done: async_channel::bounded(1),
             local_addr: OnceLock::new(),
+            http_addr: OnceLock::new(),
+            websocket_addr: OnceLock::new(),
             listening: AtomicBool::new(false),
             shutdowns: AtomicU32::new(0),
         }

@@ -12,6 +12,11 @@ from nats.errors import NoRespondersError
 async def main(url):
     nc = await nats.connect(url, allow_reconnect=False)
 
+    # Clients gate features on the server version: Skiff reports the nats-server version it
+    # matches, and nats-py's own tests assert major version 2.
+    v = nc.connected_server_version
+    assert (v.major, v.minor) == (2, 15), v
+
     # Wildcards.
     got = []
     sub = await nc.subscribe("a.*.c")

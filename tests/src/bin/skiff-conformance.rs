@@ -48,6 +48,10 @@ struct Args {
     /// The nats-server version a Skiff target is judged as in `@` conditions.
     #[arg(long, default_value_t = skiff_tests::CURRENT_NATS.to_string())]
     as_version: String,
+    /// Connect every client over the server's WebSocket listener (`skiff` and `bin:` targets;
+    /// a `websocket {}` block is added to each scenario's config).
+    #[arg(long)]
+    websocket: bool,
     /// Print every scenario's result, not just failures.
     #[arg(long, short)]
     verbose: bool,
@@ -76,7 +80,7 @@ fn run(args: &Args) -> Result<bool, String> {
             }
             Box::new(CoreTarget::new(as_version))
         }
-        "skiff" => Box::new(BinaryTarget::new(&args.server_bin, as_version)?),
+        "skiff" => binary(BinaryTarget::new(&args.server_bin, as_version)?, args),
         "wasm" => Box::new(WasmNodeTarget::new(
             &std::env::current_dir().map_err(|e| e.to_string())?,
             as_version,
@@ -85,7 +89,7 @@ fn run(args: &Args) -> Result<bool, String> {
             if let Some(url) = other.strip_prefix("addr:") {
                 Box::new(AddrTarget::new(url)?)
             } else if let Some(path) = other.strip_prefix("bin:") {
-                Box::new(BinaryTarget::new(path.as_ref(), as_version)?)
+                binary(BinaryTarget::new(path.as_ref(), as_version)?, args)
             } else {
                 return Err(format!("unknown target {other:?}"));
             }
@@ -117,4 +121,13 @@ fn run(args: &Args) -> Result<bool, String> {
     let summary = summarize(&results);
     println!("{summary}");
     Ok(summary.failed == 0)
+}
+
+/// A binary target, over WebSocket if asked.
+fn binary(target: BinaryTarget, args: &Args) -> Box<dyn Target> {
+    if args.websocket {
+        Box::new(target.over_websocket())
+    } else {
+        Box::new(target)
+    }
 }

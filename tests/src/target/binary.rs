@@ -21,6 +21,7 @@ pub struct BinaryTarget {
     kind: Kind,
     version: Version,
     reported: String,
+    websocket: bool,
 }
 
 impl BinaryTarget {
@@ -48,13 +49,26 @@ impl BinaryTarget {
             kind,
             version,
             reported,
+            websocket: false,
         })
+    }
+
+    /// The same target, with every scenario connecting over a WebSocket listener
+    /// (`websocket { listen: 127.0.0.1:PORT, no_tls: true }` added to each config).
+    pub fn over_websocket(mut self) -> Self {
+        self.websocket = true;
+        self
     }
 }
 
 impl Target for BinaryTarget {
     fn name(&self) -> String {
-        format!("{} ({})", self.binary.display(), self.reported)
+        let over = if self.websocket {
+            " over WebSocket"
+        } else {
+            ""
+        };
+        format!("{} ({}){over}", self.binary.display(), self.reported)
     }
     fn kind(&self) -> Kind {
         self.kind
@@ -68,7 +82,7 @@ impl Target for BinaryTarget {
     fn start(&self, config: &[(String, String)]) -> Result<Box<dyn Server>, StartError> {
         let mut last = String::new();
         for _ in 0..3 {
-            match SpawnedServer::start(&self.binary, config) {
+            match SpawnedServer::start(&self.binary, config, self.websocket) {
                 Ok(server) => return Ok(Box::new(server)),
                 Err(e) => last = e.to_string(),
             }
@@ -86,10 +100,20 @@ pub struct SpawnedServer {
 }
 
 impl SpawnedServer {
-    fn start(binary: &Path, config: &[(String, String)]) -> io::Result<Self> {
+    fn start(binary: &Path, config: &[(String, String)], websocket: bool) -> io::Result<Self> {
         let dir = tempfile::tempdir()?;
         let conf = dir.path().join("server.conf");
-        std::fs::write(&conf, render_conf(config))?;
+        let mut text = render_conf(config);
+        let ws = if websocket {
+            let port = free_port()?;
+            text.push_str(&format!(
+                "\nwebsocket {{ listen: \"127.0.0.1:{port}\", no_tls: true }}\n"
+            ));
+            Some(SocketAddr::from(([127, 0, 0, 1], port)))
+        } else {
+            None
+        };
+        std::fs::write(&conf, text)?;
         let port = free_port()?;
         let child = Command::new(binary)
             .arg("-c")
@@ -102,7 +126,10 @@ impl SpawnedServer {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let mut server = Self {
             child,
-            remote: RemoteServer { addr },
+            remote: RemoteServer {
+                addr,
+                websocket: ws,
+            },
             _dir: dir,
         };
         server.wait_ready()?;

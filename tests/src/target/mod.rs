@@ -11,6 +11,7 @@ pub mod binary;
 pub mod core;
 pub mod tcp;
 pub mod wasm;
+pub mod ws;
 
 /// What one receive produced.
 #[derive(Debug, Clone, PartialEq, Eq)]

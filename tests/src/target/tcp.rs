@@ -101,7 +101,8 @@ impl AddrTarget {
             .unwrap_or("0")
             .parse()
             .unwrap_or(Version(0, 0, 0));
-        let kind = if reported.0 >= 2 {
+        // Skiff reports the nats-server version it matches; its INFO says `"go":"rust"`.
+        let kind = if reported.0 >= 2 && info["go"].as_str() != Some("rust") {
             Kind::Nats
         } else {
             Kind::Skiff
@@ -138,7 +139,10 @@ impl Target for AddrTarget {
                 "needs its own server configuration".into(),
             ));
         }
-        Ok(Box::new(RemoteServer { addr: self.addr }))
+        Ok(Box::new(RemoteServer {
+            addr: self.addr,
+            websocket: None,
+        }))
     }
 }
 
@@ -147,11 +151,16 @@ impl Target for AddrTarget {
 pub struct RemoteServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// Its WebSocket listener, when scenarios connect over WebSocket instead of TCP.
+    pub websocket: Option<SocketAddr>,
 }
 
 impl Server for RemoteServer {
     fn connect(&mut self) -> io::Result<Box<dyn Connection>> {
-        Ok(Box::new(TcpConnection::connect(self.addr)?))
+        match self.websocket {
+            Some(ws) => Ok(Box::new(super::ws::WsConnection::connect(ws)?)),
+            None => Ok(Box::new(TcpConnection::connect(self.addr)?)),
+        }
     }
     fn sleep(&mut self, duration: Duration) {
         std::thread::sleep(duration);

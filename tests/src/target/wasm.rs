@@ -91,6 +91,7 @@ impl Target for WasmNodeTarget {
             port,
             remote: RemoteServer {
                 addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                websocket: None,
             },
         }))
     }

@@ -430,6 +430,7 @@ impl Broker {
             client_ip: c.peer.addr,
             connect_info: false,
             lame_duck,
+            websocket: c.peer.transport == crate::Transport::WebSocket,
         };
         let buf = c.out.line_buffer();
         let before = buf.len();
