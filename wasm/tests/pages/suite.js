@@ -771,6 +771,44 @@ tests["faults: faults() lists withhold and delay, clear releases held messages, 
     }
   });
 
+tests["faults: refuse_connects, close_next_subscriber and async_info with nats-core"] = () =>
+  withBroker({}, async (broker) => {
+    const connect = (opts) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), ...opts });
+    // Refused connects, each the way nats-server refuses them, then a connect succeeds.
+    broker.inject({ fault: "refuse_connects", count: 1 });
+    broker.inject({ fault: "refuse_connects", count: 1, refusal: "max_connections" });
+    equal(broker.faults().map((f) => f.remaining), [1, 1], "two refusals pending");
+    const failures = [];
+    for (let i = 0; i < 2; i++) {
+      const e = await connect({ reconnect: false }).then(() => null, (error) => error);
+      failures.push(String(e?.message) + String(e?.cause?.message ?? ""));
+    }
+    assert(failures.some((f) => /maximum connections exceeded/i.test(f)), `max connections refusal: ${failures}`);
+    assert(failures.some((f) => /Authorization Violation/i.test(f)), `authorization refusal: ${failures}`);
+    equal(broker.faults(), [], "both refusals used up");
+    const nc = await connect({ name: "sub", reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const other = await connect({ name: "pub" });
+    try {
+      const events = statusTypes(nc);
+      // The next subscriber to jobs.> is closed right after its SUB; the resubscription on
+      // the new connection is let through.
+      broker.inject({ fault: "close_next_subscriber", subject: "jobs.>" });
+      const got = collect(nc, "jobs.a");
+      await until(() => events.includes("reconnect"), `closed after SUB and reconnected (saw ${events})`);
+      equal(broker.faults(), [], "close_next_subscriber fired once");
+      await until(() => broker.subscriptions().some((s) => s.subject === "jobs.a"), "resubscribed");
+      other.publish("jobs.a", enc.encode("job"));
+      await until(() => got.length === 1, "a job after the resubscription");
+      // An async INFO announcing lame duck mode.
+      broker.inject({ fault: "async_info", name: "sub", ldm: true });
+      await until(() => events.includes("ldm"), `the client saw ldm (saw ${events})`);
+      equal(broker.phase(), "running", "only the INFO: the broker keeps running");
+    } finally {
+      await nc.close();
+      await other.close();
+    }
+  });
+
 tests["faults: a bad fault gets a clear error and changes nothing"] = () =>
   withBroker({}, async (broker) => {
     const cases = [
