@@ -809,6 +809,30 @@ tests["faults: refuse_connects, close_next_subscriber and async_info with nats-c
     }
   });
 
+tests["faults: pause_reading holds a publisher's input until cleared, losing nothing"] = () =>
+  withBroker({}, async (broker) => {
+    const connect = (name) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), name });
+    const publisher = await connect("publisher");
+    const reader = await connect("reader");
+    try {
+      const got = collect(reader, "paused.x");
+      await reader.flush();
+      const id = broker.inject({ fault: "pause_reading", name: "publisher" });
+      for (let i = 0; i < 5; i++) publisher.publish("paused.x", enc.encode(String(i)));
+      let flushed = false;
+      const flush = publisher.flush().then(() => (flushed = true));
+      await sleep(200);
+      equal([flushed, got.length, broker.stats().traffic.inMsgs], [false, 0, 0], "nothing read while paused");
+      broker.clear(id);
+      await within(flush, 3000, "the flush once reading resumes");
+      await until(() => got.length === 5, `every message after the pause (${got.length})`);
+      equal(got.map((m) => dec.decode(m.data)), ["0", "1", "2", "3", "4"], "in order");
+    } finally {
+      await publisher.close();
+      await reader.close();
+    }
+  });
+
 tests["faults: a bad fault gets a clear error and changes nothing"] = () =>
   withBroker({}, async (broker) => {
     const cases = [
