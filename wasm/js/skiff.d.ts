@@ -78,11 +78,57 @@ export interface SubscriptionInfo {
 
 export type Phase = "running" | "lameDuck" | "draining" | "stopped";
 
+/** What nats-server would log about a connection; the broker logs nothing itself. */
+export interface NoticeEvent {
+  type: "notice";
+  level: "debug" | "info" | "error";
+  /** nats-server's log line without timestamp and level, e.g. `cid:5 - "v3.0.0:nats.js:app" - Client connection created`. */
+  text: string;
+  /** The connection's cid, or null once it is gone. */
+  cid: number | null;
+}
+
 export type BrokerEvent =
   | { type: "connect"; cid: number; transport: "port" | "websocket" }
   | { type: "close"; cid: number; reason: string }
   | { type: "stopListening" }
-  | { type: "stopped" };
+  | { type: "stopped" }
+  | NoticeEvent;
+
+/** Which connections a fault targets: `cid` or `name` (neither: every connection). */
+export interface FaultTarget {
+  cid?: number;
+  name?: string;
+}
+
+/**
+ * A fault to inject, the JSON form of the daemon's `$SKIFF.FAULT.INJECT` (durations in
+ * milliseconds; without `for_ms` a lasting fault stays until cleared).
+ */
+export type FaultSpec =
+  | ({ fault: "close"; err?: string } & FaultTarget)
+  | { fault: "close_next_subscriber"; subject: string; err?: string }
+  | ({ fault: "ignore_pings"; for_ms?: number } & FaultTarget)
+  | { fault: "withhold"; subject: string; for_ms?: number }
+  | { fault: "delay"; subject: string; by_ms: number; for_ms?: number }
+  | { fault: "drop"; subject: string; count: number }
+  | ({ fault: "split_writes"; chunk: number; delay_ms?: number; for_ms?: number } & FaultTarget)
+  | ({ fault: "async_info"; connect_urls?: string[]; ldm?: boolean } & FaultTarget)
+  | { fault: "refuse_connects"; count: number; refusal?: "authorization" | "max_connections" }
+  | ({ fault: "pause_reading"; for_ms?: number } & FaultTarget);
+
+/** An active fault, as `$SKIFF.FAULT.LIST` shows it (instants: ms of the broker's clock). */
+export interface FaultInfo {
+  id: number;
+  /** A description of the fault. */
+  fault: string;
+  since_ms: number;
+  until_ms: number | null;
+  /** What is left of its count (messages to drop, connects to refuse). */
+  remaining: number | null;
+  /** Messages it holds back now (withhold, delay). */
+  held: number;
+}
 
 /** Where ports and calls travel: a MessagePort, a Worker, a worker's global scope (`self`) or
  * a SharedWorker's `port` — anything with `postMessage` and `message` events. */
@@ -126,7 +172,14 @@ export class Broker extends PortSource {
   lameDuck(): boolean;
   /** Shuts down once; every call resolves when the broker has stopped. */
   shutdown(): Promise<void>;
+  /** Injects a fault (an object or its JSON text); returns its id. Throws on a bad fault. */
+  inject(fault: FaultSpec | string): number;
+  /** Ends an active fault; throws if it is not active. */
+  clear(id: number): void;
+  /** The active faults, oldest first. */
+  faults(): FaultInfo[];
   on(listener: (event: BrokerEvent) => void): () => void;
+  on<T extends BrokerEvent["type"]>(type: T, listener: (event: Extract<BrokerEvent, { type: T }>) => void): () => void;
   serve(endpoint: MessageEndpoint): () => void;
 }
 
@@ -141,6 +194,9 @@ export class RemoteBroker extends PortSource {
   call(method: "closeConnection", cid: number): Promise<boolean>;
   call(method: "lameDuck"): Promise<boolean>;
   call(method: "shutdown"): Promise<void>;
+  call(method: "inject", fault: FaultSpec | string): Promise<number>;
+  call(method: "clear", id: number): Promise<void>;
+  call(method: "faults"): Promise<FaultInfo[]>;
 }
 
 export class SkiffWebSocket extends EventTarget {

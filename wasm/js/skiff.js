@@ -96,7 +96,8 @@ export class Broker extends PortSource {
         this.uninstallWebSockets();
         running.delete(this);
       }
-      for (const listener of this.#listeners) {
+      for (const { type, listener } of this.#listeners) {
+        if (type !== undefined && type !== event.type) continue;
         try {
           listener(event);
         } catch (error) {
@@ -156,11 +157,37 @@ export class Broker extends PortSource {
     return this.#inner.shutdown();
   }
 
-  /** Calls `listener` with `{ type: "connect" | "close" | "stopListening" | "stopped", ... }`;
-   * returns a function that removes it. */
-  on(listener) {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+  /**
+   * Injects a fault (the core's fault injection, the same set as the native daemon): the JSON
+   * form of `$SKIFF.FAULT.INJECT`, as an object or a JSON string, e.g.
+   * `{ fault: "drop", subject: "orders.new", count: 3 }`. Returns the fault's id; throws an
+   * Error saying what is wrong with a bad fault.
+   */
+  inject(fault) {
+    return this.#inner.inject(fault);
+  }
+
+  /** Ends the active fault `id`; throws if no such fault is active. */
+  clear(id) {
+    return this.#inner.clear(id);
+  }
+
+  /** The active faults: `{ id, fault, since_ms, until_ms, remaining, held }`. */
+  faults() {
+    return this.#inner.faults();
+  }
+
+  /**
+   * `on(listener)`: calls `listener` with every event, `{ type: "connect" | "close" |
+   * "stopListening" | "stopped" | "notice", ... }`; `on(type, listener)`: only events of that
+   * type (`on("notice", ({ level, text, cid }) => ...)` gets what nats-server would log).
+   * Returns a function that removes the listener. The broker logs nothing itself.
+   */
+  on(type, listener) {
+    const entry = typeof type === "function" ? { listener: type } : { type, listener };
+    if (typeof entry.listener !== "function") throw new TypeError("on: expected a listener function");
+    this.#listeners.add(entry);
+    return () => this.#listeners.delete(entry);
   }
 
   /**
@@ -203,6 +230,9 @@ const REMOTE_METHODS = new Set([
   "closeConnection",
   "lameDuck",
   "shutdown",
+  "inject",
+  "clear",
+  "faults",
 ]);
 
 function refuse(port, error) {
@@ -253,7 +283,7 @@ export class RemoteBroker extends PortSource {
   }
 
   /** Calls a broker method remotely (stats, connections, subscriptions, phase, serverId,
-   * closeConnection, lameDuck, shutdown); resolves with its result. */
+   * closeConnection, lameDuck, shutdown, inject, clear, faults); resolves with its result. */
   call(method, ...args) {
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {

@@ -13,6 +13,11 @@
 //!   connection, what its port delivers is held by the host in arrival order (a port cannot be
 //!   left unread) and fed to the core on resume, one input at a time so that a new pause stops
 //!   the feeding at once; acknowledgements are never held. Nothing blocks.
+//! * fault injection (`inject`, `clear`, `faults`) is the core's: the host reads the JSON form
+//!   with [`skiff_core::Fault::from_json`], hands the fault to the broker and performs what it
+//!   causes, as for any input;
+//! * the core's notices (what nats-server would log) go to the event listener as
+//!   `{ type: "notice", level, text, cid }`; the host writes nothing to the console.
 //!
 //! The JavaScript module `js/skiff.js` (shipped in the npm package beside the wasm-bindgen
 //! output) adds what is natural in JavaScript and holds no broker logic: the W3C

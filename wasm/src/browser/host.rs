@@ -12,7 +12,10 @@ use std::rc::{Rc, Weak};
 
 use bytes::{Bytes, BytesMut};
 use js_sys::{Array, ArrayBuffer, Function, Reflect, Uint8Array, WeakSet};
-use skiff_core::{Broker, CloseReason, Config, ConnId, Output, PeerInfo, Transport};
+use skiff_core::{
+    Broker, CloseReason, Config, ConnId, Fault, FaultError, FaultId, Notice, NoticeLevel, Output,
+    PeerInfo, Transport,
+};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageEvent, MessagePort};
 
@@ -218,6 +221,20 @@ impl Host {
         kicked
     }
 
+    /// Injects `fault` into the broker (the core does all of it) and performs what it caused.
+    pub(crate) fn inject(&mut self, fault: Fault) -> Result<FaultId, FaultError> {
+        let injected = self.broker.inject(fault, self.clock.now());
+        self.settle();
+        injected
+    }
+
+    /// Ends the active fault `id` and performs what its end releases.
+    pub(crate) fn clear(&mut self, id: FaultId) -> Result<(), FaultError> {
+        let cleared = self.broker.clear(id, self.clock.now());
+        self.settle();
+        cleared
+    }
+
     /// Enters lame duck mode. False if already requested or later.
     pub(crate) fn lame_duck(&mut self) -> bool {
         let entered = self.broker.lame_duck(self.clock.now());
@@ -384,6 +401,7 @@ impl Host {
                 }
                 self.event(&[("type", JsValue::from_str("stopped"))]);
             }
+            Output::Notice(notice) => self.notice(&notice),
             // Outputs added to the core later are listed above as this host learns them.
             _ => {}
         }
@@ -438,6 +456,24 @@ impl Host {
         // Dropping the endpoint drops its handlers; one of them may be running now, which
         // wasm-bindgen allows (the closure is freed when it returns).
         drop(endpoint);
+    }
+
+    /// Tells the listener what nats-server would log (nothing is logged by the host itself).
+    fn notice(&mut self, notice: &Notice) {
+        let level = match notice.level() {
+            NoticeLevel::Debug => "debug",
+            NoticeLevel::Info => "info",
+            NoticeLevel::Error => "error",
+        };
+        let cid = self
+            .cid_of(notice.conn)
+            .map_or(JsValue::NULL, |cid| JsValue::from_f64(cid as f64));
+        self.event(&[
+            ("type", JsValue::from_str("notice")),
+            ("level", JsValue::from_str(level)),
+            ("text", JsValue::from_str(&notice.to_string())),
+            ("cid", cid),
+        ]);
     }
 
     /// Queues an event for the listener.

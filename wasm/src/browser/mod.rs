@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Array, Function, Promise};
-use skiff_core::Transport;
+use skiff_core::{Fault, FaultId, Transport};
 use wasm_bindgen::prelude::*;
 use web_sys::{MessageChannel, MessagePort};
 
@@ -136,8 +136,56 @@ impl WasmBroker {
         Ok(promise)
     }
 
+    /// Injects a fault (the core's fault injection, as natively): `fault` is the JSON form
+    /// the daemon's `$SKIFF.FAULT.INJECT` takes, as an object or a JSON string, e.g.
+    /// `{ fault: "drop", subject: "orders.new", count: 3 }`. Returns the fault's id. Throws an
+    /// `Error` saying what is wrong with a bad fault, or why the broker refused it.
+    pub fn inject(&self, fault: JsValue) -> Result<f64, JsValue> {
+        let json = match fault.as_string() {
+            Some(text) => text,
+            None if fault.is_object() => js_sys::JSON::stringify(&fault)
+                .ok()
+                .and_then(|s| s.as_string())
+                .ok_or_else(|| js::type_error("inject(fault): the fault cannot be read as JSON"))?,
+            None => {
+                return Err(js::type_error(&format!(
+                    "inject(fault): expected an object or a JSON string, got {}",
+                    fault.js_typeof().as_string().unwrap_or_default()
+                )));
+            }
+        };
+        let fault = Fault::from_json(json.as_bytes()).map_err(|e| js::error(&e.to_string()))?;
+        let id = enter_rc(&self.host, |host| host.inject(fault))?;
+        id.map(|id| id.0 as f64)
+            .map_err(|e| js::error(&format!("inject: {e}")))
+    }
+
+    /// Ends the active fault `id` (held messages are delivered, paused reading resumes).
+    /// Throws an `Error` if no such fault is active.
+    pub fn clear(&self, id: f64) -> Result<(), JsValue> {
+        if !(id >= 0.0 && id.fract() == 0.0) {
+            return Err(js::type_error(&format!(
+                "clear(id): expected a fault id, got {id}"
+            )));
+        }
+        enter_rc(&self.host, |host| host.clear(FaultId(id as u64)))?
+            .map_err(|e| js::error(&format!("clear: {e}")))
+    }
+
+    /// The active faults, oldest first: `{ id, fault, since_ms, until_ms, remaining, held }`
+    /// (as `$SKIFF.FAULT.LIST` shows them; instants in milliseconds of the broker's clock).
+    pub fn faults(&self) -> Result<Array, JsValue> {
+        let infos = enter_rc(&self.host, |host| host.broker().faults())?;
+        infos
+            .iter()
+            .map(|info| js_sys::JSON::parse(&info.to_json().to_string()))
+            .collect()
+    }
+
     /// Sets (or clears, with `null`) the function called with `{ type: "connect" | "close" |
-    /// "stopListening" | "stopped", cid?, reason?, transport? }`.
+    /// "stopListening" | "stopped" | "notice", cid?, reason?, transport?, level?, text? }`.
+    /// A notice is what nats-server would log about a connection (`level`: `"debug"`,
+    /// `"info"` or `"error"`); the host logs nothing itself.
     #[wasm_bindgen(js_name = setListener)]
     pub fn set_listener(&self, listener: JsValue) -> Result<(), JsValue> {
         let listener = match listener {

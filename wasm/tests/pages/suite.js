@@ -583,5 +583,340 @@ tests["token and user authentication as the core supports them"] = async () => {
   });
 };
 
+/** The error `f()` throws, or null. */
+function thrown(f) {
+  try {
+    f();
+  } catch (e) {
+    return e;
+  }
+  return null;
+}
+
+/** Every message on `subject`, as they arrive (a callback subscription). */
+function collect(nc, subject) {
+  const got = [];
+  nc.subscribe(subject, { callback: (_e, m) => got.push(m) });
+  return got;
+}
+
+/** Collects a client's status event types (reconnect, staleConnection, ...). */
+function statusTypes(nc) {
+  const events = [];
+  (async () => {
+    for await (const s of nc.status()) events.push(s.type);
+  })();
+  return events;
+}
+
+tests["faults: a nats-core client reconnects and resubscribes after inject close"] = () =>
+  withBroker({}, withShim("ws://skiff.local", async (broker) => {
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", name: "victim", reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const other = await core.wsconnect({ servers: "ws://skiff.local", name: "other" });
+    try {
+      const sub = nc.subscribe("after.fault");
+      await nc.flush();
+      const events = statusTypes(nc);
+      const victim = broker.connections().find((c) => c.name === "victim");
+      const closes = [];
+      broker.on("close", (e) => closes.push(e));
+      const id = broker.inject({ fault: "close", name: "victim", err: "Stale Connection" });
+      assert(Number.isInteger(id) && id >= 0, `inject returns the fault id (${id})`);
+      equal(broker.faults(), [], "a close is done at once: nothing stays active");
+      equal(closes.map((e) => [e.cid, e.reason]), [[victim.cid, "Fault Injected"]], "the victim was closed by the fault");
+      await until(() => events.includes("reconnect"), `a reconnect event (saw ${events})`);
+      await until(() => broker.connections().some((c) => c.name === "victim" && c.cid !== victim.cid), "the client reconnected with a new cid");
+      await until(() => broker.subscriptions().some((s) => s.subject === "after.fault" && s.cid !== victim.cid), "its subscription was replayed");
+      other.publish("after.fault", enc.encode("back"));
+      equal(dec.decode((await take(sub, 1))[0].data), "back", "message after the reconnect");
+      assert(broker.connections().some((c) => c.name === "other" && c.cid !== victim.cid), "the other client was left alone");
+    } finally {
+      await nc.close();
+      await other.close();
+    }
+  }));
+
+tests["faults: ignore_pings makes a nats-core client's stale detection fire"] = () =>
+  withBroker({}, async (broker) => {
+    const nc = await core.wsconnect({
+      servers: "ws://skiff.local",
+      wsFactory: broker.wsFactory(),
+      name: "sleepy",
+      pingInterval: 100,
+      maxPingOut: 2,
+      reconnectTimeWait: 50,
+      maxReconnectAttempts: -1,
+    });
+    try {
+      const events = statusTypes(nc);
+      const got = collect(nc, "still.there");
+      await nc.flush();
+      // By cid: the connection the client makes after its stale detection is answered.
+      const { cid } = broker.connections().find((c) => c.name === "sleepy");
+      const id = broker.inject({ fault: "ignore_pings", cid });
+      const [active] = broker.faults();
+      equal([active.id, active.until_ms, active.remaining], [id, null, null], "listed until cleared");
+      assert(/IgnorePings/.test(active.fault), `described: ${active.fault}`);
+      await until(() => events.includes("staleConnection"), `the client's stale detection fired (saw ${events})`, 5000);
+      await until(() => events.includes("reconnect"), `the client reconnected on a new connection (saw ${events})`, 5000);
+      assert(broker.connections().some((c) => c.name === "sleepy" && c.cid !== cid), "a new connection");
+      broker.clear(id);
+      equal(broker.faults(), [], "cleared");
+      await nc.flush();
+      nc.publish("still.there", enc.encode("pong again"));
+      await until(() => got.length === 1, "a message after the reconnect");
+      equal(dec.decode(got[0].data), "pong again", "works after the reconnect");
+    } finally {
+      await nc.close();
+    }
+  });
+
+tests["faults: split_writes into 1-byte pieces still delivers intact messages"] = () =>
+  withBroker({}, async (broker) => {
+    const connect = (name) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), name });
+    const reader = await connect("reader");
+    const writer = await connect("writer");
+    try {
+      const got = collect(reader, "split.>");
+      await reader.flush();
+      const before = broker.connections().find((c) => c.name === "reader").traffic.outMsgs;
+      const id = broker.inject({ fault: "split_writes", name: "reader", chunk: 1 });
+      equal(broker.faults().map((f) => f.id), [id], "listed");
+      const payloads = ["a", "hello, world", "x".repeat(300), ""];
+      const h = core.headers();
+      h.set("X-Split", "yes");
+      for (const [i, p] of payloads.entries()) writer.publish(`split.${i}`, enc.encode(p), i === 1 ? { headers: h } : {});
+      await writer.flush();
+      await until(() => got.length === payloads.length, `every split message (${got.length})`, 10000);
+      equal(got.map((m) => [m.subject, dec.decode(m.data)]), payloads.map((p, i) => [`split.${i}`, p]), "intact messages in order");
+      equal(got[1].headers?.get("X-Split"), "yes", "headers intact");
+      const after = broker.connections().find((c) => c.name === "reader").traffic.outMsgs;
+      equal(after - before, payloads.length, "counted as whole messages");
+      broker.clear(id);
+      writer.publish("split.after", enc.encode("whole"));
+      await until(() => got.length === payloads.length + 1, "the message after clear");
+      equal(dec.decode(got.at(-1).data), "whole", "after clear");
+
+      // On the wire: a raw port sees one-byte posts that add up to the exact MSG.
+      const raw = broker.clientPort();
+      const posts = [];
+      raw.onmessage = (e) => e.data instanceof ArrayBuffer && posts.push(new Uint8Array(e.data));
+      raw.postMessage(enc.encode('CONNECT {"verbose":false,"name":"raw"}\r\nSUB raw.x 7\r\nPING\r\n').buffer);
+      await until(() => posts.length && dec.decode(posts.at(-1)).endsWith("PONG\r\n"), "the raw client subscribed");
+      const cut = broker.inject({ fault: "split_writes", name: "raw", chunk: 1 });
+      posts.length = 0;
+      writer.publish("raw.x", enc.encode("hello"));
+      const expected = "MSG raw.x 7 5\r\nhello\r\n";
+      await until(() => posts.length === expected.length, `one post per byte (${posts.length})`);
+      assert(posts.every((p) => p.length === 1), "every post is one byte");
+      equal(posts.map((p) => dec.decode(p)).join(""), expected, "the bytes add up to the MSG");
+      broker.clear(cut);
+      raw.postMessage({ skiff: "close" });
+    } finally {
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+tests["faults: drop the next N messages on a subject"] = () =>
+  withBroker({}, async (broker) => {
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory() });
+    try {
+      const sub = nc.subscribe("orders.*");
+      await nc.flush();
+      const id = broker.inject({ fault: "drop", subject: "orders.new", count: 2 });
+      equal(broker.faults().map((f) => [f.id, f.remaining]), [[id, 2]], "listed with its count");
+      nc.publish("orders.new", enc.encode("0"));
+      nc.publish("orders.paid", enc.encode("other subject"));
+      await nc.flush();
+      equal(broker.faults().map((f) => f.remaining), [1], "one drop left");
+      for (const n of ["1", "2", "3"]) nc.publish("orders.new", enc.encode(n));
+      await nc.flush();
+      const got = await take(sub, 3);
+      equal(got.map((m) => `${m.subject}:${dec.decode(m.data)}`), ["orders.paid:other subject", "orders.new:2", "orders.new:3"], "the first two on orders.new were dropped");
+      equal(broker.faults(), [], "the fault ended after its last drop");
+    } finally {
+      await nc.close();
+    }
+  });
+
+tests["faults: faults() lists withhold and delay, clear releases held messages, a JSON string works"] = () =>
+  withBroker({}, async (broker) => {
+    const nc = await core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory() });
+    try {
+      const got = collect(nc, "events.*");
+      await nc.flush();
+      const hold = broker.inject('{"fault":"withhold","subject":"events.a"}');
+      const delay = broker.inject({ fault: "delay", subject: "events.b", by_ms: 100, for_ms: 60000 });
+      assert(delay > hold, "ids increase");
+      nc.publish("events.a", enc.encode("held 1"));
+      nc.publish("events.a", enc.encode("held 2"));
+      await nc.flush();
+      const listed = broker.faults();
+      equal(listed.map((f) => [f.id, f.held, f.remaining]), [[hold, 2, null], [delay, 0, null]], "listed oldest first");
+      assert(listed[1].until_ms - listed[1].since_ms === 60000, `delay lasts for_ms (${JSON.stringify(listed[1])})`);
+      const start = performance.now();
+      nc.publish("events.b", enc.encode("late"));
+      await until(() => got.length === 1, "the delayed message");
+      equal(dec.decode(got[0].data), "late", "delayed message arrives");
+      assert(performance.now() - start >= 90, `delayed by about by_ms (${performance.now() - start} ms)`);
+      broker.clear(hold);
+      equal(broker.faults().map((f) => f.id), [delay], "clear removes only that fault");
+      await until(() => got.length === 3, "the withheld messages");
+      equal(got.slice(1).map((m) => dec.decode(m.data)), ["held 1", "held 2"], "withheld messages released in order");
+      broker.clear(delay);
+      equal(broker.faults(), [], "nothing left");
+    } finally {
+      await nc.close();
+    }
+  });
+
+tests["faults: refuse_connects, close_next_subscriber and async_info with nats-core"] = () =>
+  withBroker({}, async (broker) => {
+    const connect = (opts) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), ...opts });
+    // Refused connects, each the way nats-server refuses them, then a connect succeeds.
+    broker.inject({ fault: "refuse_connects", count: 1 });
+    broker.inject({ fault: "refuse_connects", count: 1, refusal: "max_connections" });
+    equal(broker.faults().map((f) => f.remaining), [1, 1], "two refusals pending");
+    const failures = [];
+    for (let i = 0; i < 2; i++) {
+      const e = await connect({ reconnect: false }).then(() => null, (error) => error);
+      failures.push(String(e?.message) + String(e?.cause?.message ?? ""));
+    }
+    assert(failures.some((f) => /maximum connections exceeded/i.test(f)), `max connections refusal: ${failures}`);
+    assert(failures.some((f) => /Authorization Violation/i.test(f)), `authorization refusal: ${failures}`);
+    equal(broker.faults(), [], "both refusals used up");
+    const nc = await connect({ name: "sub", reconnectTimeWait: 50, maxReconnectAttempts: -1 });
+    const other = await connect({ name: "pub" });
+    try {
+      const events = statusTypes(nc);
+      // The next subscriber to jobs.> is closed right after its SUB; the resubscription on
+      // the new connection is let through.
+      broker.inject({ fault: "close_next_subscriber", subject: "jobs.>" });
+      const got = collect(nc, "jobs.a");
+      await until(() => events.includes("reconnect"), `closed after SUB and reconnected (saw ${events})`);
+      equal(broker.faults(), [], "close_next_subscriber fired once");
+      await until(() => broker.subscriptions().some((s) => s.subject === "jobs.a"), "resubscribed");
+      other.publish("jobs.a", enc.encode("job"));
+      await until(() => got.length === 1, "a job after the resubscription");
+      // An async INFO announcing lame duck mode.
+      broker.inject({ fault: "async_info", name: "sub", ldm: true });
+      await until(() => events.includes("ldm"), `the client saw ldm (saw ${events})`);
+      equal(broker.phase(), "running", "only the INFO: the broker keeps running");
+    } finally {
+      await nc.close();
+      await other.close();
+    }
+  });
+
+tests["faults: pause_reading holds a publisher's input until cleared, losing nothing"] = () =>
+  withBroker({}, async (broker) => {
+    const connect = (name) => core.wsconnect({ servers: "ws://skiff.local", wsFactory: broker.wsFactory(), name });
+    const publisher = await connect("publisher");
+    const reader = await connect("reader");
+    try {
+      const got = collect(reader, "paused.x");
+      await reader.flush();
+      const id = broker.inject({ fault: "pause_reading", name: "publisher" });
+      for (let i = 0; i < 5; i++) publisher.publish("paused.x", enc.encode(String(i)));
+      let flushed = false;
+      const flush = publisher.flush().then(() => (flushed = true));
+      await sleep(200);
+      equal([flushed, got.length, broker.stats().traffic.inMsgs], [false, 0, 0], "nothing read while paused");
+      broker.clear(id);
+      await within(flush, 3000, "the flush once reading resumes");
+      await until(() => got.length === 5, `every message after the pause (${got.length})`);
+      equal(got.map((m) => dec.decode(m.data)), ["0", "1", "2", "3", "4"], "in order");
+    } finally {
+      await publisher.close();
+      await reader.close();
+    }
+  });
+
+tests["faults: a bad fault gets a clear error and changes nothing"] = () =>
+  withBroker({}, async (broker) => {
+    const cases = [
+      [{ fault: "explode" }, Error, /bad fault: unknown fault "explode"/],
+      [{ fault: "drop", count: 1 }, Error, /bad fault: "drop" needs a "subject"/],
+      [{ fault: "drop", subject: "a", count: 1, colour: "red" }, Error, /bad fault: unknown field `colour`/],
+      [{ fault: "close", cid: 1, name: "x" }, Error, /give "cid" or "name", not both/],
+      ['{"fault":', Error, /bad fault: EOF/],
+      [{ fault: "close", name: "nobody" }, Error, /no open connection matches the target/],
+      [{ fault: "drop", subject: "a..b", count: 1 }, Error, /invalid fault: the subject is not a valid subject or pattern/],
+      [{ fault: "ignore_pings", for_ms: 0 }, Error, /invalid fault: the duration is zero/],
+      [42, TypeError, /inject\(fault\): expected an object or a JSON string, got number/],
+      [undefined, TypeError, /expected an object or a JSON string/],
+    ];
+    for (const [fault, kind, pattern] of cases) {
+      const error = thrown(() => broker.inject(fault));
+      assert(error instanceof kind && pattern.test(error.message), `${JSON.stringify(fault)} → ${error}`);
+    }
+    equal(broker.faults(), [], "no bad fault was kept");
+    const unknown = thrown(() => broker.clear(999));
+    assert(unknown instanceof Error && /no active fault fault#999/.test(unknown.message), `clear(999): ${unknown}`);
+    const notId = thrown(() => broker.clear(-1));
+    assert(notId instanceof TypeError && /expected a fault id/.test(notId.message), `clear(-1): ${notId}`);
+    await broker.shutdown();
+    const late = thrown(() => broker.inject({ fault: "drop", subject: "a", count: 1 }));
+    assert(late instanceof Error && /shutting down/.test(late.message), `inject after shutdown: ${late}`);
+  });
+
+tests["faults: inject, faults and clear through a RemoteBroker to a Worker's broker"] = async () => {
+  const worker = new Worker("/pkg/worker.js", { type: "module" });
+  const remote = new RemoteBroker(worker);
+  try {
+    const nc = await within(core.wsconnect({ servers: "ws://skiff.local", wsFactory: remote.wsFactory() }), 10000, "connecting to the worker");
+    const sub = nc.subscribe("remote.x");
+    await nc.flush();
+    const id = await remote.call("inject", { fault: "drop", subject: "remote.x", count: 1 });
+    equal((await remote.call("faults")).map((f) => [f.id, f.remaining]), [[id, 1]], "listed remotely");
+    nc.publish("remote.x", enc.encode("dropped"));
+    nc.publish("remote.x", enc.encode("kept"));
+    equal(dec.decode((await take(sub, 1))[0].data), "kept", "dropped in the worker's broker");
+    const hold = await remote.call("inject", '{"fault":"withhold","subject":"remote.y"}');
+    await remote.call("clear", hold);
+    equal(await remote.call("faults"), [], "cleared remotely");
+    let bad = null;
+    await remote.call("inject", { fault: "nope" }).catch((e) => (bad = e));
+    assert(/bad fault: unknown fault "nope"/.test(bad?.message), `a bad fault's error crosses over: ${bad}`);
+    await nc.close();
+    await remote.call("shutdown");
+  } finally {
+    worker.terminate();
+  }
+};
+
+tests["notices: what nats-server would log reaches on(\"notice\"), nothing is logged to the console"] = () =>
+  withBroker({}, async (broker) => {
+    const notices = [];
+    broker.on("notice", (n) => notices.push(n));
+    const all = [];
+    broker.on((e) => all.push(e.type));
+    const logged = [];
+    const originals = {};
+    for (const level of ["log", "debug", "info", "warn", "error"]) {
+      originals[level] = console[level];
+      console[level] = (...args) => logged.push([level, ...args]);
+    }
+    try {
+      const port = broker.clientPort();
+      const seen = [];
+      port.onmessage = (e) => seen.push(e.data);
+      port.postMessage(enc.encode("HELLO WORLD\r\n").buffer);
+      await until(() => seen.some((m) => m?.skiff === "close"), "the close after garbage");
+    } finally {
+      Object.assign(console, originals);
+    }
+    equal(logged, [], "the broker wrote nothing to the console");
+    assert(notices.every((n) => n.type === "notice"), "on(\"notice\") gets only notices");
+    const created = notices.find((n) => /Client connection created/.test(n.text));
+    assert(created && created.level === "debug" && Number.isInteger(created.cid), `created notice: ${JSON.stringify(notices)}`);
+    assert(created.text.includes(`cid:${created.cid}`), `nats-server's client label: ${created.text}`);
+    const parser = notices.find((n) => n.level === "error");
+    assert(parser && /Client parser ERROR/.test(parser.text), `the parser error as nats-server logs it: ${JSON.stringify(notices)}`);
+    assert(notices.some((n) => /Client connection closed/.test(n.text)), "the close notice");
+    assert(all.includes("notice") && all.includes("connect") && all.includes("close"), `on(listener) gets every event: ${all}`);
+  });
+
 window.skiffTests = tests;
 window.skiffReady = true;

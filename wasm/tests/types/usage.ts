@@ -1,6 +1,6 @@
 // Compiled (not run) by types.test.mjs: the package's .d.ts describes what a front-end
 // developer writes, with the NATS clients' own types.
-import { Broker, RemoteBroker, SkiffWebSocket, startBroker, type BrokerEvent, type Stats } from "skiff-wasm";
+import { Broker, RemoteBroker, SkiffWebSocket, startBroker, type BrokerEvent, type FaultInfo, type Stats } from "skiff-wasm";
 import { wsconnect } from "@nats-io/nats-core";
 
 export async function usage(): Promise<void> {
@@ -25,8 +25,16 @@ export async function usage(): Promise<void> {
   socket.onclose = (e: CloseEvent) => console.log(e.code, e.wasClean);
   const remote = new RemoteBroker(port);
   const remoteStats: Stats = await remote.call("stats");
+  const id: number = broker.inject({ fault: "drop", subject: "orders.new", count: 3 });
+  broker.inject('{"fault":"ignore_pings","name":"worker","for_ms":500}');
+  const active: FaultInfo[] = broker.faults();
+  broker.clear(id);
+  const remoteId: number = await remote.call("inject", { fault: "split_writes", chunk: 1 });
+  await remote.call("clear", remoteId);
+  const remoteFaults: FaultInfo[] = await remote.call("faults");
+  broker.on("notice", (n) => console.debug(n.level, n.text, n.cid));
   const kicked: boolean = broker.closeConnection(cids[0] ?? 0) || broker.lameDuck();
   await broker.shutdown();
   restore();
-  console.log(stats, queues, remoteStats, kicked);
+  console.log(stats, queues, remoteStats, kicked, active, remoteFaults);
 }
