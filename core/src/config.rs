@@ -101,6 +101,10 @@ impl Config {
                 return Err(ConfigError::NoUsers);
             }
         }
+        #[cfg(not(feature = "bcrypt"))]
+        if self.auth.has_bcrypt_secret() {
+            return Err(ConfigError::BcryptUnsupported);
+        }
         Ok(())
     }
 }
@@ -112,7 +116,7 @@ pub enum Auth {
     /// No authentication: `auth_required` is absent from INFO and CONNECT is optional.
     #[default]
     None,
-    /// CONNECT must carry `auth_token` equal to this token.
+    /// CONNECT must carry `auth_token` equal to this token (plain, or a bcrypt hash).
     Token(String),
     /// CONNECT must carry `user` and `pass` of one of these users.
     Users(Vec<User>),
@@ -123,6 +127,15 @@ impl Auth {
     pub fn is_required(&self) -> bool {
         !matches!(self, Self::None)
     }
+
+    /// Whether a token or password is a bcrypt hash (`$2a$...`).
+    pub fn has_bcrypt_secret(&self) -> bool {
+        match self {
+            Self::None => false,
+            Self::Token(token) => crate::secret::is_bcrypt(token),
+            Self::Users(users) => users.iter().any(|u| crate::secret::is_bcrypt(&u.password)),
+        }
+    }
 }
 
 /// One user: name, password and what the user may do.
@@ -130,7 +143,7 @@ impl Auth {
 pub struct User {
     /// The user name (`user` in CONNECT).
     pub name: String,
-    /// The password (`pass` in CONNECT).
+    /// The password (`pass` in CONNECT): plain, or a bcrypt hash (`$2a$...`).
     pub password: String,
     /// Publish/subscribe permissions; `None` allows everything.
     pub permissions: Option<crate::Permissions>,
@@ -164,6 +177,8 @@ pub enum ConfigError {
     GraceNotBelowDuration,
     /// A users list with nobody in it.
     NoUsers,
+    /// A bcrypt-hashed password or token in a build without the `bcrypt` feature.
+    BcryptUnsupported,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -183,6 +198,9 @@ impl std::fmt::Display for ConfigError {
                 f.write_str("lame duck grace period must be strictly lower than lame duck duration")
             }
             Self::NoUsers => f.write_str("authorization users list is empty"),
+            Self::BcryptUnsupported => f.write_str(
+                "bcrypt passwords and tokens need skiff-core's \"bcrypt\" feature (not in this build)",
+            ),
         }
     }
 }

@@ -43,6 +43,7 @@ mod broker;
 mod config;
 mod output;
 mod permissions;
+mod secret;
 mod stats;
 mod time;
 

@@ -2,6 +2,7 @@
 
 use serde::Deserialize;
 
+use crate::secret::secret_matches;
 use crate::{Auth, Permissions};
 
 /// The options of a client's CONNECT. Absent fields keep nats-server's defaults
@@ -70,15 +71,13 @@ impl ConnectOptions {
             Auth::Token(token) => self
                 .auth_token
                 .as_deref()
-                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+                .is_some_and(|given| secret_matches(token, given))
                 .then_some(None),
             Auth::Users(users) => {
                 let (user, pass) = (self.user.as_deref()?, self.pass.as_deref()?);
                 users
                     .iter()
-                    .find(|u| {
-                        u.name == user && constant_time_eq(u.password.as_bytes(), pass.as_bytes())
-                    })
+                    .find(|u| u.name == user && secret_matches(&u.password, pass))
                     .map(|u| u.permissions.as_ref())
             }
         }
@@ -89,14 +88,6 @@ impl ConnectOptions {
     fn is_authorized(&self, auth: &Auth) -> bool {
         self.authorize(auth).is_some()
     }
-}
-
-/// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
