@@ -44,6 +44,9 @@ pub struct Config {
     pub auth: Auth,
     /// Time a client has to authenticate when auth is required.
     pub auth_timeout: Duration,
+    /// The user a CONNECT without credentials authenticates as (nats-server `no_auth_user`);
+    /// INFO then leaves out `auth_required`.
+    pub no_auth_user: Option<String>,
     /// How long the host may spend flushing one write before the client is a slow consumer.
     pub write_deadline: Duration,
     /// Total duration of lame duck mode.
@@ -72,6 +75,7 @@ impl Default for Config {
             disable_short_first_ping: false,
             auth: Auth::None,
             auth_timeout: Duration::from_secs(2),
+            no_auth_user: None,
             write_deadline: Duration::from_secs(10),
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
@@ -80,6 +84,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether a client must send credentials in CONNECT (and before anything else):
+    /// auth is configured and there is no `no_auth_user` to fall back on.
+    pub fn auth_required(&self) -> bool {
+        self.auth.is_required() && self.no_auth_user.is_none()
+    }
+
     /// Checks the combination of values, as nats-server does at startup.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_payload > self.max_pending {
@@ -99,6 +109,13 @@ impl Config {
         if let Auth::Users(users) = &self.auth {
             if users.is_empty() {
                 return Err(ConfigError::NoUsers);
+            }
+        }
+        if let Some(name) = &self.no_auth_user {
+            match &self.auth {
+                Auth::Users(users) if users.iter().any(|u| &u.name == name) => {}
+                Auth::Users(_) => return Err(ConfigError::NoAuthUserUnknown(name.clone())),
+                _ => return Err(ConfigError::NoAuthUserWithoutUsers(name.clone())),
             }
         }
         #[cfg(not(feature = "bcrypt"))]
@@ -177,6 +194,10 @@ pub enum ConfigError {
     GraceNotBelowDuration,
     /// A users list with nobody in it.
     NoUsers,
+    /// `no_auth_user` names nobody in the users list.
+    NoAuthUserUnknown(String),
+    /// `no_auth_user` without a users list.
+    NoAuthUserWithoutUsers(String),
     /// A bcrypt-hashed password or token in a build without the `bcrypt` feature.
     BcryptUnsupported,
 }
@@ -198,6 +219,14 @@ impl std::fmt::Display for ConfigError {
                 f.write_str("lame duck grace period must be strictly lower than lame duck duration")
             }
             Self::NoUsers => f.write_str("authorization users list is empty"),
+            Self::NoAuthUserUnknown(name) => write!(
+                f,
+                "no_auth_user: \"{name}\" not present as user or nkey in authorization block or account configuration"
+            ),
+            Self::NoAuthUserWithoutUsers(name) => write!(
+                f,
+                "no_auth_user: \"{name}\" present, but users/nkeys are not defined"
+            ),
             Self::BcryptUnsupported => f.write_str(
                 "bcrypt passwords and tokens need skiff-core's \"bcrypt\" feature (not in this build)",
             ),

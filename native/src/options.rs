@@ -270,6 +270,7 @@ impl Options {
                 c.server_name = name;
             }
             "authorization" => apply_authorization(c, e, warnings)?,
+            "no_auth_user" => c.no_auth_user = Some(string(e)?),
             "max_payload" => {
                 let n = int(e)?;
                 if n > i64::from(i32::MAX) {
@@ -402,7 +403,6 @@ const UNSUPPORTED: &[&str] = &[
     "trusted",
     "trusted_keys",
     "system_account",
-    "no_auth_user",
     "mappings",
     "maps",
     "ocsp",

@@ -64,8 +64,13 @@ impl ConnectOptions {
     }
 
     /// Checks these credentials against `auth`: `None` when they fail, else the permissions
-    /// of the authenticated user (`Some(None)` when unrestricted).
-    pub(crate) fn authorize<'a>(&self, auth: &'a Auth) -> Option<Option<&'a Permissions>> {
+    /// of the authenticated user (`Some(None)` when unrestricted). A CONNECT without any
+    /// credentials is `no_auth_user` when one is configured.
+    pub(crate) fn authorize<'a>(
+        &self,
+        auth: &'a Auth,
+        no_auth_user: Option<&str>,
+    ) -> Option<Option<&'a Permissions>> {
         match auth {
             Auth::None => Some(None),
             Auth::Token(token) => self
@@ -73,6 +78,13 @@ impl ConnectOptions {
                 .as_deref()
                 .is_some_and(|given| secret_matches(token, given))
                 .then_some(None),
+            Auth::Users(users) if self.has_no_credentials() => {
+                let name = no_auth_user?;
+                users
+                    .iter()
+                    .find(|u| u.name == name)
+                    .map(|u| u.permissions.as_ref())
+            }
             Auth::Users(users) => {
                 let (user, pass) = (self.user.as_deref()?, self.pass.as_deref()?);
                 users
@@ -83,10 +95,17 @@ impl ConnectOptions {
         }
     }
 
+    /// Whether CONNECT carries no user, password or token.
+    fn has_no_credentials(&self) -> bool {
+        [&self.user, &self.pass, &self.auth_token]
+            .iter()
+            .all(|field| field.as_deref().unwrap_or_default().is_empty())
+    }
+
     /// Whether these credentials satisfy `auth`.
     #[cfg(test)]
     fn is_authorized(&self, auth: &Auth) -> bool {
-        self.authorize(auth).is_some()
+        self.authorize(auth, None).is_some()
     }
 }
 

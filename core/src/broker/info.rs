@@ -55,7 +55,7 @@ impl InfoTemplate {
             host: &config.host,
             port: config.port,
             headers: config.headers,
-            auth_required: config.auth.is_required(),
+            auth_required: config.auth_required(),
             max_payload: config.max_payload,
         };
         let mut prefix = serde_json::to_string(&info).expect("INFO serializes");

@@ -299,7 +299,7 @@ impl Broker {
         }
         self.timers
             .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
-        if self.config.auth.is_required() {
+        if self.config.auth_required() {
             let deadline = now + self.config.auth_timeout;
             self.conn_mut(id).expect("just inserted").auth_deadline = Some(deadline);
             self.timers.schedule(deadline, id, TimerKind::Auth);
@@ -341,7 +341,7 @@ impl Broker {
             c.read_buf.unsplit(bytes);
         }
         loop {
-            let auth_required = self.config.auth.is_required();
+            let auth_required = self.config.auth_required();
             let Some(c) = self.conn_mut(conn) else { return };
             if c.read_buf.is_empty() {
                 c.release_read_buffer();
@@ -565,7 +565,7 @@ impl Broker {
             self.close(id, CloseReason::ProtocolViolation, None);
             return;
         };
-        let perms = match opts.authorize(&self.config.auth) {
+        let perms = match opts.authorize(&self.config.auth, self.config.no_auth_user.as_deref()) {
             Some(perms) if opts.account.is_none() && opts.new_account.is_none() => {
                 perms.cloned().map(Box::new)
             }
