@@ -44,6 +44,9 @@ pub struct Config {
     pub auth: Auth,
     /// Time a client has to authenticate when auth is required.
     pub auth_timeout: Duration,
+    /// The user a CONNECT without credentials authenticates as (nats-server `no_auth_user`);
+    /// INFO then leaves out `auth_required`.
+    pub no_auth_user: Option<String>,
     /// How long the host may spend flushing one write before the client is a slow consumer.
     pub write_deadline: Duration,
     /// Total duration of lame duck mode.
@@ -81,6 +84,7 @@ impl Default for Config {
             disable_short_first_ping: false,
             auth: Auth::None,
             auth_timeout: Duration::from_secs(2),
+            no_auth_user: None,
             write_deadline: Duration::from_secs(10),
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
@@ -92,6 +96,12 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Whether a client must send credentials in CONNECT (and before anything else):
+    /// auth is configured and there is no `no_auth_user` to fall back on.
+    pub fn auth_required(&self) -> bool {
+        self.auth.is_required() && self.no_auth_user.is_none()
+    }
+
     /// Checks the combination of values, as nats-server does at startup.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.max_payload > self.max_pending {
@@ -113,6 +123,17 @@ impl Config {
                 return Err(ConfigError::NoUsers);
             }
         }
+        if let Some(name) = &self.no_auth_user {
+            match &self.auth {
+                Auth::Users(users) if users.iter().any(|u| &u.name == name) => {}
+                Auth::Users(_) => return Err(ConfigError::NoAuthUserUnknown(name.clone())),
+                _ => return Err(ConfigError::NoAuthUserWithoutUsers(name.clone())),
+            }
+        }
+        #[cfg(not(feature = "bcrypt"))]
+        if self.auth.has_bcrypt_secret() {
+            return Err(ConfigError::BcryptUnsupported);
+        }
         Ok(())
     }
 }
@@ -124,7 +145,7 @@ pub enum Auth {
     /// No authentication: `auth_required` is absent from INFO and CONNECT is optional.
     #[default]
     None,
-    /// CONNECT must carry `auth_token` equal to this token.
+    /// CONNECT must carry `auth_token` equal to this token (plain, or a bcrypt hash).
     Token(String),
     /// CONNECT must carry `user` and `pass` of one of these users.
     Users(Vec<User>),
@@ -135,6 +156,15 @@ impl Auth {
     pub fn is_required(&self) -> bool {
         !matches!(self, Self::None)
     }
+
+    /// Whether a token or password is a bcrypt hash (`$2a$...`).
+    pub fn has_bcrypt_secret(&self) -> bool {
+        match self {
+            Self::None => false,
+            Self::Token(token) => crate::secret::is_bcrypt(token),
+            Self::Users(users) => users.iter().any(|u| crate::secret::is_bcrypt(&u.password)),
+        }
+    }
 }
 
 /// One user: name, password and what the user may do.
@@ -142,7 +172,7 @@ impl Auth {
 pub struct User {
     /// The user name (`user` in CONNECT).
     pub name: String,
-    /// The password (`pass` in CONNECT).
+    /// The password (`pass` in CONNECT): plain, or a bcrypt hash (`$2a$...`).
     pub password: String,
     /// Publish/subscribe permissions; `None` allows everything.
     pub permissions: Option<crate::Permissions>,
@@ -176,6 +206,12 @@ pub enum ConfigError {
     GraceNotBelowDuration,
     /// A users list with nobody in it.
     NoUsers,
+    /// `no_auth_user` names nobody in the users list.
+    NoAuthUserUnknown(String),
+    /// `no_auth_user` without a users list.
+    NoAuthUserWithoutUsers(String),
+    /// A bcrypt-hashed password or token in a build without the `bcrypt` feature.
+    BcryptUnsupported,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -195,6 +231,17 @@ impl std::fmt::Display for ConfigError {
                 f.write_str("lame duck grace period must be strictly lower than lame duck duration")
             }
             Self::NoUsers => f.write_str("authorization users list is empty"),
+            Self::NoAuthUserUnknown(name) => write!(
+                f,
+                "no_auth_user: \"{name}\" not present as user or nkey in authorization block or account configuration"
+            ),
+            Self::NoAuthUserWithoutUsers(name) => write!(
+                f,
+                "no_auth_user: \"{name}\" present, but users/nkeys are not defined"
+            ),
+            Self::BcryptUnsupported => f.write_str(
+                "bcrypt passwords and tokens need skiff-core's \"bcrypt\" feature (not in this build)",
+            ),
         }
     }
 }

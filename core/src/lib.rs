@@ -45,6 +45,7 @@ mod fault;
 mod notice;
 mod output;
 mod permissions;
+mod secret;
 mod stats;
 mod time;
 

@@ -277,6 +277,7 @@ impl Options {
                 c.server_name = name;
             }
             "authorization" => apply_authorization(c, e, warnings)?,
+            "no_auth_user" => c.no_auth_user = Some(string(e)?),
             "max_payload" => {
                 let n = int(e)?;
                 if n > i64::from(i32::MAX) {
@@ -423,7 +424,6 @@ const UNSUPPORTED: &[&str] = &[
     "trusted",
     "trusted_keys",
     "system_account",
-    "no_auth_user",
     "mappings",
     "maps",
     "ocsp",
@@ -444,6 +444,7 @@ fn apply_authorization(
 ) -> Result<(), ConfError> {
     let map = map(e)?;
     let (mut user, mut password, mut token, mut users) = (None, None, None, None);
+    let mut default_permissions = None;
     for a in map.entries().iter().filter(|a| !a.referenced) {
         match a.key.to_ascii_lowercase().as_str() {
             "user" | "username" => user = Some(string(a)?),
@@ -451,7 +452,8 @@ fn apply_authorization(
             "token" => token = Some(string(a)?),
             "timeout" => c.auth_timeout = seconds_or_duration(a, warnings)?,
             "users" => users = Some(user_list(a)?),
-            "permissions" | "default_permissions" | "nkeys" | "auth_callout" | "account" => {
+            "default_permissions" => default_permissions = Some(permissions(a)?),
+            "permissions" | "nkeys" | "auth_callout" | "account" => {
                 return Err(key_err(
                     a,
                     format!("\"{}\" in authorization is not supported by skiff", a.key),
@@ -461,6 +463,15 @@ fn apply_authorization(
         }
     }
     let single = user.is_some() || password.is_some();
+    // As in nats-server, the defaults go to listed users that have no permissions of their own.
+    if let (Some(users), Some(defaults)) = (users.as_mut(), default_permissions) {
+        for u in users
+            .iter_mut()
+            .filter(|u: &&mut User| u.permissions.is_none())
+        {
+            u.permissions = Some(defaults.clone());
+        }
+    }
     c.auth = match (single, token, users) {
         (true, Some(_), _) => return Err(key_err(e, "Cannot have a user/pass and token")),
         (_, Some(_), Some(_)) => return Err(key_err(e, "Can not have a token and a users array")),

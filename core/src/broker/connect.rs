@@ -1,6 +1,8 @@
 //! The CONNECT options a client sends, and the authentication check against the config.
 
 use super::gojson::{self, Field, GoType, GoValue};
+
+use crate::secret::secret_matches;
 use crate::{Auth, Permissions};
 
 /// The options of a client's CONNECT. Absent fields keep nats-server's defaults
@@ -174,40 +176,49 @@ impl ConnectOptions {
     }
 
     /// Checks these credentials against `auth`: `None` when they fail, else the permissions
-    /// of the authenticated user (`Some(None)` when unrestricted).
-    pub(crate) fn authorize<'a>(&self, auth: &'a Auth) -> Option<Option<&'a Permissions>> {
+    /// of the authenticated user (`Some(None)` when unrestricted). A CONNECT without any
+    /// credentials is `no_auth_user` when one is configured.
+    pub(crate) fn authorize<'a>(
+        &self,
+        auth: &'a Auth,
+        no_auth_user: Option<&str>,
+    ) -> Option<Option<&'a Permissions>> {
         match auth {
             Auth::None => Some(None),
             Auth::Token(token) => self
                 .auth_token
                 .as_deref()
-                .is_some_and(|given| constant_time_eq(given.as_bytes(), token.as_bytes()))
+                .is_some_and(|given| secret_matches(token, given))
                 .then_some(None),
+            Auth::Users(users) if self.has_no_credentials() => {
+                let name = no_auth_user?;
+                users
+                    .iter()
+                    .find(|u| u.name == name)
+                    .map(|u| u.permissions.as_ref())
+            }
             Auth::Users(users) => {
                 let (user, pass) = (self.user.as_deref()?, self.pass.as_deref()?);
                 users
                     .iter()
-                    .find(|u| {
-                        u.name == user && constant_time_eq(u.password.as_bytes(), pass.as_bytes())
-                    })
+                    .find(|u| u.name == user && secret_matches(&u.password, pass))
                     .map(|u| u.permissions.as_ref())
             }
         }
     }
 
+    /// Whether CONNECT carries no user, password or token.
+    fn has_no_credentials(&self) -> bool {
+        [&self.user, &self.pass, &self.auth_token]
+            .iter()
+            .all(|field| field.as_deref().unwrap_or_default().is_empty())
+    }
+
     /// Whether these credentials satisfy `auth`.
     #[cfg(test)]
     fn is_authorized(&self, auth: &Auth) -> bool {
-        self.authorize(auth).is_some()
+        self.authorize(auth, None).is_some()
     }
-}
-
-/// Compares secrets without an early exit on the first differing byte.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

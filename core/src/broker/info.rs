@@ -70,7 +70,7 @@ impl InfoTemplate {
             host,
             port,
             headers: config.headers,
-            auth_required: config.auth.is_required(),
+            auth_required: config.auth_required(),
             max_payload: config.max_payload,
         };
         let mut prefix = serde_json::to_string(&info).expect("INFO serializes");

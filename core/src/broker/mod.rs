@@ -349,7 +349,7 @@ impl Broker {
         }
         self.timers
             .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
-        if self.config.auth.is_required() {
+        if self.config.auth_required() {
             let deadline = now + self.config.auth_timeout;
             self.conn_mut(id).expect("just inserted").auth_deadline = Some(deadline);
             self.timers.schedule(deadline, id, TimerKind::Auth);
@@ -391,7 +391,7 @@ impl Broker {
             c.read_buf.unsplit(bytes);
         }
         loop {
-            let auth_required = self.config.auth.is_required();
+            let auth_required = self.config.auth_required();
             let Some(c) = self.conn_mut(conn) else { return };
             if c.read_buf.is_empty() {
                 c.release_read_buffer();
@@ -669,7 +669,7 @@ impl Broker {
                 return;
             }
         };
-        let perms = match opts.authorize(&self.config.auth) {
+        let perms = match opts.authorize(&self.config.auth, self.config.no_auth_user.as_deref()) {
             Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
                 let credentials = opts.credentials();

@@ -262,6 +262,24 @@ fn users_list_empty_is_a_validation_error() {
 }
 
 #[test]
+fn no_auth_user_must_name_a_configured_user() {
+    let o = ok("no_auth_user: guest\nauthorization { users: [ {user: guest, password: x} ] }");
+    assert_eq!(o.config.no_auth_user.as_deref(), Some("guest"));
+    assert!(o.validate().is_ok());
+    let (o, _) =
+        apply("no_auth_user: nobody\nauthorization { users: [ {user: a, password: b} ] }").unwrap();
+    assert_eq!(
+        o.validate().unwrap_err().to_string(),
+        "no_auth_user: \"nobody\" not present as user or nkey in authorization block or account configuration"
+    );
+    let (o, _) = apply("no_auth_user: nobody\nauthorization { token: x }").unwrap();
+    assert_eq!(
+        o.validate().unwrap_err().to_string(),
+        "no_auth_user: \"nobody\" present, but users/nkeys are not defined"
+    );
+}
+
+#[test]
 fn unknown_and_unsupported_keys() {
     assert_eq!(err("foo: 1"), "t.conf:1:1: unknown field \"foo\"");
     assert_eq!(
@@ -274,12 +292,7 @@ fn unknown_and_unsupported_keys() {
         err("tls { cert_file: x }"),
         "t.conf:1:1: \"tls\" is not supported by skiff"
     );
-    for key in [
-        "accounts {}",
-        "mappings { a: b }",
-        "no_auth_user: x",
-        "operator: x",
-    ] {
+    for key in ["accounts {}", "mappings { a: b }", "operator: x"] {
         assert!(err(key).contains("is not supported by skiff"), "{key}");
     }
     ok("syslog: false");

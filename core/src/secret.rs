@@ -1,0 +1,81 @@
+//! Comparing a configured secret (password or token) with the one a client presents:
+//! bcrypt hashes are verified as bcrypt, anything else is compared in constant time,
+//! as nats-server's `comparePasswords` does.
+
+/// Whether `configured` is a bcrypt hash, by nats-server's rule `^\$2[abxy]\$\d{2}\$`.
+pub(crate) fn is_bcrypt(configured: &str) -> bool {
+    let b = configured.as_bytes();
+    b.len() >= 7
+        && b[0] == b'$'
+        && b[1] == b'2'
+        && matches!(b[2], b'a' | b'b' | b'x' | b'y')
+        && b[3] == b'$'
+        && b[4].is_ascii_digit()
+        && b[5].is_ascii_digit()
+        && b[6] == b'$'
+}
+
+/// Whether the client's `given` secret matches the `configured` one.
+pub(crate) fn secret_matches(configured: &str, given: &str) -> bool {
+    if is_bcrypt(configured) {
+        bcrypt_matches(configured, given)
+    } else {
+        constant_time_eq(configured.as_bytes(), given.as_bytes())
+    }
+}
+
+#[cfg(feature = "bcrypt")]
+fn bcrypt_matches(hash: &str, given: &str) -> bool {
+    // Go's bcrypt accepts the `$2x$`/`$2y$` variants as `$2a$`; a malformed hash never matches.
+    bcrypt::verify(given, hash).unwrap_or(false)
+}
+
+/// Without the `bcrypt` feature no hash matches; `Config::validate` refuses such configs.
+#[cfg(not(feature = "bcrypt"))]
+fn bcrypt_matches(_hash: &str, _given: &str) -> bool {
+    false
+}
+
+/// Compares secrets without an early exit on the first differing byte.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bcrypt_prefix_follows_nats_server() {
+        for hash in ["$2a$11$x", "$2b$04$", "$2x$10$abc", "$2y$12$abc"] {
+            assert!(is_bcrypt(hash), "{hash}");
+        }
+        for plain in ["$2c$11$x", "$2a$1$x", "2a$11$x", "$2a$11", "secret", ""] {
+            assert!(!is_bcrypt(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn plain_secrets_compare_exactly() {
+        assert!(secret_matches("s3cr3t", "s3cr3t"));
+        assert!(!secret_matches("s3cr3t", "s3cr3"));
+        assert!(!secret_matches("s3cr3t", "S3cr3t"));
+    }
+
+    /// `$2a$` hash of "pass" at cost 4, as nats-server's `mkpasswd` would print it.
+    #[cfg(feature = "bcrypt")]
+    #[test]
+    fn bcrypt_hashes_verify() {
+        let hash = bcrypt::hash_with_salt("pass", 4, [7; 16])
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoA);
+        assert!(secret_matches(&hash, "pass"));
+        assert!(!secret_matches(&hash, "pas"));
+        assert!(!secret_matches(&hash, &hash));
+        let y = hash.replacen("$2a$", "$2y$", 1);
+        assert!(secret_matches(&y, "pass"));
+    }
+}
