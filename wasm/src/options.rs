@@ -62,6 +62,7 @@ const KEYS: &[&str] = &[
     "lameDuckGracePeriod",
     "token",
     "users",
+    "noAuthUser",
 ];
 
 /// Builds the broker configuration from the options object (absent means all defaults).
@@ -115,6 +116,7 @@ pub fn config_from(options: &Value) -> Result<Config, String> {
                 }
                 config.auth = Auth::Users(users(value)?);
             }
+            "noAuthUser" => config.no_auth_user = Some(string(key, value)?),
             unknown => {
                 return Err(format!(
                     "unknown broker option {unknown:?} (known: {})",

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use skiff_core::{Auth, Config, Rules};
 
 use super::tcp::RemoteServer;
-use super::{Connection, Kind, Server, StartError, Target};
+use super::{Connection, Kind, Server, StartError, Target, UNSUPPORTED_TAGS};
 use crate::conf::core_config;
 use crate::version::Version;
 
@@ -80,6 +80,10 @@ impl Target for WasmNodeTarget {
     fn parallel(&self) -> bool {
         true
     }
+    /// The browser build has no bcrypt (the crate does not build for wasm32).
+    fn supports(&self, tag: &str) -> bool {
+        tag != "bcrypt" && !UNSUPPORTED_TAGS.contains(&tag)
+    }
     fn start(&self, config: &[(String, String)]) -> Result<Box<dyn Server>, StartError> {
         let config = core_config(config).map_err(StartError::Unsupported)?;
         let options = broker_options(&config).map_err(StartError::Unsupported)?;
@@ -116,6 +120,9 @@ pub fn broker_options(config: &Config) -> Result<Value, String> {
     });
     if !config.server_name.is_empty() {
         options["serverName"] = json!(config.server_name);
+    }
+    if let Some(user) = &config.no_auth_user {
+        options["noAuthUser"] = json!(user);
     }
     match &config.auth {
         Auth::None => {}

@@ -28,7 +28,9 @@ impl WasmBroker {
     /// `headers`, `maxPayload`, `maxControlLine`, `maxPending`, `maxConnections`,
     /// `maxSubscriptions`, `pingInterval`, `maxPingsOut`, `noShortFirstPing`, `authTimeout`,
     /// `lameDuckDuration`, `lameDuckGracePeriod` (durations in milliseconds), and either
-    /// `token` or `users: [{ user, password, permissions? }]`. Throws an `Error` naming the
+    /// `token` or `users: [{ user, password, permissions? }]` (with `noAuthUser`, the user a
+    /// CONNECT without credentials logs in as). Bcrypt-hashed secrets need the native build
+    /// (the `bcrypt` crate does not build for wasm32). Throws an `Error` naming the
     /// option on any mistake.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Self, JsValue> {
