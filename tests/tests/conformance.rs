@@ -90,16 +90,24 @@ fn debian_nats_server() {
     );
 }
 
-#[test]
-fn skiff_daemon() {
+/// The daemon's debug build, or `None` with a notice when it is not built.
+fn skiff_binary() -> Option<PathBuf> {
     let bin = workspace_root().join("target/debug/skiff");
     if !bin.is_file() {
         println!(
             "notice: {} not built; skipped (cargo build -p skiff)",
             bin.display()
         );
-        return;
+        return None;
     }
+    Some(bin)
+}
+
+#[test]
+fn skiff_daemon() {
+    let Some(bin) = skiff_binary() else {
+        return;
+    };
     let target = BinaryTarget::new(&bin, skiff_tests::CURRENT_NATS).expect("skiff --version runs");
     run_suite(&target);
 }
@@ -107,14 +115,9 @@ fn skiff_daemon() {
 /// Every scenario again, each client connecting over the daemon's WebSocket listener.
 #[test]
 fn skiff_daemon_over_websocket() {
-    let bin = workspace_root().join("target/debug/skiff");
-    if !bin.is_file() {
-        println!(
-            "notice: {} not built; skipped (cargo build -p skiff)",
-            bin.display()
-        );
+    let Some(bin) = skiff_binary() else {
         return;
-    }
+    };
     let target = BinaryTarget::new(&bin, skiff_tests::CURRENT_NATS)
         .expect("skiff --version runs")
         .over_websocket();
