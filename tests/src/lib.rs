@@ -6,6 +6,7 @@
 //! ([`target::tcp`]), or a binary started per scenario with a generated config
 //! ([`target::binary`]) — nats-server or Skiff's daemon. The same expectations must hold on all.
 
+pub mod client;
 pub mod conf;
 pub mod escape;
 pub mod pattern;
