@@ -13,12 +13,26 @@ use skiff_tests::client::scenarios::{self, Scenario};
 use skiff_tests::client::{clients, markdown, run_matrix};
 
 /// Scenarios real clients are known to fail (client, scenario, why), reported in the README.
-const KNOWN_FINDINGS: [(&str, &str, &str); 1] = [(
-    "async-nats",
-    "async-info-connect-urls",
-    "async-nats 0.42 reads connect_urls only from the INFO of a new connection, not from an \
-     async INFO (its source has a TODO there)",
-)];
+const KNOWN_FINDINGS: [(&str, &str, &str); 3] = [
+    (
+        "async-nats",
+        "async-info-connect-urls",
+        "async-nats 0.42 reads connect_urls only from the INFO of a new connection, not from \
+         an async INFO (its source has a TODO there)",
+    ),
+    (
+        "nats.js",
+        "reconnect-after-refusals",
+        "nats.js 3.4 (nats-core) makes no further reconnect attempt after one refused with \
+         -ERR 'maximum connections exceeded' (reproduced with a hand-written fake server too)",
+    ),
+    (
+        "nats.js",
+        "publish-while-disconnected",
+        "nats.js 3.4 accepts a publish while disconnected but every dial attempt resets its \
+         outbound buffer (protocol.js prepare() -> resetOutbound()), so the message is lost",
+    ),
+];
 
 fn prepared(work: &Path) -> Vec<AdapterSpec> {
     let async_nats = Path::new(env!("CARGO_BIN_EXE_skiff-kit-async-nats"));
@@ -43,7 +57,11 @@ fn every_scenario_cites_a_statement_and_names_are_unique() {
     names.dedup();
     assert_eq!(names.len(), all.len(), "duplicate scenario names");
     for s in &all {
-        assert!(s.cites.contains("docs.nats.io") || s.cites.contains("ADR"), "{}", s.name);
+        assert!(
+            s.cites.contains("docs.nats.io") || s.cites.contains("ADR"),
+            "{}",
+            s.name
+        );
         assert!(!s.checks.is_empty(), "{}", s.name);
     }
 }
@@ -62,7 +80,12 @@ fn the_matrix_of_shipped_clients() {
     assert_eq!(verdicts.len(), specs.len() * all.len());
     let mut unexpected = Vec::new();
     for v in &verdicts {
-        assert!(!v.reason.trim().is_empty(), "{} {}: no reason", v.client, v.scenario);
+        assert!(
+            !v.reason.trim().is_empty(),
+            "{} {}: no reason",
+            v.client,
+            v.scenario
+        );
         assert!(
             !v.reason.starts_with("kit:"),
             "the kit itself failed in {} for {}: {}",

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use skiff::{Fault, Lasting, Server, ServerOptions, Target};
+use skiff::{Fault, Lasting, Refusal, Server, ServerOptions, Target};
 use skiff_core::Config;
 
 use super::adapter::{Adapter, AdapterSpec};
@@ -175,6 +175,30 @@ pub fn all() -> Vec<Scenario> {
                     (the server closes the connection; docs.nats.io/reference/protocols/client)",
             configure: |_| {},
             run: |stage| reconnect_after(stage, Some("Stale Connection")),
+        },
+        Scenario {
+            name: "reconnect-after-refusals",
+            checks: "reconnect attempts refused with `-ERR 'maximum connections exceeded'` \
+                     (twice) and `-ERR 'Authorization Violation'` (once) do not stop the \
+                     client: it reconnects and resubscribes",
+            cites: "Connection lifecycle: \"When the socket drops, the client reconnects for you \
+                    rather than surfacing the failure and stopping\"; Client protocol, -ERR: \
+                    'Authorization Violation' and 'maximum connections exceeded' close the \
+                    connection (docs.nats.io/learn/core-nats/connection-lifecycle, \
+                    docs.nats.io/reference/protocols/client)",
+            configure: |_| {},
+            run: reconnect_after_refusals,
+        },
+        Scenario {
+            name: "publish-while-disconnected",
+            checks: "a message published while the client is reconnecting is buffered and \
+                     sent once it is connected again",
+            cites: "Buffering messages during reconnect attempts: \"During a short reconnect, the \
+                    client can allow applications to publish messages that ... will be cached in \
+                    the client. The library will then send those messages once reconnected\" \
+                    (docs.nats.io/using-nats/developer/connecting/reconnect/buffer)",
+            configure: |_| {},
+            run: publish_while_disconnected,
         },
         Scenario {
             name: "stale-detection",
@@ -401,7 +425,8 @@ fn expect_resubscribed(
     let recs = stage.tap.recordings();
     match recs.get(index) {
         None => Err(format!(
-            "no new connection within {WAIT:?} after {after} ({})",
+            "no new connection within {WAIT:?} after {after} (connections seen: {}; {})",
+            recs.len(),
             stage.client.tail()
         )),
         Some(r) => Err(format!(
@@ -619,4 +644,79 @@ fn no_responders(stage: &mut Stage) -> Result<String, String> {
         Err(e) => Err(format!("after {} ms: {e}", took.as_millis())),
         Ok(line) => Err(format!("the request succeeded: {line}")),
     }
+}
+
+fn reconnect_after_refusals(stage: &mut Stage) -> Result<String, String> {
+    stage.client.command("sub kit.refused", WAIT)?;
+    stage.client.command("flush", WAIT)?;
+    stage.inject(Fault::RefuseConnects {
+        count: 2,
+        refusal: Refusal::MaxConnections,
+    })?;
+    stage.inject(Fault::RefuseConnects {
+        count: 1,
+        refusal: Refusal::Authorization,
+    })?;
+    let mark = stage.client.mark();
+    stage.inject(Fault::Close {
+        target: Target::Name(NAME.into()),
+        err: None,
+    })?;
+    // Connections 1..=3 are the refused attempts; the fourth must succeed.
+    expect_resubscribed(stage, 4, &["kit.refused"], "three refused reconnects")?;
+    let mut publisher = stage.publisher()?;
+    publisher.publish("kit.refused", b"back")?;
+    publisher.sync()?;
+    stage.expect_msg(mark, "kit.refused", "back")?;
+    Ok(
+        "kept reconnecting through 2 max-connections and 1 authorization refusals, \
+        resubscribed"
+            .into(),
+    )
+}
+
+fn publish_while_disconnected(stage: &mut Stage) -> Result<String, String> {
+    let mut subscriber = stage.publisher()?;
+    subscriber.subscribe("kit.buffered")?;
+    stage.client.command("flush", WAIT)?;
+    stage.tap.stop_listening();
+    let mark = stage.client.mark();
+    stage.inject(Fault::Close {
+        target: Target::Name(NAME.into()),
+        err: None,
+    })?;
+    stage
+        .client
+        .wait_for(mark, WAIT, |l| l == "disconnected")
+        .map_err(|_| "no disconnected event after the server closed the connection".to_owned())?;
+    stage
+        .client
+        .command("pub kit.buffered kept", WAIT)
+        .map_err(|e| format!("publishing while disconnected failed: {e}"))?;
+    stage
+        .tap
+        .resume_listening()
+        .map_err(|e| format!("kit: tap: {e}"))?;
+    subscriber.expect_payload(b"kept").map_err(|e| {
+        let later: Vec<String> = stage
+            .tap
+            .recordings()
+            .iter()
+            .skip(1)
+            .map(|r| {
+                let ops = r.client_ops();
+                let pubs = ops
+                    .iter()
+                    .filter(|op| matches!(op, ClientOp::Pub { subject, .. } if subject == "kit.buffered"))
+                    .count();
+                format!("{} ops, {pubs} PUB kit.buffered", ops.len())
+            })
+            .collect();
+        format!(
+            "{e}: new connections sent [{}] ({})",
+            later.join("; "),
+            stage.client.tail()
+        )
+    })?;
+    Ok("the message published while disconnected was sent after the reconnect".into())
 }

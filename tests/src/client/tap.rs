@@ -43,6 +43,7 @@ type Recordings = Arc<Mutex<Vec<Recording>>>;
 #[derive(Debug)]
 pub struct Tap {
     addr: SocketAddr,
+    upstream: SocketAddr,
     stop: Arc<AtomicBool>,
     recordings: Recordings,
     sockets: Arc<Mutex<Vec<TcpStream>>>,
@@ -69,6 +70,7 @@ impl Tap {
         };
         Ok(Self {
             addr,
+            upstream,
             stop,
             recordings,
             sockets,
@@ -92,6 +94,29 @@ impl Tap {
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }
+    }
+
+    /// Listens again on the same port after [`Tap::stop_listening`].
+    ///
+    /// # Errors
+    /// The port could not be bound again.
+    pub fn resume_listening(&mut self) -> std::io::Result<()> {
+        if self.accept.is_some() {
+            return Ok(());
+        }
+        let listener = TcpListener::bind(self.addr)?;
+        listener.set_nonblocking(true)?;
+        self.stop.store(false, Ordering::SeqCst);
+        let (stop, recordings, sockets) = (
+            self.stop.clone(),
+            self.recordings.clone(),
+            self.sockets.clone(),
+        );
+        let upstream = self.upstream;
+        self.accept = Some(std::thread::spawn(move || {
+            accept_loop(&listener, upstream, &stop, &recordings, &sockets);
+        }));
+        Ok(())
     }
 
     /// A copy of every connection's recording, in accept order.

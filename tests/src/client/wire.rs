@@ -162,6 +162,50 @@ impl RawClient {
         self.send(&op)
     }
 
+    /// Subscribes to `subject` (sid 1) and waits until the server has it.
+    ///
+    /// # Errors
+    /// The write failed or no PONG came.
+    pub fn subscribe(&mut self, subject: &str) -> Result<(), String> {
+        self.send(format!("SUB {subject} 1\r\n").as_bytes())?;
+        self.sync()
+    }
+
+    /// Reads until a MSG with `payload` arrives (within the read timeout).
+    ///
+    /// # Errors
+    /// The connection ended or timed out first.
+    pub fn expect_payload(&mut self, payload: &[u8]) -> Result<(), String> {
+        let mut line = String::new();
+        loop {
+            line.clear();
+            match self.reader.read_line(&mut line) {
+                Ok(0) => return Err("kit connection closed".into()),
+                Ok(_) if line.starts_with("MSG ") => {
+                    let size: usize = line
+                        .split_ascii_whitespace()
+                        .last()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = vec![0u8; size + 2];
+                    std::io::Read::read_exact(&mut self.reader, &mut body)
+                        .map_err(|e| format!("kit read: {e}"))?;
+                    if &body[..size] == payload {
+                        return Ok(());
+                    }
+                }
+                Ok(_) if line.starts_with("PING") => self.send(b"PONG\r\n")?,
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(format!(
+                        "the message {:?} never reached the server",
+                        String::from_utf8_lossy(payload)
+                    ));
+                }
+            }
+        }
+    }
+
     /// Sends PING and waits for its PONG (everything before it was processed).
     ///
     /// # Errors
