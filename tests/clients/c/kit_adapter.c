@@ -38,8 +38,11 @@ static void on_reconnected(natsConnection *nc, void *closure) { (void)nc; (void)
 static void on_closed(natsConnection *nc, void *closure) { (void)nc; (void)closure; closed = 1; emit("closed"); }
 static void on_lame_duck(natsConnection *nc, void *closure) { (void)nc; (void)closure; emit("lame_duck"); }
 static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, void *closure) {
-    (void)nc; (void)sub; (void)closure;
-    emit("error %s", natsStatus_GetText(err));
+    const char *text = NULL;
+    (void)sub; (void)closure;
+    /* The status says what kind of error; the connection's last error has the server's text. */
+    natsConnection_GetLastError(nc, &text);
+    emit("error %s: %s", natsStatus_GetText(err), text ? text : "");
 }
 
 #define MAX_SUBS 64

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use skiff::{Fault, Lasting, Refusal, Server, ServerOptions, Target};
-use skiff_core::Config;
+use skiff_core::{Auth, Config, Permissions, Rules, User};
 
 use super::adapter::{Adapter, AdapterSpec};
 use super::tap::{Recording, Tap};
@@ -258,6 +258,27 @@ pub fn all() -> Vec<Scenario> {
                     (docs.nats.io/developing-with-nats/receiving/drain)",
             configure: |_| {},
             run: drain,
+        },
+        Scenario {
+            name: "permission-error-kept-open",
+            checks: "`-ERR 'Permissions Violation for Publish ...'` is reported to the \
+                     application as an error and the connection stays up (no reconnect)",
+            cites: "Client protocol, -ERR: \"Some protocol errors result in the server closing \
+                    the connection ... 'Permissions Violation for Publish to <subject>' ... \
+                    [does not close the connection]\" (docs.nats.io/reference/protocols/client)",
+            configure: |c| {
+                let mut user = User::new(NAME, "unused");
+                user.permissions = Some(Permissions {
+                    publish: Rules {
+                        allow: None,
+                        deny: vec!["kit.denied".into()],
+                    },
+                    subscribe: Rules::default(),
+                });
+                c.auth = Auth::Users(vec![user]);
+                c.no_auth_user = Some(NAME.into());
+            },
+            run: permission_error,
         },
         Scenario {
             name: "no-responders",
@@ -719,4 +740,35 @@ fn publish_while_disconnected(stage: &mut Stage) -> Result<String, String> {
         )
     })?;
     Ok("the message published while disconnected was sent after the reconnect".into())
+}
+
+fn permission_error(stage: &mut Stage) -> Result<String, String> {
+    stage.client.command("sub kit.allowed", WAIT)?;
+    stage.client.command("flush", WAIT)?;
+    let mark = stage.client.mark();
+    stage.client.command("pub kit.denied x", WAIT)?;
+    let _ = stage.client.command("flush", WAIT);
+    let error = stage
+        .client
+        .wait_for(mark, WAIT, |l| {
+            l.starts_with("error") && l.to_ascii_lowercase().contains("permissions violation")
+        })
+        .map_err(|_| {
+            format!(
+                "the permissions violation was not reported to the application ({})",
+                stage.client.tail()
+            )
+        })?;
+    let mut publisher = stage.publisher()?;
+    publisher.publish("kit.allowed", b"still")?;
+    publisher.sync()?;
+    stage.expect_msg(mark, "kit.allowed", "still")?;
+    if stage.tap.recordings().len() > 1 {
+        return Err(format!(
+            "reported it ({error}) but also reconnected, although the server kept the connection"
+        ));
+    }
+    Ok(format!(
+        "reported as `{error}`; same connection still delivers"
+    ))
 }
