@@ -281,6 +281,17 @@ pub fn all() -> Vec<Scenario> {
             run: permission_error,
         },
         Scenario {
+            name: "request-timeout",
+            checks: "a request that a subscriber receives but never answers ends in a timeout \
+                     (not no-responders) after the requested time",
+            cites: "Client protocol, CONNECT no_responders: the quick 503 reply is for a request \
+                    sent to a subject with no responders; with a responder the requester waits \
+                    for the reply or its own timeout (docs.nats.io/reference/protocols/client; \
+                    docs.nats.io/nats-concepts/core-nats/reqreply)",
+            configure: |_| {},
+            run: request_timeout,
+        },
+        Scenario {
             name: "no-responders",
             checks: "a request to a subject nobody listens on fails fast with no-responders",
             cites: "Client protocol, CONNECT: \"no_responders: Enable quick replies for cases \
@@ -772,4 +783,20 @@ fn permission_error(stage: &mut Stage) -> Result<String, String> {
     Ok(format!(
         "reported as `{error}`; same connection still delivers"
     ))
+}
+
+fn request_timeout(stage: &mut Stage) -> Result<String, String> {
+    // A silent responder: it receives the request and never answers.
+    let mut silent = stage.publisher()?;
+    silent.subscribe("kit.silent")?;
+    let started = Instant::now();
+    let answer = stage.client.command("request kit.silent hi 500", WAIT);
+    let took = started.elapsed();
+    match answer {
+        Err(e) if e.starts_with("err request timeout") && took >= Duration::from_millis(450) => Ok(
+            format!("timed out after {} ms (asked for 500)", took.as_millis()),
+        ),
+        Err(e) => Err(format!("after {} ms: {e}", took.as_millis())),
+        Ok(line) => Err(format!("the request succeeded: {line}")),
+    }
 }
