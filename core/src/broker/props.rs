@@ -325,3 +325,42 @@ proptest! {
         prop_assert_eq!(total, messages);
     }
 }
+
+/// The shrunk case that once failed `faults_end_on_their_own`: a withheld subject, three
+/// subscriptions of the publisher itself, and payloads past `max_pending`.
+#[test]
+fn withheld_self_delivery_pauses_and_resumes_in_turn() {
+    let sub = |sid| Step::Sub {
+        conn: 0,
+        subject: 1,
+        queue: None,
+        sid,
+    };
+    let publish = |len| Step::Pub {
+        conn: 0,
+        subject: 1,
+        len,
+    };
+    let steps = [
+        sub(1),
+        sub(2),
+        Step::Inject {
+            kind: 3,
+            conn: 0,
+            n: 19,
+            millis: 0,
+        },
+        sub(0),
+        publish(475),
+        publish(531),
+        publish(309),
+    ];
+    for seed in 0..64 {
+        let mut h = run(&steps, seed);
+        h.advance(Duration::from_secs(6));
+        h.advance(super::flow::STALL_LIMIT);
+        for (id, fake) in &h.conns {
+            assert!(!fake.paused || fake.closed.is_some(), "{id} still paused");
+        }
+    }
+}
