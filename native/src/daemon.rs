@@ -36,6 +36,7 @@ impl From<&Options> for ServerOptions {
             listen.same_origin = ws.same_origin;
             listen.allowed_origins.clone_from(&ws.allowed_origins);
             listen.handshake_timeout = ws.handshake_timeout;
+            listen.compression = ws.compression;
             listen
         });
         server.control_allow_public = options.control_allow_public;

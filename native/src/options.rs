@@ -567,12 +567,6 @@ fn websocket(
             "no_tls" => ws.no_tls = boolean(w)?,
             "compression" | "compress" => {
                 ws.compression = boolean(w)?;
-                if ws.compression {
-                    warnings.push(Warning::at(
-                        &w.key_pos,
-                        "websocket compression is not supported by skiff; ignored (frames go out uncompressed, which every client accepts)",
-                    ));
-                }
             }
             "same_origin" => ws.same_origin = boolean(w)?,
             "allowed_origins" | "allowed_origin" | "allow_origins" | "allow_origin" | "origins"

@@ -264,12 +264,198 @@ fn an_unmasked_frame_is_closed_with_1002() {
     request.extend_from_slice(&[0x82, 0x06]);
     request.extend_from_slice(b"PING\r\n");
     let out = raw(addr, &request);
-    let close = [0x88, 0x10, 0x03, 0xea]; // close frame, status 1002
+    // nats-server's answer: a close frame, status 1002, with its text.
+    let mut close = vec![0x88, 0x12, 0x03, 0xea];
+    close.extend_from_slice(b"mask bit missing");
     assert!(
-        out.windows(4).any(|w| w == close),
+        out.windows(close.len()).any(|w| w == close),
         "{:?}",
         String::from_utf8_lossy(&out)
     );
+}
+
+/// A raw client offering permessage-deflate.
+struct DeflateClient {
+    tcp: TcpStream,
+    read: Vec<u8>,
+}
+
+impl DeflateClient {
+    /// Upgrades, offering permessage-deflate; returns the client and the 101 answer's head.
+    fn connect(addr: SocketAddr, offer: bool) -> (Self, String) {
+        let mut tcp = TcpStream::connect(addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let extension = if offer {
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+        } else {
+            ""
+        };
+        let request = format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n{extension}\r\n"
+        );
+        tcp.write_all(request.as_bytes()).unwrap();
+        let mut client = Self {
+            tcp,
+            read: Vec::new(),
+        };
+        while !client.read.windows(4).any(|w| w == b"\r\n\r\n") {
+            client.fill();
+        }
+        let end = client
+            .read
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap()
+            + 4;
+        let head = String::from_utf8(client.read.drain(..end).collect()).unwrap();
+        (client, head)
+    }
+
+    fn fill(&mut self) {
+        let mut chunk = [0u8; 4096];
+        let n = self.tcp.read(&mut chunk).expect("read");
+        assert!(n > 0, "closed");
+        self.read.extend_from_slice(&chunk[..n]);
+    }
+
+    /// Sends `data` as one masked message, compressed if asked, in frames of `frame` bytes.
+    fn send(&mut self, data: &[u8], compress: bool, frame: usize) {
+        let body = if compress {
+            let mut c = flate2::Compress::new(flate2::Compression::default(), false);
+            let mut out = Vec::with_capacity(data.len() + 1024);
+            c.compress_vec(data, &mut out, flate2::FlushCompress::Sync)
+                .unwrap();
+            assert!(out.ends_with(&[0, 0, 0xff, 0xff]));
+            out.truncate(out.len() - 4);
+            out
+        } else {
+            data.to_vec()
+        };
+        let pieces: Vec<&[u8]> = body.chunks(frame).collect();
+        let mask = [1, 2, 3, 4];
+        let mut wire = Vec::new();
+        for (i, piece) in pieces.iter().enumerate() {
+            let mut b0 = if i == 0 { 0x02 } else { 0x00 };
+            if i + 1 == pieces.len() {
+                b0 |= 0x80;
+            }
+            if compress && i == 0 {
+                b0 |= 0x40;
+            }
+            wire.push(b0);
+            assert!(piece.len() < 126);
+            wire.push(0x80 | piece.len() as u8);
+            wire.extend_from_slice(&mask);
+            wire.extend(piece.iter().enumerate().map(|(j, b)| b ^ mask[j % 4]));
+        }
+        self.tcp.write_all(&wire).unwrap();
+    }
+
+    /// Reads whole messages until the text contains `until`; counts compressed messages.
+    fn read_until(&mut self, until: &str) -> (String, usize) {
+        let (mut text, mut compressed) = (String::new(), 0);
+        let mut message = Vec::new();
+        let mut message_compressed = false;
+        while !text.contains(until) {
+            if self.read.len() < 2 {
+                self.fill();
+                continue;
+            }
+            let (b0, b1) = (self.read[0], self.read[1]);
+            assert_eq!(b1 & 0x80, 0, "server frames are not masked");
+            let (len, at) = match b1 & 0x7f {
+                126 if self.read.len() >= 4 => {
+                    (u16::from_be_bytes([self.read[2], self.read[3]]) as usize, 4)
+                }
+                127 if self.read.len() >= 10 => (
+                    u64::from_be_bytes(self.read[2..10].try_into().unwrap()) as usize,
+                    10,
+                ),
+                126 | 127 => {
+                    self.fill();
+                    continue;
+                }
+                n => (n as usize, 2),
+            };
+            if self.read.len() < at + len {
+                self.fill();
+                continue;
+            }
+            let payload: Vec<u8> = self.read.drain(..at + len).skip(at).collect();
+            if b0 & 0x0f != 0 {
+                message_compressed = b0 & 0x40 != 0;
+            }
+            message.extend_from_slice(&payload);
+            if b0 & 0x80 == 0 {
+                continue;
+            }
+            let data = if message_compressed {
+                compressed += 1;
+                message.extend_from_slice(&[0, 0, 0xff, 0xff]);
+                let mut d = flate2::Decompress::new(false);
+                let mut out = Vec::with_capacity(1 << 20);
+                d.decompress_vec(&message, &mut out, flate2::FlushDecompress::Sync)
+                    .unwrap();
+                out
+            } else {
+                message.clone()
+            };
+            message.clear();
+            text.push_str(&String::from_utf8(data).unwrap());
+        }
+        (text, compressed)
+    }
+}
+
+#[test]
+fn permessage_deflate_is_negotiated_when_configured_and_offered() {
+    let server = server_with(|ws| ws.compression = true);
+    let addr = server.websocket_addr().unwrap();
+    let (mut client, head) = DeflateClient::connect(addr, true);
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    assert!(
+        head.contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"),
+        "{head}"
+    );
+    // INFO is longer than 64 bytes: it comes compressed.
+    let (info, compressed) = client.read_until("\r\n");
+    assert!(info.starts_with("INFO {"), "{info}");
+    assert_eq!(compressed, 1);
+    // A compressed message split over frames, holding several operations.
+    let payload = "y".repeat(300);
+    let ops = format!(
+        "CONNECT {{\"verbose\":false}}\r\nSUB zip 1\r\nPUB zip 300\r\n{payload}\r\nPING\r\n"
+    );
+    client.send(ops.as_bytes(), true, 20);
+    let (got, compressed) = client.read_until("PONG\r\n");
+    assert_eq!(got, format!("MSG zip 1 300\r\n{payload}\r\nPONG\r\n"));
+    assert!(compressed >= 1);
+    // Uncompressed messages are still accepted, and small answers go out uncompressed.
+    client.send(b"PING\r\n", false, 100);
+    assert_eq!(client.read_until("PONG\r\n"), ("PONG\r\n".into(), 0));
+
+    // Not offered by the client: no extension, plain frames.
+    let (mut plain, head) = DeflateClient::connect(addr, false);
+    assert!(!head.contains("Sec-WebSocket-Extensions"), "{head}");
+    assert_eq!(plain.read_until("\r\n").1, 0);
+    // A compressed frame without the extension is nats-server's protocol error.
+    plain.send(b"PING\r\n", true, 100);
+    let mut close = vec![0x88, 0x41, 0x03, 0xea];
+    close.extend_from_slice(b"compressed frame received without negotiated permessage-deflate");
+    while !plain.read.windows(close.len()).any(|w| w == close) {
+        plain.fill();
+    }
+}
+
+#[test]
+fn without_compression_configured_an_offer_is_declined() {
+    let server = server();
+    let (mut client, head) = DeflateClient::connect(server.websocket_addr().unwrap(), true);
+    assert!(!head.contains("Sec-WebSocket-Extensions"), "{head}");
+    assert_eq!(client.read_until("\r\n").1, 0);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 // The native `skiff` daemon's WebSocket listener from headless Chromium: nats.ws 1.30 and
 // @nats-io/nats-core 3.x in a page, over the browser's own WebSocket to ws://127.0.0.1:PORT
-// (pages/native-ws.js), and a page client exchanging messages with a raw TCP client.
+// (pages/native-ws.js), compressed with permessage-deflate, and a page client exchanging messages with a raw TCP client.
 // Needs the daemon built (`cargo build -p skiff`; scripts/test.sh's cargo test builds it).
 // Without it the tests are skipped with a notice, except under CI=true, where they fail.
 import { after, before, test } from "node:test";
@@ -42,7 +42,8 @@ function payload(size, seed) {
 async function startDaemon() {
   const dir = mkdtempSync(join(tmpdir(), "skiff-native-ws-"));
   const conf = join(dir, "ws.conf");
-  writeFileSync(conf, "websocket { port: -1, no_tls: true }\n");
+  // compression: Chromium offers permessage-deflate, so every page test below runs compressed.
+  writeFileSync(conf, "websocket { port: -1, no_tls: true, compression: true }\n");
   const child = spawn(binary, ["-c", conf, "-a", "127.0.0.1", "-p", "-1", "--ports_file_dir", dir], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -175,6 +176,22 @@ after(async () => {
   rmSync(daemon.dir, { recursive: true, force: true });
   assert.ok(exit, `the daemon exits after SIGTERM; its log:\n${daemon.log()}`);
   assert.ok(!portsFileLeft, "the daemon removed its ports file on the way out");
+});
+
+test("Chromium negotiates permessage-deflate with the native daemon", { skip, timeout: 10000 }, async () => {
+  const extensions = await page.evaluate(
+    (url) =>
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.onopen = () => {
+          resolve(ws.extensions);
+          ws.close();
+        };
+        ws.onerror = () => reject(new Error("WebSocket error"));
+      }),
+    daemon.wsUrl,
+  );
+  assert.match(extensions, /^permessage-deflate/);
 });
 
 for (const name of ["natsws", "core"]) {

@@ -254,7 +254,7 @@ impl Server {
                             no_tls: true,
                             same_origin: ws.same_origin,
                             allowed_origins: ws.allowed_origins.clone(),
-                            compression: false,
+                            compression: ws.compression,
                             handshake_timeout: ws
                                 .handshake_timeout
                                 .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
@@ -290,6 +290,8 @@ impl Server {
                     handshake_timeout: ws
                         .handshake_timeout
                         .unwrap_or(crate::websocket::DEFAULT_HANDSHAKE_TIMEOUT),
+                    compression: ws.compression,
+                    message_limit: crate::websocket::message_limit(options.config.max_payload),
                 };
                 Some((listener, settings))
             }

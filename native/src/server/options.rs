@@ -62,6 +62,8 @@ pub struct WebsocketListen {
     pub allowed_origins: Vec<String>,
     /// Time allowed for the HTTP upgrade (default 2 s, as nats-server's).
     pub handshake_timeout: Option<std::time::Duration>,
+    /// Offer permessage-deflate to clients that ask for it (`compression`).
+    pub compression: bool,
 }
 
 impl WebsocketListen {
@@ -72,6 +74,7 @@ impl WebsocketListen {
             same_origin: false,
             allowed_origins: Vec::new(),
             handshake_timeout: None,
+            compression: false,
         }
     }
 }

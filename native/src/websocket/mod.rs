@@ -10,36 +10,44 @@
 //! reading the inbound pipe (the connection's `ReadGate`), the pipe fills, this pump stops
 //! reading frames, and the kernel slows the client down.
 //!
-//! Framing is async-tungstenite's (masking, control frames, fragments, limits); a protocol
-//! error is answered with close status 1002, an oversized message with 1009.
+//! Framing is Skiff's own (`frame`), so that every framing error gets nats-server's close
+//! status and text, and permessage-deflate (`deflate`) works as nats-server negotiates it:
+//! without context takeover, outbound messages over 64 bytes compressed, and frames kept to
+//! 4 KiB for browsers, which handle small frames better.
 
-mod prefixed;
+mod deflate;
+mod frame;
 pub(crate) mod upgrade;
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use async_tungstenite::WebSocketStream;
-use async_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use async_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use async_tungstenite::tungstenite::{Error as WsError, Message};
-use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt, StreamExt};
+use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use skiff_core::{PeerInfo, Transport};
+use smol::lock::Mutex;
 use smol::net::{TcpListener, TcpStream};
 
 use crate::http::{self, Incoming};
 use crate::server::conn::ConnIo;
 use crate::server::driver::HubRef;
-use prefixed::Prefixed;
-use upgrade::OriginPolicy;
+use deflate::Deflater;
+use frame::{Decoder, Event, OpCode};
+use upgrade::{Accepted, OriginPolicy};
 
 /// nats-server's default handshake timeout.
 pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes buffered in each direction between the frames and the core.
 const PIPE_CAPACITY: usize = 64 * 1024;
-/// The largest outbound frame: what one read of the outbound pipe gives.
-const MAX_OUT_FRAME: usize = 64 * 1024;
+/// The most bytes one outbound message carries: what one read of the outbound pipe gives.
+const MAX_OUT_MESSAGE: usize = 64 * 1024;
+/// The largest frame sent to a browser (nats-server's `wsFrameSizeForBrowsers`).
+const BROWSER_FRAME: usize = 4096;
+/// Outbound messages this small go out uncompressed (nats-server's `wsCompressThreshold`).
+const COMPRESS_THRESHOLD: usize = 64;
+/// The most a compressed inbound message may take, whatever the payload limit.
+const MAX_MESSAGE_LIMIT: usize = 64 * 1024 * 1024;
 /// How long a closed connection waits for the client's close frame.
 const CLOSE_WAIT: Duration = Duration::from_secs(2);
 
@@ -50,6 +58,18 @@ pub(crate) struct Settings {
     pub(crate) origins: OriginPolicy,
     /// Time allowed for the HTTP upgrade.
     pub(crate) handshake_timeout: Duration,
+    /// permessage-deflate is offered.
+    pub(crate) compression: bool,
+    /// The largest compressed message accepted, before and after inflating.
+    pub(crate) message_limit: usize,
+}
+
+/// The largest compressed message a client may send: room for several maximal messages (a
+/// client batches its writes), within a fixed bound. Uncompressed frames are not held whole,
+/// so they have no limit here; the core enforces `max_payload` on what they carry.
+pub(crate) fn message_limit(max_payload: usize) -> usize {
+    let batched = max_payload.saturating_mul(8).min(MAX_MESSAGE_LIMIT);
+    batched.max(max_payload.saturating_add(64 * 1024))
 }
 
 /// Accepts WebSocket clients until the task is dropped.
@@ -75,13 +95,15 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
     let mut buf = Vec::new();
     let handshake = async {
         match http::read_request(&mut stream, &mut buf).await {
-            Ok(Incoming::Request(request)) => match upgrade::check(&request, &settings.origins) {
-                Ok(accept) => Ok(accept),
-                Err(refusal) => {
-                    tracing::error!("{addr} - websocket handshake error: {}", refusal.reason);
-                    Err(Some(refusal.response))
+            Ok(Incoming::Request(request)) => {
+                match upgrade::check(&request, &settings.origins, settings.compression) {
+                    Ok(accepted) => Ok(accepted),
+                    Err(refusal) => {
+                        tracing::error!("{addr} - websocket handshake error: {}", refusal.reason);
+                        Err(Some(refusal.response))
+                    }
                 }
-            },
+            }
             Ok(Incoming::Bad(response)) => Err(Some(response)),
             Ok(Incoming::Closed) | Err(_) => Err(None),
         }
@@ -91,8 +113,8 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
         Err(None)
     })
     .await;
-    let accept = match handshake {
-        Ok(accept) => accept,
+    let accepted = match handshake {
+        Ok(accepted) => accepted,
         Err(response) => {
             if let Some(response) = response {
                 let _ = http::write_response(&mut stream, &response, false, false).await;
@@ -102,15 +124,15 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
         }
     };
     if stream
-        .write_all(upgrade::switching_protocols(&accept).as_bytes())
+        .write_all(upgrade::switching_protocols(&accepted).as_bytes())
         .await
         .is_err()
     {
         return;
     }
-    // Frames the client sent right behind its request are read first.
-    let socket = Prefixed::new(buf, stream);
-    let ws = WebSocketStream::from_raw_socket(socket, Role::Server, Some(ws_config())).await;
+    let mut decoder = Decoder::new(accepted.compress, settings.message_limit);
+    // Frames the client sent right behind its request are decoded first.
+    decoder.feed(&buf);
 
     let closed = crate::server::conn::CloseSlot::default();
     let (to_core_reader, mut to_core) = piper::pipe(PIPE_CAPACITY);
@@ -124,45 +146,65 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
         let io = ConnIo::new(to_core_reader, from_core_writer).with_close_reason(closed.clone());
         strong.borrow_mut().attach(io, peer);
     }
-    let (sender, mut receiver) = ws.split();
-    // Both directions send: frames out, and a close on a framing error.
-    let sender = smol::lock::Mutex::new(sender);
+    let mut reader = stream.clone();
+    // Both directions write: frames out, pongs, and close frames.
+    let writer = Mutex::new(stream);
+    let close_sent = Cell::new(false);
+    let send_close = |status: Option<(u16, &str)>| {
+        let payload = status.map_or_else(Vec::new, |(s, r)| frame::close_payload(s, r));
+        let frame = frame::control_frame(OpCode::Close, &payload);
+        let (writer, close_sent) = (&writer, &close_sent);
+        async move {
+            if !close_sent.replace(true) {
+                let _ = writer.lock().await.write_all(&frame).await;
+            }
+        }
+    };
 
     let inbound = async {
-        while let Some(message) = receiver.next().await {
-            let data = match message {
-                Ok(Message::Binary(data)) => data,
-                Ok(Message::Text(text)) => text.into(),
-                Ok(Message::Close(_)) => break,
-                Ok(_) => continue, // pings are answered by the framing layer
-                Err(e) => {
-                    let (code, reason) = match &e {
-                        WsError::Capacity(_) => (CloseCode::Size, "message too big"),
-                        _ => (CloseCode::Protocol, "protocol error"),
-                    };
-                    tracing::debug!("{addr} - websocket error: {e}");
-                    let frame = CloseFrame {
-                        code,
-                        reason: reason.into(),
-                    };
-                    let _ = sender.lock().await.send(Message::Close(Some(frame))).await;
-                    break;
+        let mut chunk = vec![0u8; 16 * 1024];
+        'read: loop {
+            loop {
+                match decoder.next_event() {
+                    Ok(None) => break,
+                    Ok(Some(Event::Data(data))) => {
+                        if to_core.write_all(&data).await.is_err() {
+                            break 'read;
+                        }
+                    }
+                    Ok(Some(Event::Ping(payload))) => {
+                        let pong = frame::control_frame(OpCode::Pong, &payload);
+                        if writer.lock().await.write_all(&pong).await.is_err() {
+                            break 'read;
+                        }
+                    }
+                    Ok(Some(Event::Close(answer))) => {
+                        send_close(answer.as_ref().map(|(s, r)| (*s, r.as_str()))).await;
+                        break 'read;
+                    }
+                    Err(e) => {
+                        tracing::debug!("{addr} - websocket frame error: {}", e.reason);
+                        send_close(Some((e.status, &e.reason))).await;
+                        break 'read;
+                    }
                 }
-            };
-            if to_core.write_all(&data).await.is_err() {
-                break;
+            }
+            match reader.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => decoder.feed(&chunk[..n]),
             }
         }
         // Dropping `to_core` here is the client's end of stream for the core.
     };
     let outbound = async {
-        let mut buf = vec![0u8; MAX_OUT_FRAME];
+        let mut encoder = Encoder::new(&accepted);
+        let mut buf = vec![0u8; MAX_OUT_MESSAGE];
         loop {
             match from_core.read(&mut buf).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    let frame = Message::Binary(buf[..n].to_vec().into());
-                    if sender.lock().await.send(frame).await.is_err() {
+                    let frames = encoder.encode(&buf[..n]);
+                    if writer.lock().await.write_all(frames).await.is_err() {
                         return;
                     }
                 }
@@ -170,18 +212,163 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
         }
         // The core closed the connection: say why, with nats-server's status and text, and
         // give the client a moment to answer.
-        let frame = closed.get().map(|&reason| CloseFrame {
-            code: CloseCode::from(reason.websocket_status()),
-            reason: reason.as_str().into(),
-        });
-        let _ = sender.lock().await.send(Message::Close(frame)).await;
+        let reason = closed.get().copied();
+        send_close(reason.map(|r| (r.websocket_status(), r.as_str()))).await;
         smol::Timer::after(CLOSE_WAIT).await;
     };
     inbound.or(outbound).await;
 }
 
-/// Frame limits: tungstenite's defaults (16 MiB frames, 64 MiB messages), which leave
-/// payload limits to the core, as nats-server's framing does.
-fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
+/// Turns what the core transmits into server frames for one connection.
+struct Encoder {
+    deflater: Option<Deflater>,
+    /// Largest frame payload, if limited (browsers).
+    max_frame: Option<usize>,
+    /// Compressed messages are sent whole even to browsers.
+    no_compressed_fragments: bool,
+    out: Vec<u8>,
+}
+
+impl Encoder {
+    fn new(accepted: &Accepted) -> Self {
+        Self {
+            deflater: accepted.compress.then(Deflater::new),
+            max_frame: accepted.browser.then_some(BROWSER_FRAME),
+            no_compressed_fragments: accepted.no_compressed_fragments,
+            out: Vec::with_capacity(MAX_OUT_MESSAGE + 64),
+        }
+    }
+
+    /// The frames carrying `data`: one compressed message (fragmented for browsers that take
+    /// it), or binary frames.
+    fn encode(&mut self, data: &[u8]) -> &[u8] {
+        self.out.clear();
+        match &mut self.deflater {
+            Some(deflater) if data.len() > COMPRESS_THRESHOLD => {
+                let compressed = deflater.deflate(data);
+                let limit = self.max_frame.filter(|_| !self.no_compressed_fragments);
+                put_message(&mut self.out, &compressed, limit, true);
+            }
+            _ => {
+                // Uncompressed, every piece is a whole message of its own.
+                let size = self.max_frame.unwrap_or(data.len()).max(1);
+                for piece in data.chunks(size) {
+                    put_message(&mut self.out, piece, None, false);
+                }
+            }
+        }
+        &self.out
+    }
+}
+
+/// Appends one message as frames of at most `max_frame` bytes; RSV1 marks a compressed
+/// message on its first frame only.
+fn put_message(out: &mut Vec<u8>, message: &[u8], max_frame: Option<usize>, compressed: bool) {
+    let size = max_frame.unwrap_or(message.len()).max(1);
+    let count = message.len().div_ceil(size).max(1);
+    for i in 0..count {
+        let piece = &message[(i * size).min(message.len())..((i + 1) * size).min(message.len())];
+        let opcode = if i == 0 {
+            OpCode::Binary
+        } else {
+            OpCode::Continuation
+        };
+        frame::put_header(
+            out,
+            i + 1 == count,
+            compressed && i == 0,
+            opcode,
+            piece.len(),
+        );
+        out.extend_from_slice(piece);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accepted(compress: bool, browser: bool) -> Accepted {
+        Accepted {
+            accept: String::new(),
+            compress,
+            browser,
+            no_compressed_fragments: false,
+        }
+    }
+
+    /// Decodes server frames (unmasked) into (fin, rsv1, opcode, payload).
+    fn frames(mut bytes: &[u8]) -> Vec<(bool, bool, u8, Vec<u8>)> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let (b0, b1) = (bytes[0], bytes[1]);
+            let (len, at) = match b1 {
+                126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
+                127 => (
+                    u64::from_be_bytes(bytes[2..10].try_into().unwrap()) as usize,
+                    10,
+                ),
+                n => (n as usize, 2),
+            };
+            out.push((
+                b0 & 0x80 != 0,
+                b0 & 0x40 != 0,
+                b0 & 0x0F,
+                bytes[at..at + len].to_vec(),
+            ));
+            bytes = &bytes[at + len..];
+        }
+        out
+    }
+
+    #[test]
+    fn browsers_get_frames_of_at_most_4_kib() {
+        let data = vec![b'x'; 10_000];
+        let mut plain = Encoder::new(&accepted(false, false));
+        assert_eq!(frames(plain.encode(&data)).len(), 1);
+        let mut browser = Encoder::new(&accepted(false, true));
+        let sizes: Vec<_> = frames(browser.encode(&data))
+            .iter()
+            .map(|(fin, _, op, p)| (*fin, *op, p.len()))
+            .collect();
+        assert_eq!(sizes, [(true, 2, 4096), (true, 2, 4096), (true, 2, 1808)]);
+    }
+
+    #[test]
+    fn compressed_messages_set_rsv1_on_the_first_frame_only() {
+        let data: Vec<u8> = (0..60_000u32)
+            .map(|n| (n.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let mut browser = Encoder::new(&accepted(true, true));
+        let got = frames(browser.encode(&data));
+        assert!(got.len() > 1);
+        assert!(got[0].1 && got[0].2 == 2 && !got[0].0);
+        assert!(
+            got[1..]
+                .iter()
+                .all(|(_, rsv1, op, p)| !rsv1 && *op == 0 && p.len() <= 4096)
+        );
+        assert!(got.last().unwrap().0);
+        let compressed: Vec<u8> = got.iter().flat_map(|f| f.3.clone()).collect();
+        let inflated = deflate::Inflater::new()
+            .inflate(&compressed, 1 << 20)
+            .unwrap();
+        assert_eq!(inflated, &data[..]);
+
+        let mut small = Encoder::new(&accepted(true, false));
+        assert_eq!(
+            frames(small.encode(b"PONG\r\n")),
+            [(true, false, 2, b"PONG\r\n".to_vec())]
+        );
+    }
+
+    #[test]
+    fn the_message_limit_leaves_room_for_batches() {
+        assert_eq!(message_limit(1024 * 1024), 8 * 1024 * 1024);
+        assert_eq!(
+            message_limit(64 * 1024 * 1024),
+            64 * 1024 * 1024 + 64 * 1024
+        );
+        assert_eq!(message_limit(10), 64 * 1024 + 10);
+    }
 }

@@ -98,8 +98,25 @@ pub(crate) struct Refusal {
     pub(crate) reason: &'static str,
 }
 
-/// Checks an upgrade request; `Ok` holds the `Sec-WebSocket-Accept` value.
-pub(crate) fn check(request: &Request, origins: &OriginPolicy) -> Result<String, Refusal> {
+/// An accepted upgrade: what the answer says and how frames are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Accepted {
+    /// The `Sec-WebSocket-Accept` value.
+    pub(crate) accept: String,
+    /// permessage-deflate is on (configured and offered by the client).
+    pub(crate) compress: bool,
+    /// The client looks like a browser (`User-Agent: Mozilla/...`): frames are kept small.
+    pub(crate) browser: bool,
+    /// A compressed message is never fragmented (Safari cannot take it).
+    pub(crate) no_compressed_fragments: bool,
+}
+
+/// Checks an upgrade request; `compression` is the `websocket { compression }` setting.
+pub(crate) fn check(
+    request: &Request,
+    origins: &OriginPolicy,
+    compression: bool,
+) -> Result<Accepted, Refusal> {
     let error = |status: u16, reason: &'static str| {
         let text = match status {
             405 => "Method Not Allowed",
@@ -143,13 +160,44 @@ pub(crate) fn check(request: &Request, origins: &OriginPolicy) -> Result<String,
     if !origins.allows(origin, host) {
         return Err(error(403, "origin not allowed"));
     }
-    Ok(async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()))
+    let compress = compression && offers_deflate(request);
+    let user_agent = request.header("user-agent").unwrap_or_default();
+    let browser = user_agent.starts_with("Mozilla/");
+    Ok(Accepted {
+        accept: async_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes()),
+        compress,
+        browser,
+        no_compressed_fragments: browser
+            && compress
+            && user_agent.contains("Version/")
+            && user_agent.contains("Safari/"),
+    })
+}
+
+/// Whether any `Sec-WebSocket-Extensions` header offers permessage-deflate.
+fn offers_deflate(request: &Request) -> bool {
+    request
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "sec-websocket-extensions")
+        .flat_map(|(_, value)| value.split(','))
+        .any(|extension| {
+            extension
+                .split(';')
+                .any(|param| param.trim().eq_ignore_ascii_case("permessage-deflate"))
+        })
 }
 
 /// The `101 Switching Protocols` answer.
-pub(crate) fn switching_protocols(accept: &str) -> String {
+pub(crate) fn switching_protocols(accepted: &Accepted) -> String {
+    let extensions = if accepted.compress {
+        "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+    } else {
+        ""
+    };
     format!(
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: {}\r\n{extensions}\r\n",
+        accepted.accept
     )
 }
 
@@ -181,9 +229,38 @@ mod tests {
 
     #[test]
     fn a_good_upgrade_gets_rfc_6455s_accept_key() {
-        let accept = check(&request("GET", GOOD), &OriginPolicy::default()).unwrap();
-        assert_eq!(accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
-        assert!(switching_protocols(&accept).starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        let accepted = check(&request("GET", GOOD), &OriginPolicy::default(), true).unwrap();
+        assert_eq!(accepted.accept, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        assert!(!accepted.compress && !accepted.browser);
+        let answer = switching_protocols(&accepted);
+        assert!(answer.starts_with("HTTP/1.1 101 Switching Protocols\r\n"));
+        assert!(!answer.contains("Extensions"));
+    }
+
+    #[test]
+    fn deflate_is_on_when_configured_and_offered() {
+        let mut offer = GOOD.to_vec();
+        offer.push((
+            "Sec-WebSocket-Extensions",
+            "x-other, permessage-deflate; client_max_window_bits",
+        ));
+        offer.push((
+            "User-Agent",
+            "Mozilla/5.0 (Macintosh) Version/17.0 Safari/605.1.15",
+        ));
+        let policy = OriginPolicy::default();
+        let accepted = check(&request("GET", &offer), &policy, true).unwrap();
+        assert!(accepted.compress && accepted.browser && accepted.no_compressed_fragments);
+        assert!(switching_protocols(&accepted).ends_with(
+            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n\r\n"
+        ));
+        let off = check(&request("GET", &offer), &policy, false).unwrap();
+        assert!(!off.compress && !off.no_compressed_fragments);
+        assert!(
+            !check(&request("GET", GOOD), &policy, true)
+                .unwrap()
+                .compress
+        );
     }
 
     #[test]
@@ -192,7 +269,7 @@ mod tests {
             GOOD.iter().copied().filter(|(k, _)| *k != name).collect()
         };
         let status = |r: Request| {
-            check(&r, &OriginPolicy::default())
+            check(&r, &OriginPolicy::default(), false)
                 .unwrap_err()
                 .response
                 .status
@@ -230,7 +307,7 @@ mod tests {
 
         let mut r = request("GET", GOOD);
         r.headers.push(("origin".into(), "https://evil.com".into()));
-        let refusal = check(&r, &list).unwrap_err();
+        let refusal = check(&r, &list, false).unwrap_err();
         assert_eq!(
             (refusal.response.status, refusal.reason),
             (403, "origin not allowed")
