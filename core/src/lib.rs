@@ -52,7 +52,7 @@ mod time;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use broker::{Broker, Phase, Refused, Shutdown};
+pub use broker::{Broker, ControlOp, Phase, Refused, Shutdown, control_error_json};
 pub use config::{Auth, Config, ConfigError, User};
 pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
 pub use notice::{ConnEvent, Notice, NoticeLevel};

@@ -1,6 +1,6 @@
 //! A small HTTP/1.1 server side for the monitoring endpoints and the WebSocket upgrade: reads
-//! request heads, answers GET and HEAD with keep-alive and `Content-Length` bodies, nothing
-//! else.
+//! request heads (and `Content-Length` bodies, for the fault control surface), answers with
+//! keep-alive and `Content-Length` bodies, nothing else.
 //!
 //! The request head is parsed by `httparse` (the parser under hyper). A full HTTP crate was
 //! not worth it here: hyper needs an adapter layer and its own executor glue to run on smol's
@@ -17,6 +17,8 @@ use crate::monitor::gofmt;
 
 /// The largest request head we read.
 const MAX_HEAD: usize = 16 * 1024;
+/// The largest request body we read.
+const MAX_BODY: usize = 64 * 1024;
 /// Headers parsed per request.
 const MAX_HEADERS: usize = 64;
 /// How long an idle keep-alive connection (or a slow request) is kept.
@@ -35,6 +37,8 @@ pub(crate) struct Request {
     pub(crate) keep_alive: bool,
     /// The headers: names in lower case, values as sent.
     pub(crate) headers: Vec<(String, String)>,
+    /// The body (`Content-Length` bytes; empty without one).
+    pub(crate) body: Vec<u8>,
 }
 
 impl Request {
@@ -118,7 +122,37 @@ pub(crate) async fn read_request(
         loop {
             if let Some(end) = find_head_end(buf) {
                 let head: Vec<u8> = buf.drain(..end).collect();
-                return Ok(parse_head(&head));
+                let mut incoming = parse_head(&head);
+                if let Incoming::Request(request) = &mut incoming {
+                    let length = request.header("content-length").map(str::parse::<usize>);
+                    match length {
+                        None => {}
+                        Some(Ok(n)) if n <= MAX_BODY => {
+                            while buf.len() < n {
+                                let mut chunk = [0u8; 4096];
+                                let got = stream.read(&mut chunk).await?;
+                                if got == 0 {
+                                    return Ok(Incoming::Bad(Response::error(
+                                        400,
+                                        "400 Bad Request",
+                                    )));
+                                }
+                                buf.extend_from_slice(&chunk[..got]);
+                            }
+                            request.body = buf.drain(..n).collect();
+                        }
+                        Some(Ok(_)) => {
+                            return Ok(Incoming::Bad(Response::error(
+                                413,
+                                "413 Request Entity Too Large",
+                            )));
+                        }
+                        Some(Err(_)) => {
+                            return Ok(Incoming::Bad(Response::error(400, "400 Bad Request")));
+                        }
+                    }
+                }
+                return Ok(incoming);
             }
             if buf.len() > MAX_HEAD {
                 return Ok(Incoming::Bad(Response::error(
@@ -165,8 +199,8 @@ fn parse_head(head: &[u8]) -> Incoming {
             .find(|h| h.name.eq_ignore_ascii_case(name))
             .map(|h| String::from_utf8_lossy(h.value).to_ascii_lowercase())
     };
-    let has_body = header("content-length").is_some_and(|v| v.trim() != "0")
-        || header("transfer-encoding").is_some();
+    // A `Content-Length` body is read with the head; a chunked one is not supported.
+    let has_body = header("transfer-encoding").is_some();
     let keep_alive = match header("connection").as_deref() {
         Some(v) if v.contains("close") => false,
         Some(v) if v.contains("keep-alive") => true,
@@ -188,6 +222,7 @@ fn parse_head(head: &[u8]) -> Incoming {
                 )
             })
             .collect(),
+        body: Vec::new(),
     })
 }
 
@@ -265,6 +300,7 @@ fn reason(status: u16) -> &'static str {
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        413 => "Payload Too Large",
         431 => "Request Header Fields Too Large",
         500 => "Internal Server Error",
         503 => "Service Unavailable",
@@ -302,11 +338,30 @@ mod tests {
     }
 
     #[test]
-    fn connection_close_http_1_0_and_bodies_end_keep_alive() {
+    fn content_length_bodies_are_read_and_keep_the_connection() {
+        let (incoming, rest) =
+            read(b"POST /skiff/faults HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /");
+        let Incoming::Request(req) = incoming else {
+            panic!("{incoming:?}")
+        };
+        assert_eq!((req.body.as_slice(), req.keep_alive), (&b"abc"[..], true));
+        assert_eq!(rest, b"GET /");
+        let too_big = format!(
+            "POST / HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            MAX_BODY + 1
+        );
+        assert!(matches!(read(too_big.as_bytes()).0, Incoming::Bad(r) if r.status == 413));
+        assert!(
+            matches!(read(b"POST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab").0, Incoming::Bad(r) if r.status == 400)
+        );
+    }
+
+    #[test]
+    fn connection_close_http_1_0_and_chunked_bodies_end_keep_alive() {
         for head in [
             &b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n"[..],
             b"GET / HTTP/1.0\r\n\r\n",
-            b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc",
+            b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
         ] {
             let (Incoming::Request(req), _) = read(head) else {
                 panic!()

@@ -449,6 +449,103 @@ fn parse_id(reply: &str) -> u64 {
     digits.parse().unwrap()
 }
 
+/// One HTTP request to the daemon's monitoring port: (status, body).
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(WAIT)).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    let status = answer[9..12].parse().unwrap();
+    let body = answer.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+/// The monitoring address from the daemon's `Starting http monitor on` line.
+fn monitor_addr(daemon: &common::Daemon) -> String {
+    daemon
+        .log
+        .iter()
+        .find_map(|l| l.split("Starting http monitor on ").nth(1))
+        .expect("monitor line")
+        .trim_start_matches("http://")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn faults_are_scripted_over_the_monitoring_http_server_too() {
+    let daemon = common::Daemon::start(&["--control", "-m", "-1"]);
+    let http_addr = monitor_addr(&daemon);
+    let client = async_nats::connect(daemon.url()).await.unwrap();
+    let mut sub = client.subscribe("orders.new").await.unwrap();
+    client.flush().await.unwrap();
+
+    let (status, injected) = http(
+        &http_addr,
+        "POST",
+        "/skiff/faults",
+        r#"{"fault":"drop","subject":"orders.*","count":1}"#,
+    );
+    assert_eq!(status, 200, "{injected}");
+    parse_id(&injected);
+    let (status, listed) = http(&http_addr, "GET", "/skiff/faults", "");
+    assert!(
+        status == 200 && listed.contains(r#""remaining":1"#),
+        "{listed}"
+    );
+    client.publish("orders.new", "lost".into()).await.unwrap();
+    client.publish("orders.new", "kept".into()).await.unwrap();
+    client.flush().await.unwrap();
+    assert_eq!(next(&mut sub).await.payload, "kept");
+
+    let (_, withhold) = http(
+        &http_addr,
+        "POST",
+        "/skiff/faults",
+        r#"{"fault":"withhold","subject":"orders.new"}"#,
+    );
+    let id = parse_id(&withhold);
+    client.publish("orders.new", "late".into()).await.unwrap();
+    client.flush().await.unwrap();
+    let path = format!("/skiff/faults/{id}");
+    assert_eq!(
+        http(&http_addr, "DELETE", &path, ""),
+        (200, r#"{"ok":true}"#.to_owned())
+    );
+    assert_eq!(next(&mut sub).await.payload, "late");
+    assert_eq!(
+        http(&http_addr, "DELETE", &path, ""),
+        (404, format!(r#"{{"error":"no active fault fault#{id}"}}"#))
+    );
+    assert_eq!(
+        http(
+            &http_addr,
+            "POST",
+            "/skiff/faults",
+            r#"{"fault":"explode"}"#
+        ),
+        (
+            400,
+            r#"{"error":"bad fault: unknown fault \"explode\""}"#.to_owned()
+        )
+    );
+    assert_eq!(http(&http_addr, "PUT", "/skiff/faults", "").0, 405);
+    // The ordinary endpoints still answer.
+    assert_eq!(http(&http_addr, "GET", "/healthz", "").0, 200);
+}
+
+#[test]
+fn without_control_the_http_fault_surface_is_not_there() {
+    let daemon = common::Daemon::start(&["-m", "-1"]);
+    let (status, _) = http(&monitor_addr(&daemon), "GET", "/skiff/faults", "");
+    assert_eq!(status, 404);
+}
+
 #[tokio::test]
 async fn without_control_the_fault_subjects_have_no_responders() {
     let daemon = common::Daemon::start(&[]);

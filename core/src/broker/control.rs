@@ -18,6 +18,7 @@ use bytes::Bytes;
 use serde::Deserialize;
 
 use super::{Broker, Message};
+use crate::Instant;
 use crate::fault::{Fault, FaultId, FaultInfo};
 use crate::{ConnId, subject};
 
@@ -31,7 +32,60 @@ struct ClearSpec {
     id: u64,
 }
 
+/// A request of the fault control surface, however it arrived (a NATS request on
+/// `$SKIFF.FAULT.<OP>`, the daemon's HTTP `/skiff/faults`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlOp {
+    /// Inject the fault given as JSON; answers `{"id":N}`.
+    Inject,
+    /// Clear the fault `{"id":N}`; answers `{"ok":true}`.
+    Clear,
+    /// List the active faults; answers `{"faults":[...]}`.
+    List,
+}
+
+impl ControlOp {
+    /// The operation named by the last token of a control subject (`INJECT`, `CLEAR`, `LIST`).
+    pub fn from_name(name: &[u8]) -> Option<Self> {
+        match name {
+            b"INJECT" => Some(Self::Inject),
+            b"CLEAR" => Some(Self::Clear),
+            b"LIST" => Some(Self::List),
+            _ => None,
+        }
+    }
+}
+
 impl Broker {
+    /// Performs a control request at `now`: `Ok` holds the JSON answer, `Err` what was wrong
+    /// (answered as `{"error":"..."}`). The caller drains the outputs afterwards, as after any
+    /// input.
+    ///
+    /// # Errors
+    /// A payload that is not a valid request, or a fault the broker refuses.
+    pub fn control(
+        &mut self,
+        op: ControlOp,
+        payload: &[u8],
+        now: Instant,
+    ) -> Result<String, String> {
+        let answer = match op {
+            ControlOp::Inject => Fault::from_json(payload)
+                .and_then(|fault| self.inject(fault, now))
+                .map_err(|e| e.to_string())
+                .map(|id| serde_json::json!({ "id": id.0 })),
+            ControlOp::Clear => serde_json::from_slice::<ClearSpec>(payload)
+                .map_err(|e| format!("bad request: {e}"))
+                .and_then(|c| self.clear(FaultId(c.id), now).map_err(|e| e.to_string()))
+                .map(|()| serde_json::json!({ "ok": true })),
+            ControlOp::List => {
+                let faults: Vec<_> = self.faults().iter().map(FaultInfo::to_json).collect();
+                Ok(serde_json::json!({ "faults": faults }))
+            }
+        };
+        answer.map(|a| a.to_string())
+    }
+
     /// A PUB from `from` to a control subject: performs it and replies to `reply`, if any.
     pub(super) fn on_control(
         &mut self,
@@ -41,26 +95,15 @@ impl Broker {
         payload: &[u8],
     ) {
         let now = self.now;
-        let answer = match &subject_name[PREFIX.len()..] {
-            b"INJECT" => Fault::from_json(payload)
-                .and_then(|fault| self.inject(fault, now))
-                .map_err(|e| e.to_string())
-                .map(|id| serde_json::json!({ "id": id.0 })),
-            b"CLEAR" => serde_json::from_slice::<ClearSpec>(payload)
-                .map_err(|e| format!("bad request: {e}"))
-                .and_then(|c| self.clear(FaultId(c.id), now).map_err(|e| e.to_string()))
-                .map(|()| serde_json::json!({ "ok": true })),
-            b"LIST" => {
-                let faults: Vec<_> = self.faults().iter().map(FaultInfo::to_json).collect();
-                Ok(serde_json::json!({ "faults": faults }))
-            }
-            _ => Err("unknown control subject (INJECT, CLEAR or LIST)".to_owned()),
+        let answer = match ControlOp::from_name(&subject_name[PREFIX.len()..]) {
+            Some(op) => self.control(op, payload, now),
+            None => Err("unknown control subject (INJECT, CLEAR or LIST)".to_owned()),
         };
-        let answer = answer.unwrap_or_else(|error| serde_json::json!({ "error": error }));
+        let answer = answer.unwrap_or_else(|error| error_json(&error));
         let Some(reply) = reply.filter(|r| subject::is_valid_literal(r)) else {
             return;
         };
-        let body = Bytes::from(answer.to_string());
+        let body = Bytes::from(answer);
         let matches = self.sublist.matches(reply);
         let msg = Message {
             subject: reply,
@@ -70,6 +113,11 @@ impl Broker {
         };
         self.deliver(from, true, &matches, &msg);
     }
+}
+
+/// `{"error":"..."}`: how every surface answers a failed control request.
+pub fn error_json(error: &str) -> String {
+    serde_json::json!({ "error": error }).to_string()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod client_info;
 mod conn;
 mod connect;
 mod control;
+pub use control::{ControlOp, error_json as control_error_json};
 mod faults;
 mod flow;
 mod gojson;

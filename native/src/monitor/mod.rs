@@ -1,11 +1,13 @@
 //! HTTP monitoring (`-m`/`--http_port`, `http`/`http_port` in the config): nats-server's
-//! `/varz`, `/connz`, `/subsz` (alias `/subscriptionsz`), `/healthz` and the `/` index, served
+//! `/varz`, `/connz`, `/subsz` (alias `/subscriptionsz`), `/healthz` and the `/` index (and,
+//! with `--control`, Skiff's fault control surface on `/skiff/faults`), served
 //! on the server thread's executor next to the broker, from the broker's own counters.
 //!
 //! Each request borrows the hub for as long as it takes to build the JSON and never across
 //! an `.await`, like every other task on that thread.
 
 pub(crate) mod endpoints;
+mod faults;
 pub(crate) mod gofmt;
 
 use std::rc::Rc;
@@ -49,8 +51,12 @@ async fn serve_connection(mut stream: TcpStream, hub: HubRef, state: Rc<MonitorS
         };
         let response = {
             let Some(hub) = hub.upgrade() else { break };
-            let hub = hub.borrow();
-            respond(hub.broker(), hub.now(), &state, &request)
+            if faults::handles(&request.path, hub.borrow().broker()) {
+                faults::respond(&mut hub.borrow_mut(), &request)
+            } else {
+                let hub = hub.borrow();
+                respond(hub.broker(), hub.now(), &state, &request)
+            }
         };
         let head_only = request.method == "HEAD";
         if http::write_response(&mut stream, &response, head_only, request.keep_alive)

@@ -381,6 +381,18 @@ impl Hub {
         &self.broker
     }
 
+    /// Performs a fault control request (the monitoring server's `/skiff/faults`) and
+    /// whatever outputs it causes.
+    pub(crate) fn control_request(
+        &mut self,
+        op: skiff_core::ControlOp,
+        payload: &[u8],
+    ) -> Result<String, String> {
+        let answer = self.broker.control(op, payload, self.clock.now());
+        self.settle();
+        answer
+    }
+
     /// The current time as the broker sees it.
     pub(crate) fn now(&self) -> Instant {
         self.clock.now()

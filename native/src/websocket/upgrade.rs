@@ -216,6 +216,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_ascii_lowercase(), (*v).to_owned()))
                 .collect(),
+            body: Vec::new(),
         }
     }
 

@@ -20,6 +20,7 @@ fn request(target: &str) -> Request {
         query: parse_query(query),
         keep_alive: true,
         headers: Vec::new(),
+        body: Vec::new(),
     }
 }
 
