@@ -62,6 +62,11 @@ pub struct Config {
     /// Answer fault requests on `$SKIFF.FAULT.>` (any client may then inject faults: for test
     /// brokers only; the daemon's `--control`). Off by default.
     pub fault_control: bool,
+    /// Hubs this broker joins as a leaf node (`leafnodes { remotes [...] }`).
+    pub leaf_remotes: Vec<crate::LeafRemote>,
+    /// Time between attempts to (re)connect a leaf remote (`leafnodes { reconnect }`,
+    /// default 1 s as nats-server's).
+    pub leaf_reconnect: Duration,
 }
 
 impl Default for Config {
@@ -91,6 +96,8 @@ impl Default for Config {
             websocket: None,
             max_closed_clients: 10_000,
             fault_control: false,
+            leaf_remotes: Vec::new(),
+            leaf_reconnect: Duration::from_secs(1),
         }
     }
 }

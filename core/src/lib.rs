@@ -35,6 +35,7 @@
 //! assert!(wire.ends_with("+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n"));
 //! ```
 
+pub mod leaf;
 pub mod proto;
 pub mod subject;
 pub mod sublist;
@@ -55,6 +56,7 @@ pub mod testing;
 pub use broker::{Broker, ControlOp, Phase, Refused, Shutdown, control_error_json};
 pub use config::{Auth, Config, ConfigError, User};
 pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
+pub use leaf::{LeafRemote, LeafUrl};
 pub use notice::{ConnEvent, Notice, NoticeLevel};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
 pub use permissions::{Permissions, Rules};

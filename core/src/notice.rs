@@ -103,15 +103,31 @@ pub enum ConnEvent {
     InvalidClientProtocol,
     /// CONNECT asked for no-responders without headers.
     NoRespondersRequiresHeaders,
+    /// A leaf link to a hub is up (its CONNECT was sent).
+    LeafConnected {
+        /// The hub's server name.
+        hub: String,
+    },
+    /// A leaf link closed (the last notice about it).
+    LeafClosed {
+        /// Why.
+        reason: CloseReason,
+    },
+    /// A leaf link failed: the hub's `-ERR`, a protocol error, or a loop.
+    LeafError {
+        /// What happened.
+        text: String,
+    },
 }
 
 impl ConnEvent {
     /// The level nats-server logs this event at.
     pub fn level(&self) -> NoticeLevel {
         match self {
-            Self::SlowConsumerPendingBytes { .. } | Self::SlowConsumerWriteDeadline { .. } => {
-                NoticeLevel::Info
-            }
+            Self::SlowConsumerPendingBytes { .. }
+            | Self::SlowConsumerWriteDeadline { .. }
+            | Self::LeafConnected { .. }
+            | Self::LeafClosed { .. } => NoticeLevel::Info,
             Self::Created
             | Self::Closed { .. }
             | Self::AuthenticationTimeout
@@ -154,6 +170,12 @@ impl fmt::Display for ConnEvent {
             Self::NoRespondersRequiresHeaders => {
                 f.write_str("no responders requires headers support")
             }
+            Self::LeafConnected { hub } => write!(
+                f,
+                "Leafnode connection created for account: $G (hub {hub:?})"
+            ),
+            Self::LeafClosed { reason } => write!(f, "Leafnode connection closed: {reason}"),
+            Self::LeafError { text } => write!(f, "Leafnode Error {text}"),
         }
     }
 }

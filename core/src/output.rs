@@ -124,6 +124,17 @@ pub enum Output {
     /// the connection's `Close` when it is the reason for it. Boxed: notices are rare, and
     /// every other output stays small.
     Notice(Box<Notice>),
+    /// Connect to a hub for leaf remote `remote` (an index into
+    /// [`Config::leaf_remotes`](crate::Config::leaf_remotes)), then report the outcome with
+    /// [`Broker::leaf_connected`](crate::Broker::leaf_connected) or
+    /// [`Broker::leaf_dial_failed`](crate::Broker::leaf_dial_failed). The core decides when
+    /// to redial, so a host never retries on its own.
+    DialLeaf {
+        /// The remote's index.
+        remote: usize,
+        /// The URL to dial this time (remotes with several URLs rotate through them).
+        url: Box<crate::LeafUrl>,
+    },
     /// Stop accepting new connections (lame duck or shutdown).
     StopListening,
     /// The broker has stopped: every connection has been told to close. Comes exactly once.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use bytes::BytesMut;
 
 use crate::{
-    Broker, CloseReason, Config, ConnId, Fault, FaultError, FaultId, Instant, Notice, Output,
-    PeerInfo,
+    Broker, CloseReason, Config, ConnId, Fault, FaultError, FaultId, Instant, LeafUrl, Notice,
+    Output, PeerInfo,
 };
 
 /// What one fake client has received so far.
@@ -52,6 +52,8 @@ pub struct Harness {
     pub stopped: usize,
     /// Whether written bytes are reported back (turn off to provoke slow consumers).
     pub report_written: bool,
+    /// Leaf dials asked for and not yet answered: (remote, URL), oldest first.
+    pub dials: Vec<(usize, LeafUrl)>,
 }
 
 impl Harness {
@@ -71,6 +73,29 @@ impl Harness {
             stop_listening: 0,
             stopped: 0,
             report_written: true,
+            dials: Vec::new(),
+        }
+    }
+
+    /// Answers the oldest leaf dial as connected: the link's fake connection (the hub's side
+    /// of the conversation is played with [`Harness::send`] and [`Harness::take`]).
+    pub fn leaf_connect(&mut self) -> Option<ConnId> {
+        let (remote, _) = (!self.dials.is_empty()).then(|| self.dials.remove(0))?;
+        let id = self
+            .broker
+            .leaf_connected(remote, PeerInfo::in_process(), self.now)
+            .ok()?;
+        self.conns.entry(id).or_default();
+        self.drain();
+        Some(id)
+    }
+
+    /// Answers the oldest leaf dial as failed.
+    pub fn leaf_dial_fails(&mut self) {
+        if !self.dials.is_empty() {
+            let (remote, _) = self.dials.remove(0);
+            self.broker.leaf_dial_failed(remote, self.now);
+            self.drain();
         }
     }
 
@@ -251,6 +276,7 @@ impl Harness {
                 fake.closed.get_or_insert(reason);
             }
             Output::Notice(notice) => self.notices.push(*notice),
+            Output::DialLeaf { remote, url } => self.dials.push((remote, *url)),
             Output::StopListening => self.stop_listening += 1,
             Output::Stopped => self.stopped += 1,
         }

@@ -48,6 +48,8 @@ pub(crate) struct Conn {
     pub(crate) traffic: Traffic,
     pub(crate) start: Instant,
     pub(crate) last_activity: Instant,
+    /// Set when this connection is a leaf link to a hub (see `leaf`).
+    pub(crate) leaf: Option<Box<super::leaf::LeafLink>>,
 }
 
 impl Conn {

@@ -110,6 +110,7 @@ impl Broker {
             reply: None,
             header_len: 0,
             message: &body,
+            queues: None,
         };
         self.deliver(from, true, &matches, &msg);
     }

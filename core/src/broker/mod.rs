@@ -9,6 +9,7 @@ mod faults;
 mod flow;
 mod gojson;
 mod info;
+pub(crate) mod leaf;
 mod outbound;
 mod timers;
 
@@ -90,6 +91,10 @@ struct Subscription {
     /// Auto-unsubscribe after this many deliveries.
     max: Option<u64>,
     delivered: u64,
+    /// Owned by a leaf link: the hub's interest (`LS+`), delivered as `LMSG`.
+    leaf: bool,
+    /// Queue members behind a leaf link's queue interest (1 for local subscriptions).
+    weight: u32,
 }
 
 /// A connection slot: reused after a close with a new generation.
@@ -135,6 +140,8 @@ pub struct Broker {
     stats: Stats,
     /// The last `max_closed_clients` closed connections, oldest first.
     closed: VecDeque<ConnInfo>,
+    /// Leaf remotes and links (see `leaf`).
+    leaf: leaf::LeafState,
     now: Instant,
 }
 
@@ -154,6 +161,8 @@ impl Broker {
             config.server_id.clone()
         };
         let info = InfoTemplate::new(&config, &server_id);
+        let mut timers = Timers::default();
+        let leaf = leaf::LeafState::new(&config, &server_id, &mut timers, now);
         Self {
             phase: Phase::Running,
             server_id,
@@ -167,11 +176,12 @@ impl Broker {
             ready: VecDeque::new(),
             dirty: Vec::new(),
             stalled_consumers: Vec::new(),
-            timers: Timers::default(),
+            timers,
             lame_duck: None,
             faults: faults::Faults::default(),
             stats: Stats::default(),
             closed: VecDeque::new(),
+            leaf,
             now,
             rng,
             config,
@@ -201,6 +211,7 @@ impl Broker {
         self.slots
             .iter()
             .filter_map(|slot| slot.conn.as_deref())
+            .filter(|c| c.leaf.is_none())
             .map(conn_info)
     }
 
@@ -290,6 +301,41 @@ impl Broker {
         if self.phase != Phase::Running {
             return Err(Refused::ShuttingDown);
         }
+        let id = self.new_conn(peer, now, None);
+        self.notice(id, ConnEvent::Created);
+        self.stats.connections += 1;
+        self.stats.total_connections += 1;
+        self.send_info(id, InfoKind::Accept);
+        if self.faults.any() && self.fault_refuses_accept(id) {
+            return Ok(id);
+        }
+
+        if self.stats.connections > self.config.max_connections {
+            self.notice(id, ConnEvent::MaxConnectionsExceeded);
+            self.close(
+                id,
+                CloseReason::MaxConnectionsExceeded,
+                Some("maximum connections exceeded"),
+            );
+            return Ok(id);
+        }
+        self.timers
+            .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
+        if self.config.auth_required() {
+            let deadline = now + self.config.auth_timeout;
+            self.conn_mut(id).expect("just inserted").auth_deadline = Some(deadline);
+            self.timers.schedule(deadline, id, TimerKind::Auth);
+        }
+        Ok(id)
+    }
+
+    /// A new connection in a free slot (a client, or a leaf link when `leaf` is given).
+    fn new_conn(
+        &mut self,
+        peer: PeerInfo,
+        now: Instant,
+        leaf: Option<Box<leaf::LeafLink>>,
+    ) -> ConnId {
         let index = match self.free_slots.pop() {
             Some(index) => index,
             None => {
@@ -329,33 +375,10 @@ impl Broker {
             traffic: Default::default(),
             start: now,
             last_activity: now,
+            leaf,
         });
         slot.conn = Some(conn);
-        self.notice(id, ConnEvent::Created);
-        self.stats.connections += 1;
-        self.stats.total_connections += 1;
-        self.send_info(id, InfoKind::Accept);
-        if self.faults.any() && self.fault_refuses_accept(id) {
-            return Ok(id);
-        }
-
-        if self.stats.connections > self.config.max_connections {
-            self.notice(id, ConnEvent::MaxConnectionsExceeded);
-            self.close(
-                id,
-                CloseReason::MaxConnectionsExceeded,
-                Some("maximum connections exceeded"),
-            );
-            return Ok(id);
-        }
-        self.timers
-            .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
-        if self.config.auth_required() {
-            let deadline = now + self.config.auth_timeout;
-            self.conn_mut(id).expect("just inserted").auth_deadline = Some(deadline);
-            self.timers.schedule(deadline, id, TimerKind::Auth);
-        }
-        Ok(id)
+        id
     }
 
     /// Bytes read from `conn`. Ignored if `conn` is closed or stale.
@@ -390,6 +413,10 @@ impl Broker {
             c.read_buf = bytes;
         } else {
             c.read_buf.unsplit(bytes);
+        }
+        if c.leaf.is_some() {
+            self.route_leaf_input(conn);
+            return;
         }
         loop {
             let auth_required = self.config.auth_required();
@@ -472,6 +499,7 @@ impl Broker {
                 TimerKind::Ping => self.ping_timer(id, now),
                 TimerKind::Auth => self.auth_timer(id, now),
                 TimerKind::Stall => self.stall_timer(id, now),
+                TimerKind::LeafDial(remote) => self.leaf_dial_timer(remote as usize),
             }
         }
         self.lame_duck_timer(now);
@@ -804,6 +832,8 @@ impl Broker {
             sid: sid.clone(),
             max: None,
             delivered: 0,
+            leaf: false,
+            weight: 1,
         });
         if self
             .sublist
@@ -819,6 +849,9 @@ impl Broker {
         }
         if verbose {
             self.send(id, encode::OK);
+        }
+        if self.leaf.has_links() {
+            self.leaf_interest(&subject, queue.as_ref(), 1);
         }
         if self.faults.any() {
             self.fault_subscribed(id, &subject);
@@ -897,6 +930,7 @@ impl Broker {
             reply: reply.as_deref(),
             header_len,
             message: &message,
+            queues: None,
         };
         if self.faults.any() && self.fault_intercepts(id, echo, &msg) {
             return;
@@ -921,12 +955,20 @@ impl Broker {
         msg: &Message<'_>,
     ) -> usize {
         let mut delivered = 0;
+        // Leaf links already sent this message: one copy per link, whatever matched.
+        let mut links_sent: Vec<ConnId> = Vec::new();
         for &key in &matches.plain {
             // A delivery may have closed a slow consumer, and its later subscriptions with it.
             let Some(sub) = self.subs[key.0 as usize].as_ref() else {
                 continue;
             };
-            if !echo && sub.conn == from {
+            if sub.leaf {
+                // Never back over the link it came from.
+                if sub.conn == from || links_sent.contains(&sub.conn) {
+                    continue;
+                }
+                links_sent.push(sub.conn);
+            } else if !echo && sub.conn == from {
                 continue;
             }
             if self.deliver_to(key, msg) {
@@ -937,18 +979,45 @@ impl Broker {
             if group.is_empty() {
                 continue;
             }
+            // A message from a link goes only to the groups it names.
+            if let Some(named) = msg.queues {
+                let Some(sub) = self.subs[group[0].0 as usize].as_ref() else {
+                    continue;
+                };
+                let name = sub.queue.as_deref().unwrap_or_default();
+                if !named.iter().any(|q| q.as_ref() == name) {
+                    continue;
+                }
+            }
+            // Local members first; a link's member only when no local one takes it.
+            let mut over_link = None;
+            let mut taken = false;
             let start = self.rng.usize(..group.len());
             for i in 0..group.len() {
                 let key = group[(start + i) % group.len()];
                 let Some(sub) = self.subs[key.0 as usize].as_ref() else {
                     continue;
                 };
+                if sub.leaf {
+                    if sub.conn != from && over_link.is_none() {
+                        over_link = Some(key);
+                    }
+                    continue;
+                }
                 if !echo && sub.conn == from {
                     continue;
                 }
                 if self.deliver_to(key, msg) {
                     delivered += 1;
+                    taken = true;
                     break;
+                }
+            }
+            if !taken {
+                if let Some(key) = over_link {
+                    if self.deliver_to(key, msg) {
+                        delivered += 1;
+                    }
                 }
             }
         }
@@ -985,7 +1054,23 @@ impl Broker {
         let sid = &sub.sid;
         let buf = c.out.line_buffer();
         let before = buf.len();
-        let body = if msg.header_len > 0 && c.headers {
+        let body = if sub.leaf {
+            let headers = msg.header_len > 0 && c.headers;
+            let body = if headers {
+                msg.message.clone()
+            } else {
+                msg.message.slice(msg.header_len..)
+            };
+            encode::leaf_msg_line(
+                buf,
+                msg.subject,
+                msg.reply,
+                sub.queue.as_deref(),
+                headers.then_some(msg.header_len),
+                body.len(),
+            );
+            body
+        } else if msg.header_len > 0 && c.headers {
             encode::hmsg_line(
                 buf,
                 msg.subject,
@@ -1045,6 +1130,7 @@ impl Broker {
             reply: None,
             header_len: header.len(),
             message: &header,
+            queues: None,
         };
         self.deliver_to(key, &msg);
     }
@@ -1141,7 +1227,13 @@ impl Broker {
         if let Some(text) = err {
             self.send_err(id, text);
         }
-        self.notice(id, ConnEvent::Closed { reason });
+        let is_leaf = self.conn_mut(id).is_some_and(|c| c.leaf.is_some());
+        let event = if is_leaf {
+            ConnEvent::LeafClosed { reason }
+        } else {
+            ConnEvent::Closed { reason }
+        };
+        self.notice(id, event);
         let Some(slot) = self.slots.get_mut(id.index as usize) else {
             return;
         };
@@ -1155,7 +1247,10 @@ impl Broker {
         let closed_info = (self.config.max_closed_clients > 0).then(|| conn_info(&conn));
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
-        self.stats.connections -= 1;
+        match conn.leaf.take() {
+            Some(link) => self.leaf_link_closed(id, &link),
+            None => self.stats.connections -= 1,
+        }
         if self.faults.any() {
             self.fault_closing(&conn, reason.flushes());
         }
@@ -1190,9 +1285,10 @@ impl Broker {
     fn notice(&mut self, id: ConnId, event: ConnEvent) {
         let auth_required = self.config.auth.is_required();
         let Some(c) = self.conn_mut(id) else { return };
+        let kind = if c.leaf.is_some() { "lid" } else { "cid" };
         let mut client = match c.peer.addr {
-            Some(addr) => format!("{addr} - cid:{}", c.cid),
-            None => format!("cid:{}", c.cid),
+            Some(addr) => format!("{addr} - {kind}:{}", c.cid),
+            None => format!("{kind}:{}", c.cid),
         };
         if c.phase == ConnPhase::Active {
             // nats-server's `"vVERSION:LANG:NAME"`, then `"ACCOUNT/USER"` once authenticated.
@@ -1337,6 +1433,9 @@ impl Broker {
     fn unindex_sub(&mut self, key: SubKey) {
         if let Some(sub) = self.free_sub(key) {
             self.sublist.remove(&sub.subject, sub.queue.as_deref(), key);
+            if !sub.leaf && self.leaf.has_links() {
+                self.leaf_interest(&sub.subject, sub.queue.as_ref(), -1);
+            }
         }
     }
 }
@@ -1389,6 +1488,9 @@ struct Message<'a> {
     /// Length of the header block at the front of `message` (0: no headers).
     header_len: usize,
     message: &'a Bytes,
+    /// For a message from a leaf link: the queue groups it may go to (none: plain
+    /// subscribers only). `None` for local publishes (every group).
+    queues: Option<&'a [Bytes]>,
 }
 
 #[cfg(test)]
@@ -1396,6 +1498,9 @@ mod tests;
 
 #[cfg(test)]
 mod props;
+
+#[cfg(test)]
+mod leaf_tests;
 
 #[cfg(test)]
 mod notice_tests;

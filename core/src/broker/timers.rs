@@ -14,7 +14,15 @@ pub(crate) enum TimerKind {
     Auth,
     /// The end of a producer's stall (see `flow`).
     Stall,
+    /// Time to dial leaf remote N (the timer's connection is [`LEAF_TIMER`]).
+    LeafDial(u32),
 }
+
+/// The connection id leaf dial timers carry (they belong to no connection).
+pub(crate) const LEAF_TIMER: ConnId = ConnId {
+    index: u32::MAX,
+    generation: u32::MAX,
+};
 
 /// Pending deadlines. Entries for closed connections or superseded deadlines stay until they
 /// come due and are then ignored by the broker.

@@ -62,6 +62,62 @@ pub fn hmsg_line(
     out.put_slice(CRLF);
 }
 
+/// Appends a leafnode message line: `LMSG <subject> [reply] <size>\r\n`, or with headers
+/// `HMSG <subject> [reply] <hdr> <size>\r\n`; for a queue group,
+/// `LMSG <subject> + <reply> <queue> <size>` or `LMSG <subject> | <queue> <size>`
+/// (nats-server's `msgHeaderForRouteOrLeaf`).
+pub fn leaf_msg_line(
+    out: &mut BytesMut,
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    queue: Option<&[u8]>,
+    header_len: Option<usize>,
+    total_len: usize,
+) {
+    let mut d1 = itoa_buf();
+    let mut d2 = itoa_buf();
+    let t = fmt_usize(&mut d2, total_len);
+    out.reserve(
+        subject.len()
+            + reply.map_or(0, |r| r.len() + 3)
+            + queue.map_or(0, |q| q.len() + 3)
+            + t.len()
+            + 20,
+    );
+    out.put_slice(if header_len.is_some() {
+        b"HMSG "
+    } else {
+        b"LMSG "
+    });
+    out.put_slice(subject);
+    out.put_u8(b' ');
+    match (queue, reply) {
+        (Some(queue), Some(reply)) => {
+            out.put_slice(b"+ ");
+            out.put_slice(reply);
+            out.put_u8(b' ');
+            out.put_slice(queue);
+            out.put_u8(b' ');
+        }
+        (Some(queue), None) => {
+            out.put_slice(b"| ");
+            out.put_slice(queue);
+            out.put_u8(b' ');
+        }
+        (None, Some(reply)) => {
+            out.put_slice(reply);
+            out.put_u8(b' ');
+        }
+        (None, None) => {}
+    }
+    if let Some(h) = header_len {
+        out.put_slice(fmt_usize(&mut d1, h));
+        out.put_u8(b' ');
+    }
+    out.put_slice(t);
+    out.put_slice(CRLF);
+}
+
 fn put_args(out: &mut BytesMut, subject: &[u8], sid: &[u8], reply: Option<&[u8]>) {
     out.put_slice(subject);
     out.put_u8(b' ');
@@ -106,6 +162,20 @@ mod tests {
         assert_eq!(
             &out[..],
             &b"INFO {} \r\n-ERR 'Stale Connection'\r\nMSG foo 1 0\r\nMSG foo 22 _INBOX.x 1234567890\r\nHMSG a.b 9 12 14\r\n"[..]
+        );
+    }
+
+    #[test]
+    fn leaf_lines_match_nats_server() {
+        let mut out = BytesMut::new();
+        leaf_msg_line(&mut out, b"a", None, None, None, 2);
+        leaf_msg_line(&mut out, b"a", Some(b"r"), None, None, 2);
+        leaf_msg_line(&mut out, b"a", Some(b"r"), Some(b"q"), None, 2);
+        leaf_msg_line(&mut out, b"a", None, Some(b"q"), None, 2);
+        leaf_msg_line(&mut out, b"a", Some(b"r"), None, Some(12), 14);
+        assert_eq!(
+            &out[..],
+            &b"LMSG a 2\r\nLMSG a r 2\r\nLMSG a + r q 2\r\nLMSG a | q 2\r\nHMSG a r 12 14\r\n"[..]
         );
     }
 }

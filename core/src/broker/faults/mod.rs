@@ -385,6 +385,7 @@ impl Broker {
                 reply: held.reply.as_deref(),
                 header_len: held.header_len,
                 message: &held.message,
+                queues: None,
             };
             self.deliver(held.from, held.echo, &matches, &msg);
             // Consumers these deliveries loaded stall the publisher, if it is still here.
