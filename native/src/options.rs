@@ -9,14 +9,15 @@
 //! `write_deadline`, `lame_duck_duration`, `lame_duck_grace_period`, `no_header_support`,
 //! `no_fast_producer_stall`, `max_closed_clients`,
 //! `debug`, `trace`, `trace_verbose`, `logtime`, `logtime_utc`, `log_file`/`logfile`,
-//! `pid_file`, `ports_file_dir`, `http`/`http_port`/`monitor_port` (monitoring listener) and
-//! `websocket`/`ws`.
+//! `pid_file`, `ports_file_dir`, `http`/`http_port`/`monitor_port` (monitoring listener),
+//! `websocket`/`ws` and `leafnodes`/`leaf` (remotes this server joins as a leaf; see
+//! `leafnodes`).
 //!
 //! A key nats-server knows but we do not support is an error naming it, with three exceptions:
 //!
 //! - blocks client test suites and deployment templates write routinely, whose absence does not
 //!   change how core NATS behaves for a client, are accepted with a [`Warning`] and ignored:
-//!   `leafnodes`/`leaf`, `server_tags`, `server_metadata`, `store_dir`, `client_advertise`,
+//!   `server_tags`, `server_metadata`, `store_dir`, `client_advertise`,
 //!   and logging/tuning knobs (`trace_headers`, `max_traced_msg_len`, `log_size_limit`,
 //!   `log_max_num`, `disable_sublist_cache`,
 //!   `connect_error_reports`, `reconnect_error_reports`, `prof_port`, `http_base_path`,
@@ -345,6 +346,11 @@ impl Options {
                 self.http = Some(Listen { host, port });
             }
             "websocket" | "ws" => self.websocket = websocket(e, warnings)?,
+            "leafnodes" | "leaf" => {
+                if e.value.kind != Kind::Bool(false) {
+                    leafnodes(e, &mut self.config, warnings)?;
+                }
+            }
             "jetstream" => {
                 if !jetstream_disabled(&e.value) {
                     return Err(key_err(
@@ -378,8 +384,6 @@ impl Options {
 
 /// nats-server keys accepted with a warning and ignored (see the module docs).
 const IGNORED: &[&str] = &[
-    "leafnodes",
-    "leaf",
     "server_tags",
     "server_metadata",
     "store_dir",
@@ -632,6 +636,119 @@ fn websocket(
         return Ok(None);
     }
     Ok(Some(ws))
+}
+
+/// `leafnodes { remotes [ { url | urls, deny_imports, deny_exports } ], reconnect }`: the hubs
+/// this server joins as a leaf node. Accepting leaf connections (`listen`/`port`) is not
+/// supported yet and is ignored with a warning, as are tuning keys that change nothing a
+/// client sees; remote keys that would change security (`credentials`, `nkey`, `tls`) are
+/// refused. Credentials go in the URL (`nats-leaf://user:pass@host:7422`, or a token as the
+/// user), as nats-server takes them.
+fn leafnodes(e: &Entry, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfError> {
+    for l in map(e)?.entries().iter().filter(|l| !l.referenced) {
+        match l.key.to_ascii_lowercase().as_str() {
+            "remotes" => {
+                let Kind::Array(items) = &l.value.kind else {
+                    return Err(type_err(l, "a list of remotes"));
+                };
+                for item in items {
+                    let Kind::Map(m) = &item.kind else {
+                        return Err(ConfError::at(&item.pos, "a leafnode remote must be a map"));
+                    };
+                    config
+                        .leaf_remotes
+                        .push(leaf_remote(m, &item.pos, warnings)?);
+                }
+            }
+            "reconnect" | "reconnect_delay" => config.leaf_reconnect = duration(l, warnings)?,
+            "listen" | "port" | "host" | "net" => {
+                warnings.push(Warning::at(
+                    &l.key_pos,
+                    format!(
+                        "leafnodes \"{}\": accepting leaf node connections is not supported by skiff yet; ignored",
+                        l.key
+                    ),
+                ));
+            }
+            "tls"
+            | "authorization"
+            | "advertise"
+            | "no_advertise"
+            | "compression"
+            | "min_version"
+            | "isolate_leafnode_interest"
+            | "write_deadline"
+            | "write_timeout" => {
+                warnings.push(Warning::at(
+                    &l.key_pos,
+                    format!("leafnodes \"{}\" is not supported by skiff; ignored", l.key),
+                ));
+            }
+            _ => return Err(unknown(l)),
+        }
+    }
+    Ok(())
+}
+
+/// One entry of `leafnodes { remotes [...] }`.
+fn leaf_remote(
+    m: &Map,
+    pos: &Pos,
+    warnings: &mut Vec<Warning>,
+) -> Result<skiff_core::LeafRemote, ConfError> {
+    let mut remote = skiff_core::LeafRemote::default();
+    let url = |r: &Entry, v: &Value| match &v.kind {
+        Kind::String(s) => skiff_core::LeafUrl::parse(s).map_err(|m| ConfError::at(&v.pos, m)),
+        _ => Err(type_err(r, "a URL string")),
+    };
+    for r in m.entries().iter().filter(|r| !r.referenced) {
+        match r.key.to_ascii_lowercase().as_str() {
+            "url" => remote.urls.push(url(r, &r.value)?),
+            "urls" => match &r.value.kind {
+                Kind::Array(items) => {
+                    for v in items {
+                        remote.urls.push(url(r, v)?);
+                    }
+                }
+                _ => remote.urls.push(url(r, &r.value)?),
+            },
+            "deny_imports" | "deny_import" => remote.deny_imports = subjects(r, &r.value)?,
+            "deny_exports" | "deny_export" => remote.deny_exports = subjects(r, &r.value)?,
+            "account" | "local" => {
+                if !matches!(&r.value.kind, Kind::String(s) if s == "$G") {
+                    warnings.push(Warning::at(
+                        &r.key_pos,
+                        "leafnode remote \"account\": skiff has only the global account ($G); the remote binds to it",
+                    ));
+                }
+            }
+            "credentials" | "nkey" | "tls" | "jwt" | "seed" => {
+                return Err(key_err(
+                    r,
+                    format!(
+                        "leafnode remote \"{}\" is not supported by skiff (put user and password or a token in the URL)",
+                        r.key
+                    ),
+                ));
+            }
+            "compression" | "ws_compression" | "ws_no_masking" | "no_randomize"
+            | "dont_randomize" | "first_info_timeout" | "hub" | "name" | "request_isolation"
+            | "disabled" | "proxy" => {
+                warnings.push(Warning::at(
+                    &r.key_pos,
+                    format!(
+                        "leafnode remote \"{}\" is not supported by skiff; ignored",
+                        r.key
+                    ),
+                ));
+            }
+            _ => return Err(unknown(r)),
+        }
+    }
+    if remote.urls.is_empty() {
+        return Err(ConfError::at(pos, "a leafnode remote needs a url"));
+    }
+    Ok(remote)
 }
 
 fn jetstream_disabled(v: &Value) -> bool {

@@ -184,7 +184,18 @@ impl Broker {
             deny_exports: rules(&state.config.deny_exports),
             hub: String::new(),
         };
+        // Delivery checks a connection's subscribe denials: `deny_exports` keeps local messages
+        // on those subjects from crossing, whatever pattern the hub's interest uses.
+        let exports = link.deny_exports.clone();
         let id = self.new_conn(peer, now, Some(Box::new(link)));
+        if !exports.deny.is_empty() {
+            if let Some(c) = self.conn_mut(id) {
+                c.perms = Some(Box::new(crate::Permissions {
+                    publish: Rules::default(),
+                    subscribe: exports,
+                }));
+            }
+        }
         self.leaf.remotes[remote].conn = Some(id);
         self.timers
             .schedule(now + self.config.ping_interval, id, TimerKind::Ping);

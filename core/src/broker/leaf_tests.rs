@@ -223,6 +223,10 @@ fn deny_rules_filter_both_directions() {
     h.send(link, b"LS+ secret.a\r\nLS+ shared\r\n");
     h.send(c, b"PUB secret.a 1\r\nx\r\nPUB shared 1\r\ny\r\n");
     assert_eq!(h.take(link), "LMSG shared 1\r\ny\r\n");
+    // Not through a wildcard interest either.
+    h.send(link, b"LS+ >\r\n");
+    h.send(c, b"PUB secret.b 1\r\nx\r\nPUB other 1\r\nz\r\n");
+    assert_eq!(h.take(link), "LMSG other 1\r\nz\r\n");
     h.send(link, b"LMSG private.x 1\r\nz\r\nLMSG open 1\r\nw\r\n");
     assert_eq!(h.take(c), "MSG open 2 1\r\nw\r\n");
 }

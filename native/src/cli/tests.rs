@@ -355,7 +355,7 @@ mod with_config_file {
 
     #[test]
     fn test_config() {
-        let f = Tmp::new("test", "port: 5000\nleafnodes {}\n");
+        let f = Tmp::new("test", "port: 5000\ncluster {}\n");
         match parse(&["-t", "-c", f.path()]).unwrap() {
             Command::TestConfig { options, warnings } => {
                 assert_eq!(options.config.port, 5000);

@@ -325,12 +325,11 @@ fn blocks_for_absent_features_warn_by_name() {
 
 #[test]
 fn ignored_blocks_warn() {
-    let (_, w) =
-        apply("leafnodes { remotes: [] }\nserver_tags: [a, b]\nstore_dir: /tmp/js\n").unwrap();
+    let (_, w) = apply("cluster { name: c }\nserver_tags: [a, b]\nstore_dir: /tmp/js\n").unwrap();
     assert_eq!(w.len(), 3);
     assert_eq!(
         w[0].to_string(),
-        "t.conf:1:1: \"leafnodes\" is not supported by skiff; ignored"
+        "t.conf:1:1: \"cluster\" is not supported by skiff; ignored"
     );
     assert_eq!(w[1].pos.as_ref().unwrap().line, 2);
 }
@@ -406,7 +405,7 @@ fn from_conf_file_reads_and_validates() {
     let dir = std::env::temp_dir().join(format!("skiff-opts-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let good = dir.join("good.conf");
-    std::fs::write(&good, "port: 4555\nleafnodes {}\n").unwrap();
+    std::fs::write(&good, "port: 4555\ncluster {}\n").unwrap();
     let (o, w) = Options::from_conf_file(&good).unwrap();
     assert_eq!(o.config.port, 4555);
     assert_eq!(o.config_file.as_deref(), Some(good.as_path()));
@@ -457,4 +456,40 @@ fn fault_control_is_opt_in() {
     let o = ok("control: true\ncontrol_allow_public: true");
     assert!(o.config.fault_control && o.control_allow_public);
     assert!(err("control: 5").contains("control"));
+}
+
+#[test]
+fn leafnodes_block() {
+    let (o, w) = apply(
+        "leafnodes {\n reconnect: \"5s\"\n port: 7422\n remotes: [\n  { url: \"nats-leaf://u:p@hub:7422\", deny_imports: \"private.>\", deny_exports: [\"a\", \"b.*\"] }\n  { urls: [\"nats://h1\", \"nats://h2:4000\"], account: \"APP\" }\n ]\n}",
+    )
+    .unwrap();
+    let remotes = &o.config.leaf_remotes;
+    assert_eq!(remotes.len(), 2);
+    assert_eq!(remotes[0].urls[0].host, "hub");
+    assert_eq!(remotes[0].urls[0].user.as_deref(), Some("u"));
+    assert_eq!(remotes[0].deny_imports, ["private.>"]);
+    assert_eq!(remotes[0].deny_exports, ["a", "b.*"]);
+    assert_eq!(remotes[1].urls[1].port, 4000);
+    assert_eq!(o.config.leaf_reconnect, Duration::from_secs(5));
+    // Accepting leafs is not there yet, and only $G exists: both warn, naming the key.
+    assert_eq!(w.len(), 2, "{w:?}");
+    assert!(
+        w[0].to_string()
+            .starts_with("t.conf:3:2: leafnodes \"port\"")
+    );
+    assert!(w[1].to_string().contains("\"account\""));
+    assert!(
+        err("leafnodes { remotes: [ { url: \"http://x\" } ] }")
+            .contains("unsupported leafnode URL scheme")
+    );
+    assert!(err("leafnodes { remotes: [ { deny_imports: \"a\" } ] }").contains("needs a url"));
+    assert!(
+        err("leafnodes { remotes: [ { url: \"h\", credentials: \"/x.creds\" } ] }")
+            .contains("\"credentials\" is not supported")
+    );
+    assert!(
+        err("leafnodes { remotes: [ { url: \"h\", bogus: 1 } ] }")
+            .contains("unknown field \"bogus\"")
+    );
 }

@@ -109,6 +109,8 @@ pub(crate) struct Hub {
     trim_at: Option<std::time::Instant>,
     /// The task waiting for `trim_at`.
     trim_task: Option<Task<()>>,
+    /// Failed dials in a row per leaf remote (for nats-server's attempt count in the log).
+    leaf_attempts: HashMap<usize, u64>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -116,6 +118,20 @@ impl std::fmt::Debug for Hub {
         f.debug_struct("Hub")
             .field("conns", &self.conns.len())
             .finish_non_exhaustive()
+    }
+}
+
+/// How long a leaf remote's TCP connect may take.
+const LEAF_DIAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Connects to a leaf remote's hub over TCP (`nats-leaf://`, `nats://`; `tls://` and
+/// WebSocket URLs are not dialed natively yet).
+async fn dial(url: &skiff_core::LeafUrl) -> std::io::Result<smol::net::TcpStream> {
+    match url.scheme.as_str() {
+        "nats-leaf" | "nats" => smol::net::TcpStream::connect(url.authority()).await,
+        other => Err(std::io::Error::other(format!(
+            "{other}:// leafnode remotes are not supported by the skiff daemon yet"
+        ))),
     }
 }
 
@@ -180,6 +196,7 @@ pub(crate) fn run(setup: Setup) {
             abort_flush: false,
             trim_at: None,
             trim_task: None,
+            leaf_attempts: HashMap::new(),
         })
     });
     let weak = Rc::downgrade(&hub);
@@ -445,6 +462,75 @@ impl Hub {
             tracing::debug!("Refused a connection: the server is shutting down");
             return;
         };
+        self.start_conn(conn, io);
+    }
+
+    /// A leaf remote's dial succeeded: the link becomes a connection like any other.
+    pub(crate) fn attach_leaf(&mut self, io: ConnIo, peer: PeerInfo, remote: usize) {
+        let now = self.clock.now();
+        let Ok(conn) = self.broker.leaf_connected(remote, peer, now) else {
+            return;
+        };
+        self.start_conn(conn, io);
+    }
+
+    /// A leaf remote's dial failed; the core says when to try again.
+    pub(crate) fn leaf_dial_failed(&mut self, remote: usize) {
+        let now = self.clock.now();
+        self.broker.leaf_dial_failed(remote, now);
+        self.settle();
+    }
+
+    /// Dials a leaf remote's hub on the executor and reports the outcome to the core.
+    fn dial_leaf(&mut self, remote: usize, url: skiff_core::LeafUrl) {
+        let attempt = {
+            let n = self.leaf_attempts.entry(remote).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let hub = self.this.clone();
+        let task = async move {
+            let connected = dial(&url)
+                .or(async {
+                    smol::Timer::after(LEAF_DIAL_TIMEOUT).await;
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "i/o timeout",
+                    ))
+                })
+                .await;
+            let Some(hub) = hub.upgrade() else { return };
+            let mut hub = hub.borrow_mut();
+            match connected {
+                Ok(stream) => {
+                    hub.leaf_attempts.remove(&remote);
+                    let _ = stream.set_nodelay(true);
+                    let peer = PeerInfo {
+                        addr: stream.peer_addr().ok(),
+                        transport: skiff_core::Transport::Tcp,
+                    };
+                    hub.attach_leaf(ConnIo::tcp(stream), peer, remote);
+                }
+                Err(e) => {
+                    // nats-server's text; repeated failures are reported now and then only.
+                    let text = format!(
+                        "Error trying to connect as leafnode to remote server {:?} (attempt {attempt}): {e}",
+                        url.authority()
+                    );
+                    if attempt == 1 || attempt % 60 == 0 {
+                        tracing::error!("{text}");
+                    } else {
+                        tracing::debug!("{text}");
+                    }
+                    hub.leaf_dial_failed(remote);
+                }
+            }
+        };
+        self.executor.spawn(task).detach();
+    }
+
+    /// Starts the reader and writer of a registered connection.
+    fn start_conn(&mut self, conn: ConnId, io: ConnIo) {
         let close_reason = io.close_reason();
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
@@ -624,6 +710,7 @@ impl Hub {
                 }
             }
             Output::Notice(notice) => crate::log::notice(&notice),
+            Output::DialLeaf { remote, url } => self.dial_leaf(remote, *url),
             Output::StopListening => self.stop_listening(),
             Output::Stopped => {
                 self.stopped.close();

@@ -1,0 +1,443 @@
+//! Skiff as a leaf node of a real nats-server 2.15 hub (started here), with async-nats clients
+//! on both sides: pub/sub both ways with wildcards, request/reply across the link, queue
+//! groups spanning it, deny rules, and a hub restart that the link survives with its
+//! interest restored.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use futures::StreamExt;
+use skiff::{Server, ServerOptions};
+use skiff_core::{LeafRemote, LeafUrl};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn nats_server() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
+    path.is_file().then_some(path)
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A nats-server hub with a leafnode listener.
+struct Hub {
+    child: Child,
+    binary: PathBuf,
+    conf: PathBuf,
+    client_port: u16,
+    leaf_port: u16,
+}
+
+impl Hub {
+    fn start(binary: PathBuf) -> Self {
+        let (client_port, leaf_port) = (free_port(), free_port());
+        let dir =
+            std::env::temp_dir().join(format!("skiff-leaf-{}-{client_port}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let conf = dir.join("hub.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} }}\n"
+            ),
+        )
+        .unwrap();
+        let child = spawn(&binary, &conf, client_port);
+        Self {
+            child,
+            binary,
+            conf,
+            client_port,
+            leaf_port,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.client_port)
+    }
+
+    fn restart(&mut self) {
+        self.stop();
+        self.child = spawn(&self.binary, &self.conf, self.client_port);
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn(binary: &Path, conf: &Path, port: u16) -> Child {
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting nats-server");
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nats-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+/// Skiff joined to `hub` as a leaf, redialing quickly.
+fn leaf_of(hub: &Hub, configure: impl FnOnce(&mut LeafRemote)) -> Server {
+    let mut remote = LeafRemote {
+        urls: vec![LeafUrl::parse(&format!("nats-leaf://127.0.0.1:{}", hub.leaf_port)).unwrap()],
+        ..LeafRemote::default()
+    };
+    configure(&mut remote);
+    let mut options = ServerOptions::default();
+    options.config.leaf_remotes = vec![remote];
+    options.config.leaf_reconnect = Duration::from_millis(100);
+    common::embedded_with(options)
+}
+
+async fn connect(url: String) -> async_nats::Client {
+    async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .reconnect_delay_callback(|_| Duration::from_millis(50))
+        .connect(url)
+        .await
+        .expect("connecting")
+}
+
+/// Publishes `payload` on `subject` every 50 ms until `sub` receives it (interest crosses the
+/// link asynchronously), then returns what arrived.
+async fn publish_until_received(
+    publisher: &async_nats::Client,
+    subject: &str,
+    payload: &'static str,
+    sub: &mut async_nats::Subscriber,
+) -> async_nats::Message {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        publisher
+            .publish(subject.to_owned(), payload.into())
+            .await
+            .unwrap();
+        publisher.flush().await.unwrap();
+        if let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(50), sub.next()).await {
+            return msg;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{subject} never arrived"
+        );
+    }
+}
+
+/// Drains `sub` for a moment: what arrived.
+async fn drain(sub: &mut async_nats::Subscriber) -> Vec<async_nats::Message> {
+    let mut got = Vec::new();
+    while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(300), sub.next()).await {
+        got.push(msg);
+    }
+    got
+}
+
+macro_rules! hub_or_skip {
+    () => {
+        match nats_server() {
+            Some(binary) => Hub::start(binary),
+            None => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    ".tools/nats-server is missing (scripts/setup.sh installs it)"
+                );
+                eprintln!("SKIPPED: .tools/nats-server is missing (scripts/setup.sh installs it)");
+                return;
+            }
+        }
+    };
+}
+
+#[tokio::test]
+async fn pub_sub_and_request_reply_cross_the_link_both_ways() {
+    let hub = hub_or_skip!();
+    let leaf = leaf_of(&hub, |_| {});
+    let on_hub = connect(hub.url()).await;
+    let on_leaf = connect(leaf.client_url().unwrap()).await;
+
+    // Leaf to hub, through a wildcard.
+    let mut hub_sub = on_hub.subscribe("up.>").await.unwrap();
+    on_hub.flush().await.unwrap();
+    let msg = publish_until_received(&on_leaf, "up.a.b", "from leaf", &mut hub_sub).await;
+    assert_eq!(
+        (msg.subject.as_str(), &msg.payload[..]),
+        ("up.a.b", &b"from leaf"[..])
+    );
+
+    // Hub to leaf, through a wildcard.
+    let mut leaf_sub = on_leaf.subscribe("down.*").await.unwrap();
+    on_leaf.flush().await.unwrap();
+    let msg = publish_until_received(&on_hub, "down.x", "from hub", &mut leaf_sub).await;
+    assert_eq!(&msg.payload[..], b"from hub");
+
+    // Headers cross too.
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert("X-Trace", "42");
+    on_hub
+        .publish_with_headers("down.h", headers, "with headers".into())
+        .await
+        .unwrap();
+    let msg = tokio::time::timeout(WAIT, leaf_sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(msg.headers.unwrap().get("X-Trace").unwrap().as_str(), "42");
+
+    // A service on the leaf answers a requester on the hub, and the reverse.
+    let mut service = on_leaf.subscribe("svc.leaf").await.unwrap();
+    let responder = on_leaf.clone();
+    tokio::spawn(async move {
+        while let Some(req) = service.next().await {
+            let reply = req.reply.unwrap();
+            responder
+                .publish(reply, "leaf answers".into())
+                .await
+                .unwrap();
+        }
+    });
+    on_leaf.flush().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let answer = loop {
+        match on_hub.request("svc.leaf", "q".into()).await {
+            Ok(answer) => break answer,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("request across the link: {e}"),
+        }
+    };
+    assert_eq!(&answer.payload[..], b"leaf answers");
+
+    let mut hub_service = on_hub.subscribe("svc.hub").await.unwrap();
+    let hub_responder = on_hub.clone();
+    tokio::spawn(async move {
+        while let Some(req) = hub_service.next().await {
+            let reply = req.reply.unwrap();
+            hub_responder
+                .publish(reply, "hub answers".into())
+                .await
+                .unwrap();
+        }
+    });
+    on_hub.flush().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let answer = loop {
+        match on_leaf.request("svc.hub", "q".into()).await {
+            Ok(answer) => break answer,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("request across the link: {e}"),
+        }
+    };
+    assert_eq!(&answer.payload[..], b"hub answers");
+
+    // Nobody anywhere: no responders, at once.
+    let err = on_leaf.request("svc.nobody", "q".into()).await.unwrap_err();
+    assert_eq!(err.kind(), async_nats::RequestErrorKind::NoResponders);
+}
+
+#[tokio::test]
+async fn a_queue_group_spanning_the_link_delivers_each_message_once() {
+    let hub = hub_or_skip!();
+    let leaf = leaf_of(&hub, |_| {});
+    let on_hub = connect(hub.url()).await;
+    let on_leaf = connect(leaf.client_url().unwrap()).await;
+    let mut hub_a = on_hub
+        .queue_subscribe("work", "workers".into())
+        .await
+        .unwrap();
+    let mut hub_b = on_hub
+        .queue_subscribe("work", "workers".into())
+        .await
+        .unwrap();
+    on_hub.flush().await.unwrap();
+    // Wait until the group's interest reached the leaf.
+    let mut probe = on_hub.subscribe("work").await.unwrap();
+    on_hub.flush().await.unwrap();
+    publish_until_received(&on_leaf, "work", "probe", &mut probe).await;
+    drop(probe);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let _ = (drain(&mut hub_a).await, drain(&mut hub_b).await);
+
+    // No member on the leaf: every message crosses, each to one hub member.
+    for i in 0..20 {
+        on_leaf
+            .publish("work", format!("{i}").into())
+            .await
+            .unwrap();
+    }
+    on_leaf.flush().await.unwrap();
+    let (a, b) = (drain(&mut hub_a).await, drain(&mut hub_b).await);
+    assert_eq!(
+        a.len() + b.len(),
+        20,
+        "each message once: {} + {}",
+        a.len(),
+        b.len()
+    );
+
+    // A member on the leaf: a leaf publisher's messages stay local.
+    let mut leaf_member = on_leaf
+        .queue_subscribe("work", "workers".into())
+        .await
+        .unwrap();
+    on_leaf.flush().await.unwrap();
+    for i in 0..20 {
+        on_leaf
+            .publish("work", format!("{i}").into())
+            .await
+            .unwrap();
+    }
+    on_leaf.flush().await.unwrap();
+    let local = drain(&mut leaf_member).await;
+    let (a, b) = (drain(&mut hub_a).await, drain(&mut hub_b).await);
+    assert_eq!((local.len(), a.len() + b.len()), (20, 0));
+
+    // From the hub: each message to exactly one member of the whole group.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for i in 0..30 {
+        on_hub.publish("work", format!("{i}").into()).await.unwrap();
+    }
+    on_hub.flush().await.unwrap();
+    let local = drain(&mut leaf_member).await;
+    let (a, b) = (drain(&mut hub_a).await, drain(&mut hub_b).await);
+    assert_eq!(local.len() + a.len() + b.len(), 30);
+}
+
+#[tokio::test]
+async fn deny_rules_keep_subjects_on_their_side() {
+    let hub = hub_or_skip!();
+    let leaf = leaf_of(&hub, |r| {
+        r.deny_exports = vec!["secret.>".into()];
+        r.deny_imports = vec!["private.>".into()];
+    });
+    let on_hub = connect(hub.url()).await;
+    let on_leaf = connect(leaf.client_url().unwrap()).await;
+
+    let mut hub_sub = on_hub.subscribe(">").await.unwrap();
+    on_hub.flush().await.unwrap();
+    publish_until_received(&on_leaf, "open.up", "ready", &mut hub_sub).await;
+    on_leaf.publish("secret.x", "hidden".into()).await.unwrap();
+    on_leaf.publish("open.up", "visible".into()).await.unwrap();
+    on_leaf.flush().await.unwrap();
+    let got = drain(&mut hub_sub).await;
+    assert!(
+        got.iter().all(|m| m.subject.as_str() != "secret.x"),
+        "secret.x crossed"
+    );
+    assert!(got.iter().any(|m| &m.payload[..] == b"visible"));
+
+    let mut leaf_sub = on_leaf.subscribe(">").await.unwrap();
+    on_leaf.flush().await.unwrap();
+    publish_until_received(&on_hub, "open.down", "ready", &mut leaf_sub).await;
+    on_hub.publish("private.x", "hidden".into()).await.unwrap();
+    on_hub.publish("open.down", "visible".into()).await.unwrap();
+    on_hub.flush().await.unwrap();
+    let got = drain(&mut leaf_sub).await;
+    assert!(
+        got.iter().all(|m| m.subject.as_str() != "private.x"),
+        "private.x crossed"
+    );
+    assert!(got.iter().any(|m| &m.payload[..] == b"visible"));
+}
+
+#[tokio::test]
+async fn the_link_survives_a_hub_restart_with_its_interest_restored() {
+    let mut hub = hub_or_skip!();
+    let leaf = leaf_of(&hub, |_| {});
+    let on_leaf = connect(leaf.client_url().unwrap()).await;
+    let mut leaf_sub = on_leaf.subscribe("after.restart").await.unwrap();
+    on_leaf.flush().await.unwrap();
+    {
+        let on_hub = connect(hub.url()).await;
+        publish_until_received(&on_hub, "after.restart", "before", &mut leaf_sub).await;
+    }
+    hub.restart();
+    // Published while the link is down: lost (at most once), and the leaf keeps serving.
+    let mut local = on_leaf.subscribe("local.only").await.unwrap();
+    on_leaf
+        .publish("local.only", "still here".into())
+        .await
+        .unwrap();
+    let msg = tokio::time::timeout(WAIT, local.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&msg.payload[..], b"still here");
+    // The leaf redials and announces its interest again.
+    let on_hub = connect(hub.url()).await;
+    let msg = publish_until_received(&on_hub, "after.restart", "after", &mut leaf_sub).await;
+    assert_eq!(&msg.payload[..], b"after");
+}
+
+/// Two remotes to one hub: nats-server keeps one link and refuses the other as a duplicate
+/// (`Duplicate Remote LeafNode Connection`), and whichever link is up, no message is
+/// duplicated or echoed around. (A loop through two different hubs, detected by the `$LDS.`
+/// subject, is covered by the core's deterministic tests.)
+#[tokio::test]
+async fn two_links_to_one_hub_duplicate_nothing() {
+    let hub = hub_or_skip!();
+    let url = LeafUrl::parse(&format!("nats-leaf://127.0.0.1:{}", hub.leaf_port)).unwrap();
+    let mut options = ServerOptions::default();
+    let remote = LeafRemote {
+        urls: vec![url],
+        ..LeafRemote::default()
+    };
+    options.config.leaf_remotes = vec![remote.clone(), remote];
+    options.config.leaf_reconnect = Duration::from_millis(100);
+    let leaf = common::embedded_with(options);
+    let on_hub = connect(hub.url()).await;
+    let on_leaf = connect(leaf.client_url().unwrap()).await;
+    let mut leaf_sub = on_leaf.subscribe("once").await.unwrap();
+    on_leaf.flush().await.unwrap();
+    publish_until_received(&on_hub, "once", "probe", &mut leaf_sub).await;
+    // Let the hub refuse the second link, then count: every message arrives exactly once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let _ = drain(&mut leaf_sub).await;
+    for i in 0..10 {
+        on_hub.publish("once", format!("{i}").into()).await.unwrap();
+    }
+    on_hub.flush().await.unwrap();
+    let got = drain(&mut leaf_sub).await;
+    assert_eq!(got.len(), 10, "each message once, no echo around the loop");
+    // And the other way: the hub sees a leaf message once.
+    let mut hub_sub = on_hub.subscribe("back").await.unwrap();
+    on_hub.flush().await.unwrap();
+    publish_until_received(&on_leaf, "back", "probe", &mut hub_sub).await;
+    let _ = drain(&mut hub_sub).await;
+    for i in 0..10 {
+        on_leaf
+            .publish("back", format!("{i}").into())
+            .await
+            .unwrap();
+    }
+    on_leaf.flush().await.unwrap();
+    assert_eq!(drain(&mut hub_sub).await.len(), 10);
+}
