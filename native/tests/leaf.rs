@@ -1,7 +1,7 @@
 //! Skiff as a leaf node of a real nats-server 2.15 hub (started here), with async-nats clients
 //! on both sides: pub/sub both ways with wildcards, request/reply across the link, queue
-//! groups spanning it, deny rules, and a hub restart that the link survives with its
-//! interest restored.
+//! groups spanning it, deny rules, a hub restart that the link survives with its interest
+//! restored, and the same link over the hub's websocket listener.
 
 mod common;
 
@@ -36,11 +36,13 @@ struct Hub {
     conf: PathBuf,
     client_port: u16,
     leaf_port: u16,
+    /// Its websocket listener (leafs connect on `/leafnode`).
+    ws_port: u16,
 }
 
 impl Hub {
     fn start(binary: PathBuf) -> Self {
-        let (client_port, leaf_port) = (free_port(), free_port());
+        let (client_port, leaf_port, ws_port) = (free_port(), free_port(), free_port());
         let dir =
             std::env::temp_dir().join(format!("skiff-leaf-{}-{client_port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -48,7 +50,7 @@ impl Hub {
         std::fs::write(
             &conf,
             format!(
-                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} }}\n"
+                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} }}\nwebsocket {{ listen: 127.0.0.1:{ws_port}, no_tls: true }}\n"
             ),
         )
         .unwrap();
@@ -59,6 +61,7 @@ impl Hub {
             conf,
             client_port,
             leaf_port,
+            ws_port,
         }
     }
 
@@ -440,4 +443,32 @@ async fn two_links_to_one_hub_duplicate_nothing() {
     }
     on_leaf.flush().await.unwrap();
     assert_eq!(drain(&mut hub_sub).await.len(), 10);
+}
+
+#[tokio::test]
+async fn a_link_over_the_hubs_websocket_listener_carries_both_ways() {
+    let hub = hub_or_skip!();
+    let mut options = ServerOptions::default();
+    options.config.leaf_remotes = vec![LeafRemote {
+        urls: vec![LeafUrl::parse(&format!("ws://127.0.0.1:{}", hub.ws_port)).unwrap()],
+        ..LeafRemote::default()
+    }];
+    options.config.leaf_reconnect = Duration::from_millis(100);
+    let leaf = common::embedded_with(options);
+    let on_hub = connect(hub.url()).await;
+    let on_leaf = connect(leaf.client_url().unwrap()).await;
+    let mut hub_sub = on_hub.subscribe("ws.up").await.unwrap();
+    on_hub.flush().await.unwrap();
+    publish_until_received(&on_leaf, "ws.up", "over websocket", &mut hub_sub).await;
+    let mut leaf_sub = on_leaf.subscribe("ws.down").await.unwrap();
+    on_leaf.flush().await.unwrap();
+    publish_until_received(&on_hub, "ws.down", "back", &mut leaf_sub).await;
+    // A large message crosses whole (frames need not align with protocol lines).
+    let big = vec![b'x'; 200 * 1024];
+    on_hub.publish("ws.down", big.clone().into()).await.unwrap();
+    let msg = tokio::time::timeout(WAIT, leaf_sub.next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(msg.payload.len(), big.len());
 }

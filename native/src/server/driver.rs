@@ -124,13 +124,31 @@ impl std::fmt::Debug for Hub {
 /// How long a leaf remote's TCP connect may take.
 const LEAF_DIAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Connects to a leaf remote's hub over TCP (`nats-leaf://`, `nats://`; `tls://` and
-/// WebSocket URLs are not dialed natively yet).
-async fn dial(url: &skiff_core::LeafUrl) -> std::io::Result<smol::net::TcpStream> {
+/// A connected leaf remote.
+enum Dialed {
+    /// `nats-leaf://`, `nats://`.
+    Tcp(smol::net::TcpStream),
+    /// `ws://`: the link's pipes, the hub's address, and the frame pump.
+    WebSocket(
+        ConnIo,
+        Option<std::net::SocketAddr>,
+        std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    ),
+}
+
+/// Connects to a leaf remote's hub over TCP or WebSocket (`tls://` and `wss://` need TLS,
+/// which skiff does not have).
+async fn dial(url: &skiff_core::LeafUrl) -> std::io::Result<Dialed> {
     match url.scheme.as_str() {
-        "nats-leaf" | "nats" => smol::net::TcpStream::connect(url.authority()).await,
+        "nats-leaf" | "nats" => Ok(Dialed::Tcp(
+            smol::net::TcpStream::connect(url.authority()).await?,
+        )),
+        "ws" | "wss" => {
+            let (io, addr, pump) = crate::websocket::client::connect_leaf(url).await?;
+            Ok(Dialed::WebSocket(io, addr, Box::pin(pump)))
+        }
         other => Err(std::io::Error::other(format!(
-            "{other}:// leafnode remotes are not supported by the skiff daemon yet"
+            "{other}:// leafnode remotes are not supported by the skiff daemon (no TLS)"
         ))),
     }
 }
@@ -502,7 +520,7 @@ impl Hub {
             let Some(hub) = hub.upgrade() else { return };
             let mut hub = hub.borrow_mut();
             match connected {
-                Ok(stream) => {
+                Ok(Dialed::Tcp(stream)) => {
                     hub.leaf_attempts.remove(&remote);
                     let _ = stream.set_nodelay(true);
                     let peer = PeerInfo {
@@ -510,6 +528,15 @@ impl Hub {
                         transport: skiff_core::Transport::Tcp,
                     };
                     hub.attach_leaf(ConnIo::tcp(stream), peer, remote);
+                }
+                Ok(Dialed::WebSocket(io, addr, pump)) => {
+                    hub.leaf_attempts.remove(&remote);
+                    let peer = PeerInfo {
+                        addr,
+                        transport: skiff_core::Transport::WebSocket,
+                    };
+                    hub.spawn_transport(pump);
+                    hub.attach_leaf(io, peer, remote);
                 }
                 Err(e) => {
                     // nats-server's text; repeated failures are reported now and then only.

@@ -15,6 +15,7 @@
 //! without context takeover, outbound messages over 64 bytes compressed, and frames kept to
 //! 4 KiB for browsers, which handle small frames better.
 
+pub(crate) mod client;
 mod deflate;
 mod frame;
 pub(crate) mod upgrade;
@@ -39,7 +40,7 @@ use upgrade::{Accepted, OriginPolicy};
 /// nats-server's default handshake timeout.
 pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bytes buffered in each direction between the frames and the core.
-const PIPE_CAPACITY: usize = 64 * 1024;
+pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
 /// The most bytes one outbound message carries: what one read of the outbound pipe gives.
 const MAX_OUT_MESSAGE: usize = 64 * 1024;
 /// The largest frame sent to a browser (nats-server's `wsFrameSizeForBrowsers`).
