@@ -27,6 +27,19 @@ export interface BrokerOptions {
       subscribe?: string | string[] | { allow?: string | string[]; deny?: string | string[] };
     };
   }>;
+  noAuthUser?: string;
+  /** Hubs this broker joins as a leaf node, over the page's WebSocket to each hub's
+   * websocket listener (`ws://` or `wss://`; `/leafnode` is appended to the path). */
+  leafRemotes?: Array<{
+    url?: string;
+    urls?: string | string[];
+    /** Subjects whose hub messages are dropped and whose local interest is not announced. */
+    denyImports?: string | string[];
+    /** Subjects whose local messages never cross to the hub. */
+    denyExports?: string | string[];
+  }>;
+  /** Milliseconds between attempts to (re)connect a leaf remote (default 1000). */
+  leafReconnect?: number;
 }
 
 /** How a port is attached. */

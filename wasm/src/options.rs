@@ -63,6 +63,8 @@ const KEYS: &[&str] = &[
     "token",
     "users",
     "noAuthUser",
+    "leafRemotes",
+    "leafReconnect",
 ];
 
 /// Builds the broker configuration from the options object (absent means all defaults).
@@ -117,6 +119,8 @@ pub fn config_from(options: &Value) -> Result<Config, String> {
                 config.auth = Auth::Users(users(value)?);
             }
             "noAuthUser" => config.no_auth_user = Some(string(key, value)?),
+            "leafRemotes" => config.leaf_remotes = leaf_remotes(value)?,
+            "leafReconnect" => config.leaf_reconnect = millis(key, value)?,
             unknown => {
                 return Err(format!(
                     "unknown broker option {unknown:?} (known: {})",
@@ -278,6 +282,63 @@ fn rules(path: &str, value: &Value) -> Result<Rules, String> {
     }
 }
 
+/// `leafRemotes: [{ url | urls, denyImports, denyExports }]`: hubs the page's broker joins
+/// as a leaf, over the page's WebSocket (`ws://` or `wss://`, the hub's websocket listener).
+fn leaf_remotes(value: &Value) -> Result<Vec<skiff_core::LeafRemote>, String> {
+    let Value::List(items) = value else {
+        return Err(format!(
+            "option leafRemotes must be an array, got {}",
+            value.describe()
+        ));
+    };
+    let url = |path: &str, value: &Value| {
+        let text = string(path, value)?;
+        let url = skiff_core::LeafUrl::parse(&text).map_err(|e| format!("option {path}: {e}"))?;
+        if !url.is_websocket() {
+            return Err(format!(
+                "option {path}: a page reaches a hub only over WebSocket (ws:// or wss://), got {text:?}"
+            ));
+        }
+        Ok(url)
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let path = format!("leafRemotes[{i}]");
+            let Value::Object(fields) = item else {
+                return Err(format!("option {path} must be an object, got {}", item.describe()));
+            };
+            let mut remote = skiff_core::LeafRemote::default();
+            for (key, value) in fields {
+                let inner = format!("{path}.{key}");
+                match key.as_str() {
+                    "url" => remote.urls.push(url(&inner, value)?),
+                    "urls" => match value {
+                        Value::List(urls) => {
+                            for (j, u) in urls.iter().enumerate() {
+                                remote.urls.push(url(&format!("{inner}[{j}]"), u)?);
+                            }
+                        }
+                        other => remote.urls.push(url(&inner, other)?),
+                    },
+                    "denyImports" => remote.deny_imports = subjects(&inner, value)?,
+                    "denyExports" => remote.deny_exports = subjects(&inner, value)?,
+                    unknown => {
+                        return Err(format!(
+                            "unknown option {path}.{unknown} (known: url, urls, denyImports, denyExports)"
+                        ));
+                    }
+                }
+            }
+            if remote.urls.is_empty() {
+                return Err(format!("option {path} needs a url"));
+            }
+            Ok(remote)
+        })
+        .collect()
+}
+
 fn subjects(path: &str, value: &Value) -> Result<Vec<String>, String> {
     match value {
         Value::Str(s) => Ok(vec![s.clone()]),
@@ -391,5 +452,34 @@ mod tests {
             .contains("max_pending")
         );
         assert!(err(object(&[("onEvent", Value::Other("function".into()))])).contains("unknown"));
+    }
+
+    #[test]
+    fn leaf_remotes_are_websocket_urls() {
+        let options = object(&[
+            (
+                "leafRemotes",
+                Value::List(vec![object(&[
+                    ("url", s("ws://127.0.0.1:8080")),
+                    ("denyExports", s("secret.>")),
+                ])]),
+            ),
+            ("leafReconnect", Value::Number(250.0)),
+        ]);
+        let config = config_from(&options).unwrap();
+        assert_eq!(config.leaf_remotes[0].urls[0].port, 8080);
+        assert_eq!(config.leaf_remotes[0].deny_exports, ["secret.>"]);
+        assert_eq!(config.leaf_reconnect, Duration::from_millis(250));
+        let tcp = object(&[(
+            "leafRemotes",
+            Value::List(vec![object(&[("url", s("nats-leaf://hub:7422"))])]),
+        )]);
+        assert!(
+            config_from(&tcp)
+                .unwrap_err()
+                .contains("only over WebSocket")
+        );
+        let empty = object(&[("leafRemotes", Value::List(vec![object(&[])]))]);
+        assert!(config_from(&empty).unwrap_err().contains("needs a url"));
     }
 }

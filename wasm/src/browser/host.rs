@@ -17,7 +17,7 @@ use skiff_core::{
     PeerInfo, Transport,
 };
 use wasm_bindgen::prelude::*;
-use web_sys::{MessageEvent, MessagePort};
+use web_sys::{BinaryType, MessageEvent, MessagePort, WebSocket};
 
 use super::js;
 use super::platform::{Clock, Timeout};
@@ -70,6 +70,35 @@ impl Endpoint {
     }
 }
 
+/// A leaf remote's WebSocket to its hub (dialing, or carrying the link).
+struct LeafSocket {
+    socket: WebSocket,
+    /// The link, once the socket opened.
+    conn: Option<ConnId>,
+    _on_open: Closure<dyn FnMut(JsValue)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_gone: Closure<dyn FnMut(JsValue)>,
+}
+
+impl std::fmt::Debug for LeafSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafSocket")
+            .field("conn", &self.conn)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LeafSocket {
+    /// Removes the handlers and closes the socket.
+    fn detach(&self) {
+        self.socket.set_onopen(None);
+        self.socket.set_onmessage(None);
+        self.socket.set_onclose(None);
+        self.socket.set_onerror(None);
+        let _ = self.socket.close();
+    }
+}
+
 /// Input from a client, in the order it must reach the broker.
 #[derive(Debug)]
 enum Incoming {
@@ -103,6 +132,8 @@ pub(crate) struct Host {
     waiters: Vec<Function>,
     listener: Option<Function>,
     deferred: Vec<Deferred>,
+    /// Leaf remotes' sockets, by remote index (see [`Host::dial_leaf`]).
+    leaf_sockets: HashMap<usize, LeafSocket>,
 }
 
 impl std::fmt::Debug for Host {
@@ -136,6 +167,7 @@ impl Host {
                 waiters: Vec::new(),
                 listener: None,
                 deferred: Vec::new(),
+                leaf_sockets: HashMap::new(),
             })
         })
     }
@@ -402,13 +434,132 @@ impl Host {
                 self.event(&[("type", JsValue::from_str("stopped"))]);
             }
             Output::Notice(notice) => self.notice(&notice),
+            Output::DialLeaf { remote, url } => self.dial_leaf(remote, &url),
             // Outputs added to the core later are listed above as this host learns them.
             _ => {}
         }
     }
 
+    /// Opens the page's WebSocket to a leaf remote's hub (`<url>/leafnode`, as nats-server
+    /// dials a hub's websocket listener); the core hears back when it opens or fails.
+    fn dial_leaf(&mut self, remote: usize, url: &skiff_core::LeafUrl) {
+        let target = format!(
+            "{}://{}{}/leafnode",
+            url.scheme,
+            url.authority(),
+            url.path.trim_end_matches('/')
+        );
+        let Ok(socket) = WebSocket::new(&target) else {
+            self.broker.leaf_dial_failed(remote, self.clock.now());
+            return;
+        };
+        socket.set_binary_type(BinaryType::Arraybuffer);
+        let weak = self.this.clone();
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            enter(&weak, |host| host.leaf_open(remote));
+        });
+        let weak = self.this.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            enter(&weak, |host| host.leaf_message(remote, &event.data()));
+        });
+        let weak = self.this.clone();
+        let on_gone = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            enter(&weak, |host| host.leaf_gone(remote));
+        });
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_gone.as_ref().unchecked_ref()));
+        socket.set_onerror(Some(on_gone.as_ref().unchecked_ref()));
+        if let Some(old) = self.leaf_sockets.insert(
+            remote,
+            LeafSocket {
+                socket,
+                conn: None,
+                _on_open: on_open,
+                _on_message: on_message,
+                _on_gone: on_gone,
+            },
+        ) {
+            old.detach();
+        }
+    }
+
+    /// A leaf remote's socket opened: the link joins the broker.
+    fn leaf_open(&mut self, remote: usize) {
+        let peer = PeerInfo {
+            addr: None,
+            transport: Transport::WebSocket,
+        };
+        match self.broker.leaf_connected(remote, peer, self.clock.now()) {
+            Ok(conn) => {
+                if let Some(leaf) = self.leaf_sockets.get_mut(&remote) {
+                    leaf.conn = Some(conn);
+                }
+            }
+            Err(_) => {
+                if let Some(leaf) = self.leaf_sockets.remove(&remote) {
+                    leaf.detach();
+                }
+            }
+        }
+        self.settle();
+    }
+
+    /// Bytes from a hub.
+    fn leaf_message(&mut self, remote: usize, data: &JsValue) {
+        let Some(conn) = self.leaf_sockets.get(&remote).and_then(|l| l.conn) else {
+            return;
+        };
+        let bytes = if let Some(buffer) = data.dyn_ref::<ArrayBuffer>() {
+            copy_bytes(&Uint8Array::new(buffer))
+        } else if let Some(text) = data.as_string() {
+            BytesMut::from(text.as_bytes())
+        } else {
+            return;
+        };
+        self.broker.handle_input(conn, bytes, self.clock.now());
+        self.settle();
+    }
+
+    /// A leaf remote's socket closed or failed (before or after it opened).
+    fn leaf_gone(&mut self, remote: usize) {
+        let Some(leaf) = self.leaf_sockets.remove(&remote) else {
+            return;
+        };
+        leaf.detach();
+        let now = self.clock.now();
+        match leaf.conn {
+            Some(conn) => self.broker.handle_eof(conn, CloseReason::ClientClosed, now),
+            None => self.broker.leaf_dial_failed(remote, now),
+        }
+        self.settle();
+    }
+
+    /// The leaf remote whose link is `conn`, if it is one.
+    fn leaf_of(&self, conn: ConnId) -> Option<usize> {
+        self.leaf_sockets
+            .iter()
+            .find(|(_, l)| l.conn == Some(conn))
+            .map(|(&remote, _)| remote)
+    }
+
     /// Posts `segments` to `conn`'s port as one transferred `ArrayBuffer`.
     fn transmit(&mut self, conn: ConnId, segments: &[Bytes]) {
+        if let Some(remote) = self.leaf_of(conn) {
+            let total: usize = segments.iter().map(Bytes::len).sum();
+            let mut joined = Vec::with_capacity(total);
+            segments.iter().for_each(|s| joined.extend_from_slice(s));
+            let sent = self.leaf_sockets[&remote]
+                .socket
+                .send_with_u8_array(&joined);
+            let now = self.clock.now();
+            match sent {
+                // The browser buffers what it could not send yet: handed over is written.
+                Ok(()) => self.broker.handle_written(conn, total, now),
+                Err(_) => self.broker.handle_eof(conn, CloseReason::WriteError, now),
+            }
+            return;
+        }
         let Some(endpoint) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -438,6 +589,13 @@ impl Host {
 
     /// Tells the client why, closes the port and forgets the connection.
     fn close(&mut self, conn: ConnId, reason: CloseReason) {
+        if let Some(remote) = self.leaf_of(conn) {
+            // The core redials on its own timer.
+            if let Some(leaf) = self.leaf_sockets.remove(&remote) {
+                leaf.detach();
+            }
+            return;
+        }
         let Some(endpoint) = self.conns.remove(&conn) else {
             return;
         };
@@ -496,6 +654,9 @@ impl Drop for Host {
         for (_, endpoint) in self.conns.drain() {
             let _ = endpoint.port.post_message(&notice);
             endpoint.detach();
+        }
+        for (_, leaf) in self.leaf_sockets.drain() {
+            leaf.detach();
         }
         if let Some(timeout) = self.timeout.take() {
             timeout.cancel();
