@@ -67,6 +67,9 @@ pub struct Config {
     /// Time between attempts to (re)connect a leaf remote (`leafnodes { reconnect }`,
     /// default 1 s as nats-server's).
     pub leaf_reconnect: Duration,
+    /// The leafnode listener's `(host, port)`, if the host accepts leaf connections
+    /// ([`Broker::accept_leaf`](crate::Broker::accept_leaf)): announced in their INFO.
+    pub leaf_listen: Option<(String, u16)>,
 }
 
 impl Default for Config {
@@ -98,6 +101,7 @@ impl Default for Config {
             fault_control: false,
             leaf_remotes: Vec::new(),
             leaf_reconnect: Duration::from_secs(1),
+            leaf_listen: None,
         }
     }
 }

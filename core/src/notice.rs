@@ -105,8 +105,8 @@ pub enum ConnEvent {
     NoRespondersRequiresHeaders,
     /// A leaf link to a hub is up (its CONNECT was sent).
     LeafConnected {
-        /// The hub's server name.
-        hub: String,
+        /// The other server's name.
+        server: String,
     },
     /// A leaf link closed (the last notice about it).
     LeafClosed {
@@ -170,9 +170,9 @@ impl fmt::Display for ConnEvent {
             Self::NoRespondersRequiresHeaders => {
                 f.write_str("no responders requires headers support")
             }
-            Self::LeafConnected { hub } => write!(
+            Self::LeafConnected { server } => write!(
                 f,
-                "Leafnode connection created for account: $G (hub {hub:?})"
+                "Leafnode connection created for account: $G (server {server:?})"
             ),
             Self::LeafClosed { reason } => write!(f, "Leafnode connection closed: {reason}"),
             Self::LeafError { text } => write!(f, "Leafnode Error {text}"),

@@ -31,6 +31,7 @@ impl From<&Options> for ServerOptions {
             )
         };
         server.http = options.http.as_ref().map(host);
+        server.leafnodes = options.leaf_listen.as_ref().map(host);
         server.websocket = options.websocket.as_ref().map(|ws| {
             let mut listen = crate::server::WebsocketListen::new(host(&ws.listen));
             listen.same_origin = ws.same_origin;

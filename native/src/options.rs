@@ -87,6 +87,8 @@ pub struct Options {
     pub http: Option<Listen>,
     /// WebSocket listener.
     pub websocket: Option<WebsocketOptions>,
+    /// Accept leaf node connections (`leafnodes { listen | port }`).
+    pub leaf_listen: Option<Listen>,
     /// Allow the fault control surface (`--control`) on a non-loopback address
     /// (`--control_allow_public`).
     pub control_allow_public: bool,
@@ -107,6 +109,7 @@ impl Default for Options {
             ports_file_dir: None,
             http: None,
             websocket: None,
+            leaf_listen: None,
             control_allow_public: false,
         }
     }
@@ -348,7 +351,7 @@ impl Options {
             "websocket" | "ws" => self.websocket = websocket(e, warnings)?,
             "leafnodes" | "leaf" => {
                 if e.value.kind != Kind::Bool(false) {
-                    leafnodes(e, &mut self.config, warnings)?;
+                    self.leaf_listen = leafnodes(e, &mut self.config, warnings)?;
                 }
             }
             "jetstream" => {
@@ -639,12 +642,17 @@ fn websocket(
 }
 
 /// `leafnodes { remotes [ { url | urls, deny_imports, deny_exports } ], reconnect }`: the hubs
-/// this server joins as a leaf node. Accepting leaf connections (`listen`/`port`) is not
-/// supported yet and is ignored with a warning, as are tuning keys that change nothing a
-/// client sees; remote keys that would change security (`credentials`, `nkey`, `tls`) are
+/// this server joins as a leaf node, and `listen`/`host`/`port` where other servers attach
+/// to it as leafs (returned). Tuning keys that change nothing a client sees are ignored with
+/// a warning; remote keys that would change security (`credentials`, `nkey`, `tls`) are
 /// refused. Credentials go in the URL (`nats-leaf://user:pass@host:7422`, or a token as the
 /// user), as nats-server takes them.
-fn leafnodes(e: &Entry, config: &mut Config, warnings: &mut Vec<Warning>) -> Result<(), ConfError> {
+fn leafnodes(
+    e: &Entry,
+    config: &mut Config,
+    warnings: &mut Vec<Warning>,
+) -> Result<Option<Listen>, ConfError> {
+    let mut listen: Option<Listen> = None;
     for l in map(e)?.entries().iter().filter(|l| !l.referenced) {
         match l.key.to_ascii_lowercase().as_str() {
             "remotes" => {
@@ -661,14 +669,23 @@ fn leafnodes(e: &Entry, config: &mut Config, warnings: &mut Vec<Warning>) -> Res
                 }
             }
             "reconnect" | "reconnect_delay" => config.leaf_reconnect = duration(l, warnings)?,
-            "listen" | "port" | "host" | "net" => {
-                warnings.push(Warning::at(
-                    &l.key_pos,
-                    format!(
-                        "leafnodes \"{}\": accepting leaf node connections is not supported by skiff yet; ignored",
-                        l.key
-                    ),
-                ));
+            "listen" => {
+                let (host, port) = host_port(l)?;
+                let old = listen.take();
+                listen = Some(Listen {
+                    host: host.or(old.and_then(|o| o.host)),
+                    port: listener_port(l, port)?,
+                });
+            }
+            "port" => {
+                let port = listener_port(l, int(l)?)?;
+                let host = listen.take().and_then(|o| o.host);
+                listen = Some(Listen { host, port });
+            }
+            "host" | "net" => {
+                let host = Some(string(l)?);
+                let port = listen.take().map_or(0, |o| o.port);
+                listen = Some(Listen { host, port });
             }
             "tls"
             | "authorization"
@@ -687,7 +704,7 @@ fn leafnodes(e: &Entry, config: &mut Config, warnings: &mut Vec<Warning>) -> Res
             _ => return Err(unknown(l)),
         }
     }
-    Ok(())
+    Ok(listen)
 }
 
 /// One entry of `leafnodes { remotes [...] }`.

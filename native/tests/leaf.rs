@@ -472,3 +472,107 @@ async fn a_link_over_the_hubs_websocket_listener_carries_both_ways() {
         .unwrap();
     assert_eq!(msg.payload.len(), big.len());
 }
+
+/// A nats-server leaf of a Skiff hub (nats-server dials Skiff's leafnode listener).
+struct EdgeLeaf {
+    child: Child,
+    client_port: u16,
+}
+
+impl Drop for EdgeLeaf {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn edge_leaf_of(binary: &Path, hub_leaf_port: u16) -> EdgeLeaf {
+    let client_port = free_port();
+    let dir = std::env::temp_dir().join(format!("skiff-edge-{}-{client_port}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = dir.join("edge.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "listen: 127.0.0.1:{client_port}\nserver_name: edge\nleafnodes {{ reconnect: \"100ms\", remotes: [ {{ url: \"nats-leaf://127.0.0.1:{hub_leaf_port}\" }} ] }}\n"
+        ),
+    )
+    .unwrap();
+    EdgeLeaf {
+        child: spawn(binary, &conf, client_port),
+        client_port,
+    }
+}
+
+#[tokio::test]
+async fn nats_server_attaches_to_skiff_as_a_leaf() {
+    let Some(binary) = nats_server() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "nats-server missing"
+        );
+        eprintln!("SKIPPED: .tools/nats-server is missing (scripts/setup.sh installs it)");
+        return;
+    };
+    let mut options = ServerOptions::default();
+    options.leafnodes = Some(skiff::ListenAddr::new("127.0.0.1", 0));
+    let hub = common::embedded_with(options);
+    let edge = edge_leaf_of(&binary, hub.leafnode_addr().unwrap().port());
+    let on_hub = connect(hub.client_url().unwrap()).await;
+    let on_edge = connect(format!("nats://127.0.0.1:{}", edge.client_port)).await;
+
+    // Edge to Skiff, and Skiff to edge, through wildcards.
+    let mut hub_sub = on_hub.subscribe("to.hub.>").await.unwrap();
+    on_hub.flush().await.unwrap();
+    publish_until_received(&on_edge, "to.hub.x", "from edge", &mut hub_sub).await;
+    let mut edge_sub = on_edge.subscribe("to.edge.*").await.unwrap();
+    on_edge.flush().await.unwrap();
+    publish_until_received(&on_hub, "to.edge.y", "from skiff", &mut edge_sub).await;
+
+    // A queue group that lives only on the edge takes each of Skiff's messages once.
+    let mut a = on_edge.queue_subscribe("jobs", "q".into()).await.unwrap();
+    let mut b = on_edge.queue_subscribe("jobs", "q".into()).await.unwrap();
+    on_edge.flush().await.unwrap();
+    let mut probe = on_edge.subscribe("jobs").await.unwrap();
+    on_edge.flush().await.unwrap();
+    publish_until_received(&on_hub, "jobs", "probe", &mut probe).await;
+    drop(probe);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let _ = (drain(&mut a).await, drain(&mut b).await);
+    for i in 0..20 {
+        on_hub.publish("jobs", format!("{i}").into()).await.unwrap();
+    }
+    on_hub.flush().await.unwrap();
+    let (a, b) = (drain(&mut a).await, drain(&mut b).await);
+    assert_eq!(
+        a.len() + b.len(),
+        20,
+        "each job once: {} + {}",
+        a.len(),
+        b.len()
+    );
+
+    // Request/reply across: a service on the edge answers a Skiff client.
+    let mut service = on_edge.subscribe("edge.svc").await.unwrap();
+    let responder = on_edge.clone();
+    tokio::spawn(async move {
+        while let Some(req) = service.next().await {
+            responder
+                .publish(req.reply.unwrap(), "edge answers".into())
+                .await
+                .unwrap();
+        }
+    });
+    on_edge.flush().await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let answer = loop {
+        match on_hub.request("edge.svc", "q".into()).await {
+            Ok(answer) => break answer,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("request across the link: {e}"),
+        }
+    };
+    assert_eq!(&answer.payload[..], b"edge answers");
+}

@@ -1,5 +1,8 @@
-//! Leaf links: this broker as a leaf node of a NATS hub (nats-server's leafnode protocol, the
-//! soliciting side).
+//! Leaf links (nats-server's leafnode protocol), both ways: this broker as a leaf node of a
+//! NATS hub (the link it dials: the *spoke* side), and as the hub other servers attach to as
+//! leafs ([`Broker::accept_leaf`]: the *hub* side, which sends INFO and waits for CONNECT).
+//! Interest follows nats-server's rules: a spoke link is told only about local clients' and
+//! accepted leafs' interest (never another hub's), a hub link about everything but its own.
 //!
 //! A remote is dialed when its timer fires ([`Output::DialLeaf`]); the host reports the
 //! outcome ([`Broker::leaf_connected`], [`Broker::leaf_dial_failed`]) and the core decides
@@ -116,11 +119,12 @@ impl LeafState {
     }
 }
 
-/// A connection's leaf side: set on connections that are links to a hub.
+/// A connection's leaf side: set on connections that are leaf links.
 #[derive(Debug)]
 pub(crate) struct LeafLink {
-    /// The remote it serves.
-    remote: usize,
+    /// The remote it serves, on a link this broker dialed (the spoke side); `None` on a link
+    /// it accepted (the hub side).
+    remote: Option<usize>,
     parser: LeafParser,
     /// CONNECT sent: interest and messages flow.
     active: bool,
@@ -128,8 +132,14 @@ pub(crate) struct LeafLink {
     smap: HashMap<Bytes, u32>,
     deny_imports: Rules,
     deny_exports: Rules,
-    /// The hub's server name, once its INFO came.
+    /// The other server's name, once its INFO (or CONNECT) came.
     hub: String,
+}
+
+impl LeafLink {
+    fn spoke(&self) -> bool {
+        self.remote.is_some()
+    }
 }
 
 /// A snapshot of one leaf link, as monitoring shows it (`/leafz`).
@@ -138,10 +148,11 @@ pub(crate) struct LeafLink {
 pub struct LeafInfo {
     /// The connection.
     pub conn: ConnId,
-    /// The hub's server name.
+    /// The other server's name.
     pub hub: String,
-    /// The remote's index in `Config::leaf_remotes`.
-    pub remote: usize,
+    /// The remote's index in `Config::leaf_remotes` for a link this broker dialed; `None`
+    /// for a leaf that attached to this broker.
+    pub remote: Option<usize>,
     /// Interest announced to the hub (subjects and queue groups).
     pub announced: usize,
     /// The hub's interest held here.
@@ -173,7 +184,7 @@ impl Broker {
             deny: deny.to_vec(),
         };
         let link = LeafLink {
-            remote,
+            remote: Some(remote),
             parser: LeafParser::new(
                 self.config.max_control_line.saturating_mul(LINE_FACTOR),
                 self.config.max_payload,
@@ -197,6 +208,60 @@ impl Broker {
             }
         }
         self.leaf.remotes[remote].conn = Some(id);
+        self.timers
+            .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
+        Ok(id)
+    }
+
+    /// A server connected to the host's leafnode listener to attach as a leaf: the broker
+    /// sends its INFO and waits for the leaf's CONNECT.
+    ///
+    /// # Errors
+    /// The broker is shutting down.
+    pub fn accept_leaf(&mut self, peer: PeerInfo, now: Instant) -> Result<ConnId, Refused> {
+        self.advance(now);
+        if self.phase != Phase::Running {
+            return Err(Refused::ShuttingDown);
+        }
+        let link = LeafLink {
+            remote: None,
+            parser: LeafParser::new(
+                self.config.max_control_line.saturating_mul(LINE_FACTOR),
+                self.config.max_payload,
+            ),
+            active: false,
+            smap: HashMap::new(),
+            deny_imports: Rules::default(),
+            deny_exports: Rules::default(),
+            hub: String::new(),
+        };
+        let id = self.new_conn(peer, now, Some(Box::new(link)));
+        let cid = self.conn_mut(id).map_or(0, |c| c.cid);
+        let (host, port) = self
+            .config
+            .leaf_listen
+            .clone()
+            .unwrap_or_else(|| (self.config.host.clone(), 7422));
+        let name = if self.config.server_name.is_empty() {
+            &self.server_id
+        } else {
+            &self.config.server_name
+        };
+        let info = serde_json::json!({
+            "server_id": self.server_id,
+            "server_name": name,
+            "version": self.config.version,
+            "proto": 1,
+            "go": "rust",
+            "host": host,
+            "port": port,
+            "headers": self.config.headers,
+            "max_payload": self.config.max_payload,
+            "client_id": cid,
+            "leafnode_urls": [format!("{host}:{port}")],
+        });
+        let line = format!("INFO {info} \r\n");
+        self.send(id, line.as_bytes());
         self.timers
             .schedule(now + self.config.ping_interval, id, TimerKind::Ping);
         Ok(id)
@@ -267,7 +332,8 @@ impl Broker {
     /// A link closed: forget it and dial again later.
     pub(super) fn leaf_link_closed(&mut self, id: ConnId, link: &LeafLink) {
         self.leaf.links.retain(|&l| l != id);
-        let Some(state) = self.leaf.remotes.get_mut(link.remote) else {
+        let Some(remote) = link.remote else { return };
+        let Some(state) = self.leaf.remotes.get_mut(remote) else {
             return;
         };
         if state.conn == Some(id) {
@@ -278,7 +344,7 @@ impl Broker {
         } else {
             self.config.leaf_reconnect
         };
-        self.schedule_dial(link.remote, delay);
+        self.schedule_dial(remote, delay);
     }
 
     /// Parses and performs the leaf operations buffered for `conn`.
@@ -324,7 +390,8 @@ impl Broker {
                     }
                 }
             }
-            LeafOp::Ok | LeafOp::Connect(_) => {}
+            LeafOp::Connect(json) => self.on_leaf_connect(id, &json),
+            LeafOp::Ok => {}
             LeafOp::Err(text) => {
                 let text = String::from_utf8_lossy(&text).into_owned();
                 let permissions = text.contains("Permissions Violation");
@@ -361,10 +428,9 @@ impl Broker {
     fn on_leaf_info(&mut self, id: ConnId, json: &[u8]) {
         let Some(c) = self.conn_mut(id) else { return };
         let link = c.leaf.as_deref().expect("a leaf link");
-        if link.active {
-            return; // later INFOs (connect_urls updates, lame duck) change nothing here
-        }
-        let remote = link.remote;
+        let Some(remote) = link.remote.filter(|_| !link.active) else {
+            return; // later INFOs (URL updates, lame duck), or a leaf's: nothing to do
+        };
         let info: serde_json::Value = match serde_json::from_slice(json) {
             Ok(v) => v,
             Err(e) => {
@@ -431,16 +497,98 @@ impl Broker {
         self.send(id, line.as_bytes());
         self.leaf.links.push(id);
         self.announce_all_interest(id);
-        self.notice(id, ConnEvent::LeafConnected { hub });
+        self.notice(id, ConnEvent::LeafConnected { server: hub });
     }
 
-    /// Sends every local interest and the loop detection subject to a new link.
+    /// A leaf's CONNECT on a link this broker accepted: the link is up, and it learns all
+    /// the interest here.
+    fn on_leaf_connect(&mut self, id: ConnId, json: &[u8]) {
+        let Some(c) = self.conn_mut(id) else { return };
+        let link = c.leaf.as_deref().expect("a leaf link");
+        if link.spoke() || link.active {
+            return;
+        }
+        let connect: serde_json::Value = match serde_json::from_slice(json) {
+            Ok(v) => v,
+            Err(e) => {
+                let text = format!("invalid CONNECT from the leaf: {e}");
+                self.notice(id, ConnEvent::LeafError { text });
+                self.close(id, CloseReason::ProtocolViolation, None);
+                return;
+            }
+        };
+        // A client carries `lang`; a leaf does not (nats-server's wrong-port check).
+        if connect
+            .get("lang")
+            .and_then(|v| v.as_str())
+            .is_some_and(|l| !l.is_empty())
+        {
+            self.notice(
+                id,
+                ConnEvent::LeafError {
+                    text: "attempted to connect to leaf node port".into(),
+                },
+            );
+            self.close(
+                id,
+                CloseReason::ProtocolViolation,
+                Some("attempted to connect to leaf node port"),
+            );
+            return;
+        }
+        let headers =
+            self.config.headers && connect.get("headers") == Some(&serde_json::Value::Bool(true));
+        let name = connect
+            .get("name")
+            .or_else(|| connect.get("id"))
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_owned();
+        // The leaf's `deny_pub` (its deny_imports): what it does not want from here.
+        let deny_pub: Vec<String> = connect
+            .get("deny_pub")
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let Some(c) = self.conn_mut(id) else { return };
+        c.phase = ConnPhase::Active;
+        c.headers = headers;
+        if !deny_pub.is_empty() {
+            c.perms = Some(Box::new(crate::Permissions {
+                publish: Rules::default(),
+                subscribe: Rules {
+                    allow: None,
+                    deny: deny_pub,
+                },
+            }));
+        }
+        let link = c.leaf.as_deref_mut().expect("a leaf link");
+        link.active = true;
+        link.hub.clone_from(&name);
+        self.leaf.links.push(id);
+        self.announce_all_interest(id);
+        self.notice(id, ConnEvent::LeafConnected { server: name });
+    }
+
+    /// Sends every interest the link may hear of, and the loop detection subject, to a new
+    /// link.
     fn announce_all_interest(&mut self, id: ConnId) {
+        let spoke = self
+            .conn_mut(id)
+            .and_then(|c| c.leaf.as_deref())
+            .is_some_and(LeafLink::spoke);
         let mut smap: HashMap<Bytes, u32> = HashMap::new();
-        for sub in self.subs.iter().flatten().filter(|s| !s.leaf) {
-            *smap
-                .entry(interest_key(&sub.subject, sub.queue.as_ref()))
-                .or_insert(0) += 1;
+        for sub in self.subs.iter().flatten() {
+            let origin = sub.leaf.then_some((sub.conn, sub.from_spoke));
+            if passes_to(id, spoke, origin) {
+                *smap
+                    .entry(interest_key(&sub.subject, sub.queue.as_ref()))
+                    .or_insert(0) += sub.weight;
+            }
         }
         let lds = self.leaf.lds.clone();
         let Some(c) = self.conn_mut(id) else { return };
@@ -458,12 +606,23 @@ impl Broker {
         self.send(id, &lines);
     }
 
-    /// A local subscription came (`delta` 1) or went (-1): tell every link that must know.
-    pub(super) fn leaf_interest(&mut self, subject: &Bytes, queue: Option<&Bytes>, delta: i32) {
+    /// A subscription came (`delta` > 0) or went (< 0), weighted by the members it stands
+    /// for: tell every link that must know. `origin` is the link that owns it (with whether
+    /// that link is a spoke), `None` for a local client's.
+    pub(super) fn leaf_interest(
+        &mut self,
+        subject: &Bytes,
+        queue: Option<&Bytes>,
+        delta: i32,
+        origin: Option<(ConnId, bool)>,
+    ) {
         let key = interest_key(subject, queue);
         for id in self.leaf.links.clone() {
             let Some(c) = self.conn_mut(id) else { continue };
             let link = c.leaf.as_deref_mut().expect("a leaf link");
+            if !passes_to(id, link.spoke(), origin) {
+                continue;
+            }
             let before = link.smap.get(&key).copied().unwrap_or(0);
             if delta < 0 && before == 0 {
                 continue;
@@ -493,11 +652,9 @@ impl Broker {
             self.close(id, CloseReason::ProtocolViolation, Some(text));
             return;
         }
-        if subject.starts_with(LDS_PREFIX.as_bytes()) {
-            return; // another server's loop detection: nothing to deliver here
-        }
         let Some(c) = self.conn_mut(id) else { return };
         let link = c.leaf.as_deref().expect("a leaf link");
+        let spoke = link.spoke();
         if link.deny_exports.denies(&subject) {
             return;
         }
@@ -507,7 +664,13 @@ impl Broker {
         };
         let key = interest_key(&subject, queue.as_ref());
         if let Some(&existing) = c.subs.get(&key) {
-            self.sub_mut(existing).weight = weight;
+            // A queue's new weight: pass the difference on.
+            let before = std::mem::replace(&mut self.sub_mut(existing).weight, weight);
+            let delta = i64::from(weight) - i64::from(before);
+            if delta != 0 && self.leaf.has_links() {
+                let delta = i32::try_from(delta).unwrap_or(0);
+                self.leaf_interest(&subject, queue.as_ref(), delta, Some((id, spoke)));
+            }
             return;
         }
         if !crate::subject::is_valid_subscription(&subject) {
@@ -523,6 +686,7 @@ impl Broker {
             max: None,
             delivered: 0,
             leaf: true,
+            from_spoke: spoke,
             weight,
         });
         if self
@@ -536,6 +700,8 @@ impl Broker {
         if let Some(c) = self.conn_mut(id) {
             c.subs.insert(key, sub_key);
         }
+        let delta = i32::try_from(weight).unwrap_or(i32::MAX);
+        self.leaf_interest(&subject, queue.as_ref(), delta, Some((id, spoke)));
     }
 
     /// A message from the hub.
@@ -576,10 +742,21 @@ impl Broker {
         let remote = self
             .conn_mut(id)
             .and_then(|c| c.leaf.as_deref())
-            .map(|l| l.remote);
+            .and_then(|l| l.remote);
         if let Some(state) = remote.and_then(|r| self.leaf.remotes.get_mut(r)) {
             state.loop_detected = true;
         }
+    }
+}
+
+/// Whether interest owned by `origin` (a link and whether it is a spoke; `None` for a local
+/// client) is announced over link `to`: never back to its own link, and a spoke link hears
+/// only of local clients and accepted leafs, never of another hub.
+fn passes_to(to: ConnId, to_spoke: bool, origin: Option<(ConnId, bool)>) -> bool {
+    match origin {
+        None => true,
+        Some((owner, _)) if owner == to => false,
+        Some((_, owner_spoke)) => !(to_spoke && owner_spoke),
     }
 }
 

@@ -246,3 +246,119 @@ fn a_client_port_is_not_a_hub_and_bad_input_closes_the_link() {
     // Links are not clients: monitoring's connection list leaves them out.
     assert_eq!(h.broker.connections().count(), 0);
 }
+
+/// A leaf attaches to the harness's broker (the hub side): returns the link and its INFO.
+fn accepted(h: &mut Harness, connect: &str) -> (ConnId, String) {
+    let link = h
+        .broker
+        .accept_leaf(crate::PeerInfo::in_process(), h.now)
+        .unwrap();
+    h.conns.entry(link).or_default();
+    h.drain();
+    let info = h.take(link);
+    h.send(link, format!("CONNECT {connect}\r\n").as_bytes());
+    (link, info)
+}
+
+#[test]
+fn as_a_hub_it_sends_info_then_all_interest_after_connect() {
+    let mut h = Harness::new(Config {
+        leaf_listen: Some(("127.0.0.1".into(), 7422)),
+        ..Config::default()
+    });
+    let _c = client(&mut h, "SUB foo 1\r\nSUB work q 2\r\n");
+    let (leaf, info) = accepted(&mut h, r#"{"name":"edge","hub":false,"headers":true}"#);
+    assert!(
+        info.starts_with("INFO {") && info.ends_with(" \r\n"),
+        "{info}"
+    );
+    for field in [
+        r#""leafnode_urls":["127.0.0.1:7422"]"#,
+        r#""client_id":2"#,
+        r#""headers":true"#,
+    ] {
+        assert!(info.contains(field), "{info} lacks {field}");
+    }
+    let sent = h.take(leaf);
+    assert!(
+        sent.starts_with("LS+ foo\r\nLS+ work q 1\r\nLS+ $LDS."),
+        "{sent}"
+    );
+    // The leaf's interest routes local publishes to it; its messages reach local clients.
+    h.send(leaf, b"LS+ edge.>\r\n");
+    let c2 = client(&mut h, "SUB from.edge 9\r\n");
+    assert_eq!(h.take(leaf), "LS+ from.edge\r\n");
+    h.send(c2, b"PUB edge.x 2\r\nhi\r\n");
+    assert_eq!(h.take(leaf), "LMSG edge.x 2\r\nhi\r\n");
+    h.send(leaf, b"LMSG from.edge 3\r\nyes\r\n");
+    assert_eq!(h.take(c2), "MSG from.edge 9 3\r\nyes\r\n");
+    // A client knocking on the leaf port is told so.
+    let (wrong, _) = accepted(&mut h, r#"{"lang":"go","verbose":false}"#);
+    assert_eq!(
+        h.take(wrong),
+        "-ERR 'attempted to connect to leaf node port'\r\n"
+    );
+    assert_eq!(h.closed(wrong), Some(CloseReason::ProtocolViolation));
+}
+
+#[test]
+fn a_hub_passes_interest_and_messages_between_its_leafs() {
+    let mut h = Harness::new(Config::default());
+    let (a, _) = accepted(&mut h, r#"{"name":"a"}"#);
+    let (b, _) = accepted(&mut h, r#"{"name":"b"}"#);
+    // Our own loop subject, as every link learns it, and leaf A's.
+    let ours = lds(&h.take(a));
+    h.take(b);
+    let lds_a = "$LDS.leafAsOwnSubject";
+    // A's interest (and its loop subject) reaches B, not A itself.
+    h.send(
+        a,
+        format!("LS+ shared\r\nLS+ {lds_a}\r\nLS+ grp g 3\r\n").as_bytes(),
+    );
+    assert_eq!(
+        h.take(b),
+        format!("LS+ shared\r\nLS+ {lds_a}\r\nLS+ grp g 3\r\n")
+    );
+    assert_eq!(h.take(a), "");
+    // B's message reaches A once, and never goes back to B.
+    h.send(b, b"LS+ shared\r\n");
+    h.take(a);
+    h.send(b, b"LMSG shared 1\r\nx\r\nLMSG grp | g 1\r\ny\r\n");
+    assert_eq!(h.take(a), "LMSG shared 1\r\nx\r\nLMSG grp | g 1\r\ny\r\n");
+    assert_eq!(h.take(b), "");
+    // A queue weight change is passed on; a closed leaf's interest is withdrawn.
+    h.send(a, b"LS+ grp g 5\r\n");
+    assert_eq!(h.take(b), "LS+ grp g 5\r\n");
+    h.disconnect(a);
+    let gone = h.take(b);
+    for line in [
+        "LS- grp g\r\n".to_owned(),
+        "LS- shared\r\n".to_owned(),
+        format!("LS- {lds_a}\r\n"),
+    ] {
+        assert!(gone.contains(&line), "{gone} lacks {line}");
+    }
+    // Our own loop subject coming back over a link is a loop: that link closes.
+    h.send(b, format!("LS+ {ours}\r\n").as_bytes());
+    assert!(h.take(b).starts_with("-ERR 'Loop detected"));
+    assert_eq!(h.closed(b), Some(CloseReason::ProtocolViolation));
+}
+
+#[test]
+fn a_spoke_passes_on_accepted_leafs_interest_but_never_another_hubs() {
+    let mut h = Harness::new(config(remote("hub")));
+    let (up, _) = link_up(&mut h);
+    let (down, _) = accepted(&mut h, r#"{"name":"edge"}"#);
+    h.take(down);
+    // The edge leaf's interest goes up to our hub...
+    h.send(down, b"LS+ edge.data\r\n");
+    assert_eq!(h.take(up), "LS+ edge.data\r\n");
+    // ...and our hub's interest goes down to the edge leaf (a hub link hears everything).
+    h.send(up, b"LS+ hub.data\r\n");
+    assert_eq!(h.take(down), "LS+ hub.data\r\n");
+    // A message from the hub reaches the edge leaf, and the edge's reaches the hub.
+    h.send(up, b"LMSG edge.data 1\r\nx\r\n");
+    assert_eq!(h.take(down), "LMSG edge.data 1\r\nx\r\n");
+    h.send(down, b"LMSG hub.data 1\r\ny\r\n");
+    assert_eq!(h.take(up), "LMSG hub.data 1\r\ny\r\n");
+}

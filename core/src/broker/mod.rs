@@ -91,8 +91,11 @@ struct Subscription {
     /// Auto-unsubscribe after this many deliveries.
     max: Option<u64>,
     delivered: u64,
-    /// Owned by a leaf link: the hub's interest (`LS+`), delivered as `LMSG`.
+    /// Owned by a leaf link: the other side's interest (`LS+`), delivered as `LMSG`.
     leaf: bool,
+    /// Owned by a link this broker dialed (its hub's interest, which is not passed on to
+    /// other hubs).
+    from_spoke: bool,
     /// Queue members behind a leaf link's queue interest (1 for local subscriptions).
     weight: u32,
 }
@@ -833,6 +836,7 @@ impl Broker {
             max: None,
             delivered: 0,
             leaf: false,
+            from_spoke: false,
             weight: 1,
         });
         if self
@@ -851,7 +855,7 @@ impl Broker {
             self.send(id, encode::OK);
         }
         if self.leaf.has_links() {
-            self.leaf_interest(&subject, queue.as_ref(), 1);
+            self.leaf_interest(&subject, queue.as_ref(), 1, None);
         }
         if self.faults.any() {
             self.fault_subscribed(id, &subject);
@@ -1433,8 +1437,10 @@ impl Broker {
     fn unindex_sub(&mut self, key: SubKey) {
         if let Some(sub) = self.free_sub(key) {
             self.sublist.remove(&sub.subject, sub.queue.as_deref(), key);
-            if !sub.leaf && self.leaf.has_links() {
-                self.leaf_interest(&sub.subject, sub.queue.as_ref(), -1);
+            if self.leaf.has_links() {
+                let origin = sub.leaf.then_some((sub.conn, sub.from_spoke));
+                let delta = -i32::try_from(sub.weight).unwrap_or(i32::MAX);
+                self.leaf_interest(&sub.subject, sub.queue.as_ref(), delta, origin);
             }
         }
     }

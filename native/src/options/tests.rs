@@ -472,13 +472,16 @@ fn leafnodes_block() {
     assert_eq!(remotes[0].deny_exports, ["a", "b.*"]);
     assert_eq!(remotes[1].urls[1].port, 4000);
     assert_eq!(o.config.leaf_reconnect, Duration::from_secs(5));
-    // Accepting leafs is not there yet, and only $G exists: both warn, naming the key.
-    assert_eq!(w.len(), 2, "{w:?}");
-    assert!(
-        w[0].to_string()
-            .starts_with("t.conf:3:2: leafnodes \"port\"")
+    // Only $G exists: an account warns, naming the key.
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].to_string().contains("\"account\""));
+    assert_eq!(o.leaf_listen.as_ref().map(|l| l.port), Some(7422));
+    let o = ok("leafnodes { listen: \"127.0.0.1:-1\" }");
+    let listen = o.leaf_listen.unwrap();
+    assert_eq!(
+        (listen.host.as_deref(), listen.port),
+        (Some("127.0.0.1"), 0)
     );
-    assert!(w[1].to_string().contains("\"account\""));
     assert!(
         err("leafnodes { remotes: [ { url: \"http://x\" } ] }")
             .contains("unsupported leafnode URL scheme")

@@ -92,6 +92,8 @@ pub(crate) struct Hub {
     monitor: Option<Task<()>>,
     /// The WebSocket accept loop; dropped when the client listener stops.
     websocket: Option<Task<()>>,
+    /// The leafnode accept loop; runs until the server stops.
+    leafnodes: Option<Task<()>>,
     /// Transport tasks serving connections (see [`Hub::spawn_transport`]).
     transports: Vec<Task<()>>,
     /// The accept loop's cancellation, which completes once its socket is closed: the host
@@ -177,6 +179,8 @@ pub(crate) struct Setup {
     pub(crate) monitor: Option<(smol::net::TcpListener, crate::monitor::MonitorState)>,
     /// The WebSocket listener and its settings, if WebSocket clients are accepted.
     pub(crate) websocket: Option<(smol::net::TcpListener, crate::websocket::Settings)>,
+    /// The leafnode listener, if any.
+    pub(crate) leafnodes: Option<smol::net::TcpListener>,
     /// Runs once the broker has stopped and writes are flushed (removes the ports file).
     pub(crate) on_stopped: Box<dyn FnOnce() + Send>,
 }
@@ -206,6 +210,7 @@ pub(crate) fn run(setup: Setup) {
             signals: None,
             monitor: None,
             websocket: None,
+            leafnodes: None,
             transports: Vec::new(),
             unlistening: None,
             armed: None,
@@ -230,6 +235,10 @@ pub(crate) fn run(setup: Setup) {
     if let Some((listener, settings)) = setup.websocket {
         let accept = crate::websocket::accept_loop(listener, weak.clone(), Rc::new(settings));
         hub.borrow_mut().websocket = Some(executor.spawn(accept));
+    }
+    if let Some(listener) = setup.leafnodes {
+        let accept = super::listener::leaf_accept_loop(listener, weak.clone());
+        hub.borrow_mut().leafnodes = Some(executor.spawn(accept));
     }
     let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));
     hub.borrow_mut().settle();
@@ -487,6 +496,15 @@ impl Hub {
     pub(crate) fn attach_leaf(&mut self, io: ConnIo, peer: PeerInfo, remote: usize) {
         let now = self.clock.now();
         let Ok(conn) = self.broker.leaf_connected(remote, peer, now) else {
+            return;
+        };
+        self.start_conn(conn, io);
+    }
+
+    /// A server attached to the leafnode listener.
+    pub(crate) fn attach_accepted_leaf(&mut self, io: ConnIo, peer: PeerInfo) {
+        let now = self.clock.now();
+        let Ok(conn) = self.broker.accept_leaf(peer, now) else {
             return;
         };
         self.start_conn(conn, io);

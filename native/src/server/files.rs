@@ -44,6 +44,7 @@ pub(crate) fn ports_json(
     if let Some(ws) = websocket {
         json.push_str(&format!(r#","websocket":["ws://{}"]"#, advertised(ws)));
     }
+
     json.push('}');
     json
 }

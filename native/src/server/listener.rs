@@ -54,3 +54,21 @@ pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef) {
         }
     }
 }
+
+/// Accepts servers attaching as leaf nodes until the task is dropped.
+pub(crate) async fn leaf_accept_loop(listener: TcpListener, hub: HubRef) {
+    loop {
+        match listener.accept().await {
+            Ok((stream, addr)) => {
+                let _ = stream.set_nodelay(true);
+                let Some(hub) = hub.upgrade() else { return };
+                hub.borrow_mut()
+                    .attach_accepted_leaf(ConnIo::tcp(stream), PeerInfo::tcp(addr));
+            }
+            Err(e) => {
+                tracing::error!("Error accepting leafnode connection: {e}");
+                smol::Timer::after(ACCEPT_BACKOFF).await;
+            }
+        }
+    }
+}

@@ -297,6 +297,23 @@ impl Server {
             }
             None => None,
         };
+        let leafnodes = match &options.leafnodes {
+            Some(listen) => {
+                let addr = format!("{}:{}", listen.host, listen.port);
+                let bound = listener::bind(&addr)
+                    .and_then(smol::net::TcpListener::try_from)
+                    .and_then(|l| Ok((l.local_addr()?, l)));
+                let (local, listener) = bound.map_err(|source| StartError::ListenOther {
+                    what: "leafnode",
+                    addr,
+                    source,
+                })?;
+                let _ = self.shared.leaf_addr.set(local);
+                options.config.leaf_listen = Some((listen.host.clone(), local.port()));
+                Some(listener)
+            }
+            None => None,
+        };
         options.config.host.clone_from(&options.host);
         options.config.server_name.clone_from(&options.server_name);
         if let Some(path) = &options.pid_file {
@@ -324,6 +341,7 @@ impl Server {
                 let path = files::ports_file_path(dir, &program);
                 let http = self.shared.http_addr.get().copied();
                 let ws = self.shared.websocket_addr.get().copied();
+                // nats-server 2.15 lists no leafnode URL in the ports file; neither do we.
                 std::fs::write(&path, files::ports_json(*addr, http, ws)).map_err(|source| {
                     StartError::File {
                         path: path.clone(),
@@ -356,6 +374,13 @@ impl Server {
                 );
                 tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
             }
+            if let (Some(leaf), Some(addr)) = (&options.leafnodes, shared.leaf_addr.get()) {
+                tracing::info!(
+                    "Listening for leafnode connections on {}:{}",
+                    leaf.host,
+                    addr.port()
+                );
+            }
             if let Some(addr) = shared.local_addr.get() {
                 tracing::info!(
                     "Listening for client connections on {}:{}",
@@ -375,6 +400,7 @@ impl Server {
                 signals,
                 monitor,
                 websocket,
+                leafnodes,
                 on_stopped,
             };
             // A panic is a bug, but it must not leave `wait_for_shutdown` waiting forever.
@@ -413,6 +439,11 @@ impl Server {
     /// The monitoring listener's address, once started with [`ServerOptions::http`].
     pub fn http_addr(&self) -> Option<SocketAddr> {
         self.shared.http_addr.get().copied()
+    }
+
+    /// The leafnode listener's address, once started with [`ServerOptions::leafnodes`].
+    pub fn leafnode_addr(&self) -> Option<SocketAddr> {
+        self.shared.leaf_addr.get().copied()
     }
 
     /// The WebSocket listener's address, once started with [`ServerOptions::websocket`].

@@ -48,6 +48,9 @@ pub struct ServerOptions {
     pub http: Option<ListenAddr>,
     /// Accept WebSocket clients (nats-server's `websocket {}` block, without TLS).
     pub websocket: Option<WebsocketListen>,
+    /// Accept leaf node connections here (nats-server's `leafnodes { listen }`): other
+    /// servers attach to this one as leafs.
+    pub leafnodes: Option<ListenAddr>,
 }
 
 /// The WebSocket listener: where, and which upgrades it accepts.
@@ -113,6 +116,7 @@ impl Default for ServerOptions {
             reload: None,
             seed: None,
             http: None,
+            leafnodes: None,
             websocket: None,
             control_allow_public: false,
         }

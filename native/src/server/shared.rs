@@ -19,6 +19,8 @@ pub(crate) struct Shared {
     pub(crate) local_addr: OnceLock<SocketAddr>,
     /// The monitoring listener's address, once bound.
     pub(crate) http_addr: OnceLock<SocketAddr>,
+    /// The leafnode listener's bound address.
+    pub(crate) leaf_addr: OnceLock<SocketAddr>,
     /// The WebSocket listener's address, once bound.
     pub(crate) websocket_addr: OnceLock<SocketAddr>,
     /// Whether the client listener accepts connections.
@@ -36,6 +38,7 @@ impl Shared {
             done: async_channel::bounded(1),
             local_addr: OnceLock::new(),
             http_addr: OnceLock::new(),
+            leaf_addr: OnceLock::new(),
             websocket_addr: OnceLock::new(),
             listening: AtomicBool::new(false),
             shutdowns: AtomicU32::new(0),
