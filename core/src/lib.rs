@@ -53,7 +53,7 @@ mod time;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use broker::{Broker, ControlOp, Phase, Refused, Shutdown, control_error_json};
+pub use broker::{Broker, ControlOp, LeafInfo, Phase, Refused, Shutdown, control_error_json};
 pub use config::{Auth, Config, ConfigError, User};
 pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
 pub use leaf::{LeafRemote, LeafUrl};

@@ -516,6 +516,7 @@ async fn nats_server_attaches_to_skiff_as_a_leaf() {
     };
     let mut options = ServerOptions::default();
     options.leafnodes = Some(skiff::ListenAddr::new("127.0.0.1", 0));
+    options.http = Some(skiff::ListenAddr::new("127.0.0.1", 0));
     let hub = common::embedded_with(options);
     let edge = edge_leaf_of(&binary, hub.leafnode_addr().unwrap().port());
     let on_hub = connect(hub.client_url().unwrap()).await;
@@ -575,4 +576,55 @@ async fn nats_server_attaches_to_skiff_as_a_leaf() {
         }
     };
     assert_eq!(&answer.payload[..], b"edge answers");
+
+    // /leafz shows the link (not a spoke here), with nats-server's fields, and /varz counts it.
+    let http = hub.http_addr().unwrap();
+    let leafz = get_json(http, "/leafz?subs=1");
+    assert_eq!(leafz["leafnodes"], 1, "{leafz}");
+    let link = &leafz["leafs"][0];
+    assert_eq!(
+        (link["name"].as_str(), link["is_spoke"].as_bool()),
+        (Some("edge"), Some(false))
+    );
+    let interest = link["subscriptions_list"].as_array().unwrap();
+    assert!(interest.iter().any(|s| s == "jobs q"), "{link}");
+    assert!(link["in_msgs"].as_u64().unwrap() > 0 && link["out_msgs"].as_u64().unwrap() > 0);
+    let keys = |v: &serde_json::Value| -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    assert_eq!(
+        keys(link),
+        [
+            "account",
+            "compression",
+            "id",
+            "in_bytes",
+            "in_msgs",
+            "ip",
+            "is_spoke",
+            "name",
+            "out_bytes",
+            "out_msgs",
+            "port",
+            "rtt",
+            "subscriptions",
+            "subscriptions_list"
+        ]
+    );
+    let varz = get_json(http, "/varz");
+    assert_eq!(varz["leafnodes"], 1);
+    assert_eq!(varz["leaf"]["port"], hub.leafnode_addr().unwrap().port());
+}
+
+/// GET `path` from a monitoring address, as JSON.
+fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap()
 }

@@ -148,15 +148,23 @@ impl LeafLink {
 pub struct LeafInfo {
     /// The connection.
     pub conn: ConnId,
+    /// Its id (`lid`), from the same sequence as client ids.
+    pub cid: u64,
     /// The other server's name.
-    pub hub: String,
-    /// The remote's index in `Config::leaf_remotes` for a link this broker dialed; `None`
-    /// for a leaf that attached to this broker.
+    pub name: String,
+    /// The remote's index in `Config::leaf_remotes` for a link this broker dialed (this
+    /// broker is the spoke); `None` for a leaf that attached to this broker.
     pub remote: Option<usize>,
-    /// Interest announced to the hub (subjects and queue groups).
+    /// Where the other server is.
+    pub peer: PeerInfo,
+    /// The last measured round trip.
+    pub rtt: Option<Duration>,
+    /// Messages and bytes each way.
+    pub traffic: crate::Traffic,
+    /// Interest announced to the other side (subjects and queue groups).
     pub announced: usize,
-    /// The hub's interest held here.
-    pub hub_interest: usize,
+    /// The other side's interest held here (`subject` or `subject queue`), sorted.
+    pub interest: Vec<String>,
 }
 
 impl Broker {
@@ -287,12 +295,22 @@ impl Broker {
                 let slot = self.slots.get(id.index())?;
                 let c = slot.conn.as_deref().filter(|c| c.id == id)?;
                 let link = c.leaf.as_deref()?;
+                let mut interest: Vec<String> = c
+                    .subs
+                    .keys()
+                    .map(|k| String::from_utf8_lossy(k).into_owned())
+                    .collect();
+                interest.sort();
                 Some(LeafInfo {
                     conn: id,
-                    hub: link.hub.clone(),
+                    cid: c.cid,
+                    name: link.hub.clone(),
                     remote: link.remote,
+                    peer: c.peer,
+                    rtt: c.ping.rtt,
+                    traffic: c.traffic,
                     announced: link.smap.len(),
-                    hub_interest: c.subs.len(),
+                    interest,
                 })
             })
             .collect()

@@ -10,6 +10,7 @@ mod flow;
 mod gojson;
 mod info;
 pub(crate) mod leaf;
+pub use leaf::LeafInfo;
 mod outbound;
 mod timers;
 

@@ -143,7 +143,7 @@ struct Varz<'a> {
     max_pending: usize,
     cluster: Empty,
     gateway: Empty,
-    leaf: Empty,
+    leaf: LeafField,
     mqtt: Empty,
     websocket: WebsocketField<'a>,
     jetstream: Empty,
@@ -197,6 +197,21 @@ fn is_zero_usize(n: &usize) -> bool {
     *n == 0
 }
 
+/// `/varz`'s `leaf`: the leafnode listener, or `{}` without one.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum LeafField {
+    None(Empty),
+    Some {
+        host: String,
+        port: u16,
+        #[serde(serialize_with = "go_float")]
+        auth_timeout: f64,
+        #[serde(serialize_with = "go_float")]
+        tls_timeout: f64,
+    },
+}
+
 #[derive(Serialize)]
 #[serde(untagged)]
 enum WebsocketField<'a> {
@@ -238,7 +253,15 @@ pub(crate) fn varz(broker: &Broker, now: skiff_core::Instant, state: &MonitorSta
         max_pending: config.max_pending,
         cluster: Empty {},
         gateway: Empty {},
-        leaf: Empty {},
+        leaf: config
+            .leaf_listen
+            .clone()
+            .map_or(LeafField::None(Empty {}), |(host, port)| LeafField::Some {
+                host,
+                port,
+                auth_timeout: config.auth_timeout.as_secs_f64(),
+                tls_timeout: 2.0,
+            }),
         mqtt: Empty {},
         websocket: state
             .websocket
@@ -258,7 +281,7 @@ pub(crate) fn varz(broker: &Broker, now: skiff_core::Instant, state: &MonitorSta
         total_connections: stats.total_connections,
         routes: 0,
         remotes: 0,
-        leafnodes: 0,
+        leafnodes: broker.leaf_links().len(),
         in_msgs: t.in_msgs,
         in_bytes: t.in_bytes,
         in_client_msgs: t.in_msgs,
@@ -634,6 +657,75 @@ fn subsz_checked(
     }))
 }
 
+/// `/leafz`, in nats-server's field order.
+#[derive(Serialize)]
+struct Leafz<'a> {
+    server_id: &'a str,
+    now: String,
+    leafnodes: usize,
+    leafs: Vec<LeafzLink>,
+}
+
+/// One leaf link in `/leafz`.
+#[derive(Serialize)]
+struct LeafzLink {
+    id: u64,
+    name: String,
+    is_spoke: bool,
+    account: &'static str,
+    ip: String,
+    port: u16,
+    rtt: String,
+    in_msgs: u64,
+    out_msgs: u64,
+    in_bytes: u64,
+    out_bytes: u64,
+    subscriptions: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscriptions_list: Option<Vec<String>>,
+    compression: &'static str,
+}
+
+/// `/leafz` (`subs=1` lists each link's interest).
+pub(crate) fn leafz(
+    broker: &Broker,
+    now: skiff_core::Instant,
+    state: &MonitorState,
+    req: &Request,
+) -> Response {
+    let subs = match subs_mode(req) {
+        Ok(mode) => !matches!(mode, SubsMode::None),
+        Err(text) => return Response::bad_request(&text),
+    };
+    let leafs: Vec<LeafzLink> = broker
+        .leaf_links()
+        .into_iter()
+        .map(|l| LeafzLink {
+            id: l.cid,
+            name: l.name,
+            is_spoke: l.remote.is_some(),
+            account: "$G",
+            ip: l.peer.addr.map(|a| a.ip().to_string()).unwrap_or_default(),
+            port: l.peer.addr.map_or(0, |a| a.port()),
+            rtt: l.rtt.map(gofmt::duration).unwrap_or_default(),
+            in_msgs: l.traffic.in_msgs,
+            out_msgs: l.traffic.out_msgs,
+            in_bytes: l.traffic.in_bytes,
+            out_bytes: l.traffic.out_bytes,
+            subscriptions: l.interest.len(),
+            subscriptions_list: subs.then_some(l.interest),
+            compression: "not supported",
+        })
+        .collect();
+    let leafz = Leafz {
+        server_id: broker.server_id(),
+        now: gofmt::timestamp(state.wall(now)),
+        leafnodes: leafs.len(),
+        leafs,
+    };
+    Response::json(pretty(&leafz))
+}
+
 /// `/healthz`: ok while the broker serves clients; 503 once it is shutting down.
 pub(crate) fn healthz(broker: &Broker) -> Response {
     match broker.phase() {
@@ -652,6 +744,7 @@ pub(crate) fn index(version: &str) -> Response {
         ("varz", "General"),
         ("connz", "Connections"),
         ("subsz", "Subscriptions"),
+        ("leafz", "Leafnodes"),
         ("healthz", "Health"),
     ]
     .iter()

@@ -1,5 +1,6 @@
 //! HTTP monitoring (`-m`/`--http_port`, `http`/`http_port` in the config): nats-server's
-//! `/varz`, `/connz`, `/subsz` (alias `/subscriptionsz`), `/healthz` and the `/` index (and,
+//! `/varz`, `/connz`, `/subsz` (alias `/subscriptionsz`), `/healthz`, `/leafz` and the `/`
+//! index (and,
 //! with `--control`, Skiff's fault control surface on `/skiff/faults`), served
 //! on the server thread's executor next to the broker, from the broker's own counters.
 //!
@@ -84,7 +85,7 @@ pub(crate) fn respond(
     let path = if path.is_empty() { "/" } else { path };
     let known = matches!(
         path,
-        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz"
+        "/" | "/varz" | "/connz" | "/subsz" | "/subscriptionsz" | "/healthz" | "/leafz"
     );
     if !known {
         return Response::error(404, "404 page not found");
@@ -99,6 +100,7 @@ pub(crate) fn respond(
         "/connz" => endpoints::connz(broker, now, state, request),
         "/subsz" | "/subscriptionsz" => endpoints::subsz(broker, now, state, request),
         "/healthz" => endpoints::healthz(broker),
+        "/leafz" => endpoints::leafz(broker, now, state, request),
         _ => endpoints::index(&broker.config().version),
     }
 }
