@@ -101,6 +101,9 @@ pub fn run(opts: &Options) -> io::Result<(Results, Vec<PathBuf>)> {
 
 /// One scenario on a fresh server process.
 fn run_once(binary: &Path, sc: &scenario::Scenario) -> Result<Measurement, String> {
+    if let scenario::Kind::Leaf { up } = sc.kind {
+        return crate::leaf::run(binary, up, sc.payload, sc.count).map_err(|e| e.to_string());
+    }
     let server = ServerProcess::start(binary).map_err(|e| format!("start: {e}"))?;
     crate::run_scenario(server.addr, Some(server.ws_addr), sc, Some(server.pid()))
         .map_err(|e| e.to_string())

@@ -14,6 +14,7 @@ pub mod chart;
 pub mod compare;
 pub mod conns;
 pub mod latency;
+pub mod leaf;
 pub mod metrics;
 pub mod natsgo;
 pub mod pubsub;
@@ -70,6 +71,9 @@ fn run_load(
         Kind::Conns { n } => conns::run(addr, n, pid),
         Kind::NatsGo { subs } => natsgo::run(addr, subs, s.payload, s.count),
         Kind::Burst => burst::run(addr, s.payload, s.count, pid),
+        Kind::Leaf { .. } => Err(io::Error::other(
+            "the leaf scenarios start their own pair of servers: run them with `compare`",
+        )),
         Kind::WsPubSub => match ws {
             Some(ws) => wspubsub::run(ws, s.payload, s.count),
             None => Err(io::Error::other(

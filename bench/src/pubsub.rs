@@ -138,6 +138,19 @@ pub fn unique_subject(prefix: &str) -> String {
 
 /// Runs one throughput scenario against the server at `addr`.
 pub fn run(addr: SocketAddr, plan: Plan) -> io::Result<Measurement> {
+    run_split(addr, addr, Duration::ZERO, plan)
+}
+
+/// Runs one throughput scenario with the subscribers on `sub_addr` and the publishers on
+/// `pub_addr` (two servers joined by a leaf link), waiting `settle` after subscribing for the
+/// interest to cross to the publishers' server.
+pub fn run_split(
+    sub_addr: SocketAddr,
+    pub_addr: SocketAddr,
+    settle: Duration,
+    plan: Plan,
+) -> io::Result<Measurement> {
+    let addr = sub_addr;
     let subject = unique_subject("bench");
     let window = (WINDOW_BYTES / (plan.payload as u64 + 48)).max(16);
     let shared = Arc::new(Shared {
@@ -153,9 +166,10 @@ pub fn run(addr: SocketAddr, plan: Plan) -> io::Result<Measurement> {
         let setup = format!("SUB {subject}{group} 1\r\n");
         sub_conns.push(Conn::open(addr, &format!("sub{i}"), &setup)?);
     }
+    thread::sleep(settle);
     let mut pub_conns = Vec::with_capacity(plan.pubs);
     for i in 0..plan.pubs {
-        pub_conns.push(Conn::open(addr, &format!("pub{i}"), "")?);
+        pub_conns.push(Conn::open(pub_addr, &format!("pub{i}"), "")?);
     }
 
     let subs: Vec<JoinHandle<io::Result<SubReport>>> = sub_conns

@@ -346,9 +346,11 @@ const SECTIONS: [&str; 5] = [
 /// The report section a scenario belongs to.
 fn section_of(kind: &Kind) -> &'static str {
     match kind {
-        Kind::PubOnly { .. } | Kind::PubSub { .. } | Kind::Queue { .. } | Kind::WsPubSub => {
-            SECTIONS[0]
-        }
+        Kind::PubOnly { .. }
+        | Kind::PubSub { .. }
+        | Kind::Queue { .. }
+        | Kind::WsPubSub
+        | Kind::Leaf { .. } => SECTIONS[0],
         Kind::NatsGo { .. } => SECTIONS[1],
         Kind::ReqReply => SECTIONS[2],
         Kind::Conns { .. } => SECTIONS[3],
@@ -363,7 +365,8 @@ pub fn metrics_of(s: &Scenario) -> &'static [Metric] {
         | Kind::PubSub { .. }
         | Kind::Queue { .. }
         | Kind::NatsGo { .. }
-        | Kind::WsPubSub => &[Metric::MsgsPerSec, Metric::MbPerSec, Metric::CpuUsPerMsg],
+        | Kind::WsPubSub
+        | Kind::Leaf { .. } => &[Metric::MsgsPerSec, Metric::MbPerSec, Metric::CpuUsPerMsg],
         Kind::ReqReply => &[
             Metric::P50Us,
             Metric::P90Us,

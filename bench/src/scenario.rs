@@ -43,6 +43,12 @@ pub enum Kind {
     Burst,
     /// One publisher and one subscriber, both over the server's WebSocket listener.
     WsPubSub,
+    /// Two servers of the same build joined by a leaf link (one the hub, one its leaf): one
+    /// publisher on one side, one subscriber on the other.
+    Leaf {
+        /// The publisher is on the leaf and the subscriber on the hub (else the reverse).
+        up: bool,
+    },
 }
 
 /// One runnable scenario.
@@ -71,6 +77,8 @@ impl Scenario {
             Kind::NatsGo { subs } => format!("natsgo-1:{subs}"),
             Kind::Burst => "slow-consumer-burst".to_string(),
             Kind::WsPubSub => "ws-pubsub-1:1".to_string(),
+            Kind::Leaf { up: true } => "leaf-up-1:1".to_string(),
+            Kind::Leaf { up: false } => "leaf-down-1:1".to_string(),
         };
         format!("{family}/{}", size_label(self.payload))
     }
@@ -100,6 +108,14 @@ impl Scenario {
             Kind::WsPubSub => {
                 "1 publisher → 1 subscriber, both over WebSocket (64 KiB frames)".to_string()
             }
+            Kind::Leaf { up: true } => {
+                "publisher on a leaf → subscriber on its hub (two servers, one leaf link)"
+                    .to_string()
+            }
+            Kind::Leaf { up: false } => {
+                "publisher on a hub → subscriber on its leaf (two servers, one leaf link)"
+                    .to_string()
+            }
         }
     }
 
@@ -109,7 +125,7 @@ impl Scenario {
         match self.kind {
             Kind::PubOnly { pubs } | Kind::Queue { pubs, .. } => Some(self.count * pubs as u64),
             Kind::PubSub { pubs, subs } => Some(self.count * (pubs * subs) as u64),
-            Kind::WsPubSub => Some(self.count),
+            Kind::WsPubSub | Kind::Leaf { .. } => Some(self.count),
             Kind::NatsGo { subs } => Some(self.count * subs as u64),
             Kind::ReqReply => Some(2 * self.count),
             Kind::Conns { .. } | Kind::Burst => None,
@@ -217,7 +233,7 @@ pub fn build(kind: Kind, payload: usize, size: Size) -> Scenario {
     let count = match kind {
         Kind::PubOnly { pubs } | Kind::Queue { pubs, .. } => delivered / pubs as u64,
         Kind::PubSub { pubs, subs } => delivered / (pubs * subs) as u64,
-        Kind::WsPubSub => delivered,
+        Kind::WsPubSub | Kind::Leaf { .. } => delivered,
         Kind::ReqReply => size.round_trips(),
         Kind::Conns { .. } => 0,
         Kind::NatsGo { .. } => size.natsgo(payload),
@@ -262,6 +278,8 @@ pub fn matrix(size: Size) -> Vec<Scenario> {
     }
     add(Kind::Burst, &[64 * 1024]);
     add(Kind::WsPubSub, &[16, 1024]);
+    add(Kind::Leaf { up: true }, &[16, 1024]);
+    add(Kind::Leaf { up: false }, &[16, 1024]);
     out
 }
 

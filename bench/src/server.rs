@@ -30,6 +30,12 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `binary` on a free port of 127.0.0.1 and waits until it accepts connections.
     pub fn start(binary: &Path) -> io::Result<Self> {
+        Self::start_with(binary, "")
+    }
+
+    /// [`ServerProcess::start`] with `extra` appended to its config file (a `leafnodes {}`
+    /// block, for the leaf scenarios).
+    pub fn start_with(binary: &Path, extra: &str) -> io::Result<Self> {
         if !binary.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -45,7 +51,7 @@ impl ServerProcess {
         let conf = std::env::temp_dir().join(format!("skiff-bench-server-{port}.conf"));
         std::fs::write(
             &conf,
-            format!("websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n"),
+            format!("websocket {{ listen: \"127.0.0.1:{ws_port}\", no_tls: true }}\n{extra}"),
         )?;
         let child = Command::new("sh")
             .arg("-c")

@@ -114,6 +114,8 @@ pub(crate) struct Decoder {
     /// The largest message (compressed or inflated) accepted.
     limit: usize,
     inflater: Inflater,
+    /// Room handed out by `spare` and not yet committed.
+    pending_room: usize,
 }
 
 impl Decoder {
@@ -130,12 +132,29 @@ impl Decoder {
             compressed: BytesMut::new(),
             limit,
             inflater: Inflater::new(),
+            pending_room: 0,
         }
     }
 
     /// Appends bytes read from the connection.
     pub(crate) fn feed(&mut self, bytes: &[u8]) {
         self.input.extend_from_slice(bytes);
+    }
+
+    /// `n` bytes of room at the end of the input, to read into; then [`Decoder::commit`] what
+    /// was read.
+    pub(crate) fn spare(&mut self, n: usize) -> &mut [u8] {
+        let len = self.input.len();
+        self.input.resize(len + n, 0);
+        self.pending_room = n;
+        &mut self.input[len..]
+    }
+
+    /// Keeps the first `read` bytes of the room [`Decoder::spare`] gave.
+    pub(crate) fn commit(&mut self, read: usize) {
+        let unused = self.pending_room.saturating_sub(read);
+        self.input.truncate(self.input.len() - unused);
+        self.pending_room = 0;
     }
 
     /// The next event, `Ok(None)` when more input is needed.

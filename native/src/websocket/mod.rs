@@ -43,6 +43,10 @@ pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(2);
 pub(crate) const PIPE_CAPACITY: usize = 64 * 1024;
 /// The most bytes one outbound message carries: what one read of the outbound pipe gives.
 const MAX_OUT_MESSAGE: usize = 64 * 1024;
+/// Bytes read from the socket at once.
+const READ_CHUNK: usize = 64 * 1024;
+/// Room for the longest server frame header (2 + 8 bytes).
+const HEADER_ROOM: usize = 10;
 /// The largest frame sent to a browser (nats-server's `wsFrameSizeForBrowsers`).
 const BROWSER_FRAME: usize = 4096;
 /// Outbound messages this small go out uncompressed (nats-server's `wsCompressThreshold`).
@@ -163,7 +167,6 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
     };
 
     let inbound = async {
-        let mut chunk = vec![0u8; 16 * 1024];
         'read: loop {
             loop {
                 match decoder.next_event() {
@@ -190,21 +193,27 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
                     }
                 }
             }
-            match reader.read(&mut chunk).await {
+            // Read straight into the decoder's buffer: no copy before unmasking.
+            match reader.read(decoder.spare(READ_CHUNK)).await {
                 Ok(0) | Err(_) => break,
-                Ok(n) => decoder.feed(&chunk[..n]),
+                Ok(n) => decoder.commit(n),
             }
         }
         // Dropping `to_core` here is the client's end of stream for the core.
     };
     let outbound = async {
         let mut encoder = Encoder::new(&accepted);
-        let mut buf = vec![0u8; MAX_OUT_MESSAGE];
+        // The core's bytes are read behind room for the longest frame header, so a plain
+        // frame is written from this buffer as it is.
+        let mut buf = vec![0u8; HEADER_ROOM + MAX_OUT_MESSAGE];
         loop {
-            match from_core.read(&mut buf).await {
+            match from_core.read(&mut buf[HEADER_ROOM..]).await {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
-                    let frames = encoder.encode(&buf[..n]);
+                    let frames = match encoder.in_place(&mut buf, n) {
+                        Some(start) => &buf[start..HEADER_ROOM + n],
+                        None => encoder.encode(&buf[HEADER_ROOM..HEADER_ROOM + n]),
+                    };
                     if writer.lock().await.write_all(frames).await.is_err() {
                         return;
                     }
@@ -238,6 +247,19 @@ impl Encoder {
             no_compressed_fragments: accepted.no_compressed_fragments,
             out: Vec::with_capacity(MAX_OUT_MESSAGE + 64),
         }
+    }
+
+    /// For a plain (uncompressed, unlimited) frame of the `n` bytes at `buf[HEADER_ROOM..]`:
+    /// writes its header just before them and returns where the frame starts.
+    fn in_place(&self, buf: &mut [u8], n: usize) -> Option<usize> {
+        if self.deflater.is_some() || self.max_frame.is_some() {
+            return None;
+        }
+        let mut header = Vec::with_capacity(HEADER_ROOM);
+        frame::put_header(&mut header, true, false, OpCode::Binary, n);
+        let start = HEADER_ROOM - header.len();
+        buf[start..HEADER_ROOM].copy_from_slice(&header);
+        Some(start)
     }
 
     /// The frames carrying `data`: one compressed message (fragmented for browsers that take
