@@ -17,8 +17,33 @@ fn scenarios() -> Vec<Scenario> {
 
 /// Runs the suite on one target and fails the test if any scenario failed.
 fn run_suite(target: &dyn Target) {
+    run_suite_with(target, false);
+}
+
+/// [`run_suite`]; with `retry_reference`, a scenario that fails is run once more on its own
+/// and counts as passed if it passes then. Only for the reference servers, which are not under
+/// test here: on a loaded 2-core machine nats-server 2.9 now and then closes a refused
+/// connection before its `-ERR` is written. Skiff's targets never retry.
+fn run_suite_with(target: &dyn Target, retry_reference: bool) {
     let scenarios = scenarios();
-    let results = run_all(target, &scenarios, &Options::default());
+    let mut results = run_all(target, &scenarios, &Options::default());
+    if retry_reference {
+        for (i, result) in results.iter_mut().enumerate() {
+            if matches!(result.status, skiff_tests::runner::Status::Failed(_)) {
+                let again = run_all(target, &scenarios[i..=i], &Options::default());
+                if let Some(again) = again.into_iter().next() {
+                    if matches!(again.status, skiff_tests::runner::Status::Passed) {
+                        println!(
+                            "notice: {} failed once on {} and passed on its retry",
+                            result.name,
+                            target.name()
+                        );
+                        *result = again;
+                    }
+                }
+            }
+        }
+    }
     let summary = summarize(&results);
     print!("{}", report_failures(target, &results));
     println!("{}: {summary}", target.name());
@@ -45,7 +70,7 @@ fn run_binary(candidates: &[PathBuf], what: &str) {
     };
     let target =
         BinaryTarget::new(bin, skiff_tests::CURRENT_NATS).expect("the server reports its version");
-    run_suite(&target);
+    run_suite_with(&target, true);
 }
 
 #[test]
