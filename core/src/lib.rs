@@ -59,7 +59,7 @@ pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target}
 pub use leaf::{LeafRemote, LeafUrl};
 pub use notice::{ConnEvent, Notice, NoticeLevel};
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};
-pub use permissions::{Permissions, Rules};
+pub use permissions::{Permissions, ResponsePermission, Rules};
 pub use stats::{ConnInfo, Stats, SubInfo, Traffic};
 pub use time::Instant;
 

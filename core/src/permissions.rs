@@ -1,5 +1,7 @@
 //! Per-user publish and subscribe permissions (nats-server's `permissions` block).
 
+use std::time::Duration;
+
 use crate::subject::matches_pattern;
 
 /// What one user may publish and subscribe to.
@@ -9,6 +11,39 @@ pub struct Permissions {
     pub publish: Rules,
     /// Subjects the user may subscribe to (deny rules are also applied at delivery).
     pub subscribe: Rules,
+    /// `allow_responses`: the user may publish to the reply subject of a message delivered
+    /// to it. Set, it also makes publishing deny-by-default when `publish` has no allow list.
+    pub responses: Option<ResponsePermission>,
+}
+
+impl Permissions {
+    /// Whether the user may publish to `subject` by its rules (responses aside).
+    pub fn may_publish(&self, subject: &[u8]) -> bool {
+        if self.responses.is_some() && self.publish.allow.is_none() {
+            return false;
+        }
+        self.publish.permits(subject)
+    }
+}
+
+/// How many responses a reply subject takes, for how long (nats-server's
+/// `ResponsePermission`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponsePermission {
+    /// Responses allowed per reply subject; 0 = any number.
+    pub max: u32,
+    /// How long after the request a response may come; zero = no limit.
+    pub expires: Duration,
+}
+
+impl Default for ResponsePermission {
+    /// nats-server's defaults: one response within two minutes.
+    fn default() -> Self {
+        Self {
+            max: 1,
+            expires: Duration::from_secs(120),
+        }
+    }
 }
 
 /// An allow list and a deny list of subject patterns. Deny wins over allow.

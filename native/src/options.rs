@@ -789,16 +789,37 @@ fn permissions(e: &Entry) -> Result<Permissions, ConfError> {
         match p.key.to_ascii_lowercase().as_str() {
             "publish" | "pub" => perms.publish = rules(p)?,
             "subscribe" | "sub" => perms.subscribe = rules(p)?,
-            "allow_responses" | "responses" => {
-                return Err(key_err(
-                    p,
-                    format!("\"{}\" in permissions is not supported by skiff", p.key),
-                ));
-            }
+            "allow_responses" | "responses" => perms.responses = responses(p)?,
             _ => return Err(unknown(p)),
         }
     }
     Ok(perms)
+}
+
+/// `allow_responses: true | false | { max: N, expires: "dur" }` (nats-server's defaults: one
+/// response within two minutes).
+fn responses(e: &Entry) -> Result<Option<skiff_core::ResponsePermission>, ConfError> {
+    match &e.value.kind {
+        Kind::Bool(false) => Ok(None),
+        Kind::Bool(true) => Ok(Some(skiff_core::ResponsePermission::default())),
+        Kind::Map(m) => {
+            let mut r = skiff_core::ResponsePermission::default();
+            for f in m.entries().iter().filter(|f| !f.referenced) {
+                match f.key.to_ascii_lowercase().as_str() {
+                    "max" | "max_msgs" | "max_messages" | "max_responses" => {
+                        r.max = u32::try_from(int(f)?)
+                            .map_err(|_| key_err(f, "max must be between 0 and 2^32-1"))?;
+                    }
+                    "expires" | "expiration" | "ttl" => {
+                        r.expires = duration(f, &mut Vec::new())?;
+                    }
+                    _ => return Err(unknown(f)),
+                }
+            }
+            Ok(Some(r))
+        }
+        _ => Err(type_err(e, "a boolean or a {max, expires} map")),
+    }
 }
 
 /// Permission rules: a subject, a list of subjects (both an allow list), or

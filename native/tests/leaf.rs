@@ -42,6 +42,11 @@ struct Hub {
 
 impl Hub {
     fn start(binary: PathBuf) -> Self {
+        Self::start_with(binary, "")
+    }
+
+    /// A hub whose `leafnodes {}` block also holds `leaf_extra` (an `authorization {}`).
+    fn start_with(binary: PathBuf, leaf_extra: &str) -> Self {
         let (client_port, leaf_port, ws_port) = (free_port(), free_port(), free_port());
         let dir =
             std::env::temp_dir().join(format!("skiff-leaf-{}-{client_port}", std::process::id()));
@@ -50,7 +55,7 @@ impl Hub {
         std::fs::write(
             &conf,
             format!(
-                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} }}\nwebsocket {{ listen: 127.0.0.1:{ws_port}, no_tls: true }}\n"
+                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} {leaf_extra} }}\nwebsocket {{ listen: 127.0.0.1:{ws_port}, no_tls: true }}\n"
             ),
         )
         .unwrap();
@@ -627,4 +632,48 @@ fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
     let mut answer = String::new();
     s.read_to_string(&mut answer).unwrap();
     serde_json::from_str(answer.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+#[tokio::test]
+async fn credentials_in_the_url_authenticate_the_link() {
+    let Some(binary) = nats_server() else {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "nats-server missing");
+        eprintln!("SKIPPED: .tools/nats-server is missing (scripts/setup.sh installs it)");
+        return;
+    };
+    let hub = Hub::start_with(binary, "authorization { user: leafy, password: s3cret }");
+    let url = |creds: &str| {
+        LeafUrl::parse(&format!("nats-leaf://{creds}@127.0.0.1:{}", hub.leaf_port)).unwrap()
+    };
+    let good = {
+        let mut options = ServerOptions::default();
+        options.config.leaf_remotes = vec![LeafRemote {
+            urls: vec![url("leafy:s3cret")],
+            ..LeafRemote::default()
+        }];
+        common::embedded_with(options)
+    };
+    let bad = {
+        let mut options = ServerOptions::default();
+        options.config.leaf_remotes = vec![LeafRemote {
+            urls: vec![url("leafy:wrong")],
+            ..LeafRemote::default()
+        }];
+        options.config.leaf_reconnect = Duration::from_millis(200);
+        common::embedded_with(options)
+    };
+    let on_hub = connect(hub.url()).await;
+    let mut hub_sub = on_hub.subscribe("auth.>").await.unwrap();
+    on_hub.flush().await.unwrap();
+    let on_good = connect(good.client_url().unwrap()).await;
+    publish_until_received(&on_good, "auth.ok", "authenticated", &mut hub_sub).await;
+    // The link with the wrong password is refused by the hub: nothing it publishes arrives.
+    let on_bad = connect(bad.client_url().unwrap()).await;
+    for _ in 0..10 {
+        on_bad.publish("auth.bad", "refused".into()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    on_bad.flush().await.unwrap();
+    let got = drain(&mut hub_sub).await;
+    assert!(got.iter().all(|m| m.subject.as_str() != "auth.bad"), "a refused link delivered");
 }

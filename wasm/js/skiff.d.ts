@@ -25,6 +25,8 @@ export interface BrokerOptions {
     permissions?: {
       publish?: string | string[] | { allow?: string | string[]; deny?: string | string[] };
       subscribe?: string | string[] | { allow?: string | string[]; deny?: string | string[] };
+      /** Publish to reply subjects received (default 1 response within 120000 ms). */
+      allowResponses?: boolean | { max?: number; expires?: number };
     };
   }>;
   noAuthUser?: string;

@@ -246,9 +246,37 @@ fn permissions(path: &str, value: &Value) -> Result<Permissions, String> {
         match key.as_str() {
             "publish" => permissions.publish = rules(&inner, value)?,
             "subscribe" => permissions.subscribe = rules(&inner, value)?,
+            "allowResponses" => {
+                permissions.responses = match value {
+                    Value::Bool(false) => None,
+                    Value::Bool(true) => Some(skiff_core::ResponsePermission::default()),
+                    Value::Object(limits) => {
+                        let mut r = skiff_core::ResponsePermission::default();
+                        for (k, v) in limits {
+                            let field = format!("{inner}.{k}");
+                            match k.as_str() {
+                                "max" => r.max = integer(&field, v, 0, u32::MAX.into())? as u32,
+                                "expires" => r.expires = millis(&field, v)?,
+                                _ => {
+                                    return Err(format!(
+                                        "unknown option {field} (known: max, expires)"
+                                    ));
+                                }
+                            }
+                        }
+                        Some(r)
+                    }
+                    other => {
+                        return Err(format!(
+                            "option {inner} must be a boolean or {{ max?, expires? }}, got {}",
+                            other.describe()
+                        ));
+                    }
+                }
+            }
             _ => {
                 return Err(format!(
-                    "unknown option {inner} (known: publish, subscribe)"
+                    "unknown option {inner} (known: publish, subscribe, allowResponses)"
                 ));
             }
         }

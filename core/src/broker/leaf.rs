@@ -210,8 +210,8 @@ impl Broker {
         if !exports.deny.is_empty() {
             if let Some(c) = self.conn_mut(id) {
                 c.perms = Some(Box::new(crate::Permissions {
-                    publish: Rules::default(),
                     subscribe: exports,
+                    ..crate::Permissions::default()
                 }));
             }
         }
@@ -577,11 +577,11 @@ impl Broker {
         c.headers = headers;
         if !deny_pub.is_empty() {
             c.perms = Some(Box::new(crate::Permissions {
-                publish: Rules::default(),
                 subscribe: Rules {
                     allow: None,
                     deny: deny_pub,
                 },
+                ..crate::Permissions::default()
             }));
         }
         let link = c.leaf.as_deref_mut().expect("a leaf link");

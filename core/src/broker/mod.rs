@@ -380,6 +380,7 @@ impl Broker {
             start: now,
             last_activity: now,
             leaf,
+            replies: Default::default(),
         });
         slot.conn = Some(conn);
         id
@@ -890,12 +891,13 @@ impl Broker {
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
         let (verbose, echo, no_responders) = (c.opts.verbose, c.opts.echo, c.opts.no_responders);
-        // One publish rule: server-reserved subjects and the user's publish permissions.
+        // One publish rule: server-reserved subjects and the user's publish permissions (a
+        // reply subject it received counts under `allow_responses`).
+        let by_rules = c.perms.as_deref().is_some_and(|p| !p.may_publish(&subject));
+        let responses = c.perms.as_deref().and_then(|p| p.responses);
         let publish_denied = subject.starts_with(b"_GR_.")
             || subject.starts_with(b"$NRG.")
-            || c.perms
-                .as_ref()
-                .is_some_and(|p| !p.publish.permits(&subject));
+            || (by_rules && !take_response(&mut c.replies, responses, &subject, now));
         c.traffic.in_msgs += 1;
         c.traffic.in_bytes += message.len() as u64;
         self.stats.traffic.in_msgs += 1;
@@ -1032,6 +1034,7 @@ impl Broker {
     /// Queues one MSG/HMSG for subscription `key`; returns whether it was queued.
     fn deliver_to(&mut self, key: SubKey, msg: &Message<'_>) -> bool {
         let max_pending = self.config.max_pending;
+        let now = self.now;
         let Some(sub) = self.subs[key.0 as usize].as_mut() else {
             return false;
         };
@@ -1053,6 +1056,15 @@ impl Broker {
         if no_stall_drop && c.out.pending() > stall_threshold {
             // `no_fast_producer_stall`: this consumer misses the message, nobody waits.
             return false;
+        }
+        if let Some(reply) = msg.reply {
+            let answerable = c
+                .perms
+                .as_deref()
+                .is_some_and(|p| p.responses.is_some() && !p.may_publish(reply));
+            if answerable {
+                remember_reply(c, reply, now);
+            }
         }
         sub.delivered += 1;
         let done = sub.max.is_some_and(|max| sub.delivered >= max);
@@ -1466,6 +1478,50 @@ fn conn_info(c: &Conn) -> ConnInfo {
         rtt: c.ping.rtt,
         closed: None,
     }
+}
+
+/// Reply subjects remembered per connection before old ones are pruned (nats-server's
+/// `replyPermLimit`).
+const REPLY_PERM_LIMIT: usize = 4096;
+
+/// A message with a reply subject reached `c`, whose user has `allow_responses` and may not
+/// publish there by its rules.
+fn remember_reply(c: &mut Conn, reply: &[u8], now: Instant) {
+    if c.replies.len() >= REPLY_PERM_LIMIT {
+        let responses = c.perms.as_deref().and_then(|p| p.responses);
+        if let Some(r) = responses {
+            c.replies.retain(|_, (at, n)| {
+                (r.max == 0 || *n < r.max)
+                    && (r.expires.is_zero() || now.saturating_duration_since(*at) <= r.expires)
+            });
+        }
+    }
+    c.replies.insert(Bytes::copy_from_slice(reply), (now, 0));
+}
+
+/// Whether a connection may publish to `subject` as a response (and counts it), as nats-server's
+/// `pubAllowedFullCheck` does: the n-th response past `max`, or one after `expires`, ends the
+/// permission.
+fn take_response(
+    replies: &mut std::collections::HashMap<Bytes, (Instant, u32)>,
+    limits: Option<crate::ResponsePermission>,
+    subject: &[u8],
+    now: Instant,
+) -> bool {
+    let Some(limits) = limits else {
+        return false;
+    };
+    let Some((at, n)) = replies.get_mut(subject) else {
+        return false;
+    };
+    *n += 1;
+    let over = limits.max > 0 && *n > limits.max;
+    let late = !limits.expires.is_zero() && now.saturating_duration_since(*at) > limits.expires;
+    if over || late {
+        replies.remove(subject);
+        return false;
+    }
+    true
 }
 
 fn conn_in(slots: &mut [Slot], id: ConnId) -> Option<&mut Conn> {

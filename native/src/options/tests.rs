@@ -434,9 +434,16 @@ fn user_permissions() {
         err("authorization { users: [ {user: a, permissions: { publish: \"a..b\" }} ] }")
             .contains("invalid subject")
     );
+    let o = ok("authorization { users: [ {user: a, password: p, permissions: { allow_responses: true }}, {user: b, password: p, permissions: { allow_responses: { max: 3, expires: \"5s\" } }} ] }");
+    let Auth::Users(users) = &o.config.auth else {
+        panic!("users")
+    };
+    let r = |i: usize| users[i].permissions.as_ref().unwrap().responses.unwrap();
+    assert_eq!((r(0).max, r(0).expires), (1, Duration::from_secs(120)));
+    assert_eq!((r(1).max, r(1).expires), (3, Duration::from_secs(5)));
     assert!(
-        err("authorization { users: [ {user: a, permissions: { allow_responses: true }} ] }")
-            .contains("not supported")
+        err("authorization { users: [ {user: a, permissions: { allow_responses: \"x\" }} ] }")
+            .contains("a boolean or a {max, expires} map")
     );
 }
 
