@@ -30,9 +30,11 @@ impl Permissions {
 /// `ResponsePermission`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponsePermission {
-    /// Responses allowed per reply subject; 0 = any number.
+    /// Responses allowed per reply subject (configuration reads 0 as the default, 1; here
+    /// 0 means any number).
     pub max: u32,
-    /// How long after the request a response may come; zero = no limit.
+    /// How long after the request a response may come (configuration reads zero as the
+    /// default, 2 minutes; here zero means no limit).
     pub expires: Duration,
 }
 

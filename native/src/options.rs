@@ -816,6 +816,14 @@ fn responses(e: &Entry) -> Result<Option<skiff_core::ResponsePermission>, ConfEr
                     _ => return Err(unknown(f)),
                 }
             }
+            // nats-server reads a zero as "the default".
+            let defaults = skiff_core::ResponsePermission::default();
+            if r.max == 0 {
+                r.max = defaults.max;
+            }
+            if r.expires.is_zero() {
+                r.expires = defaults.expires;
+            }
             Ok(Some(r))
         }
         _ => Err(type_err(e, "a boolean or a {max, expires} map")),

@@ -55,7 +55,7 @@ impl Hub {
         std::fs::write(
             &conf,
             format!(
-                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} {leaf_extra} }}\nwebsocket {{ listen: 127.0.0.1:{ws_port}, no_tls: true }}\n"
+                "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{\n listen: 127.0.0.1:{leaf_port}\n {leaf_extra}\n}}\nwebsocket {{ listen: 127.0.0.1:{ws_port}, no_tls: true }}\n"
             ),
         )
         .unwrap();
@@ -637,7 +637,10 @@ fn get_json(addr: std::net::SocketAddr, path: &str) -> serde_json::Value {
 #[tokio::test]
 async fn credentials_in_the_url_authenticate_the_link() {
     let Some(binary) = nats_server() else {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "nats-server missing");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "nats-server missing"
+        );
         eprintln!("SKIPPED: .tools/nats-server is missing (scripts/setup.sh installs it)");
         return;
     };
@@ -675,5 +678,8 @@ async fn credentials_in_the_url_authenticate_the_link() {
     }
     on_bad.flush().await.unwrap();
     let got = drain(&mut hub_sub).await;
-    assert!(got.iter().all(|m| m.subject.as_str() != "auth.bad"), "a refused link delivered");
+    assert!(
+        got.iter().all(|m| m.subject.as_str() != "auth.bad"),
+        "a refused link delivered"
+    );
 }

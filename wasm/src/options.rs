@@ -264,6 +264,14 @@ fn permissions(path: &str, value: &Value) -> Result<Permissions, String> {
                                 }
                             }
                         }
+                        // As nats-server: a zero means the default.
+                        let defaults = skiff_core::ResponsePermission::default();
+                        if r.max == 0 {
+                            r.max = defaults.max;
+                        }
+                        if r.expires.is_zero() {
+                            r.expires = defaults.expires;
+                        }
                         Some(r)
                     }
                     other => {

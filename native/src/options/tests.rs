@@ -434,7 +434,9 @@ fn user_permissions() {
         err("authorization { users: [ {user: a, permissions: { publish: \"a..b\" }} ] }")
             .contains("invalid subject")
     );
-    let o = ok("authorization { users: [ {user: a, password: p, permissions: { allow_responses: true }}, {user: b, password: p, permissions: { allow_responses: { max: 3, expires: \"5s\" } }} ] }");
+    let o = ok(
+        "authorization { users: [ {user: a, password: p, permissions: { allow_responses: true }}, {user: b, password: p, permissions: { allow_responses: { max: 3, expires: \"5s\" } }} ] }",
+    );
     let Auth::Users(users) = &o.config.auth else {
         panic!("users")
     };

@@ -137,6 +137,10 @@ pub fn broker_options(config: &Config) -> Result<Value, String> {
                             "publish": rules(&p.publish),
                             "subscribe": rules(&p.subscribe),
                         });
+                        if let Some(r) = p.responses {
+                            user["permissions"]["allowResponses"] =
+                                json!({ "max": r.max, "expires": millis(r.expires) });
+                        }
                     }
                     user
                 })

@@ -284,7 +284,7 @@ pub fn all() -> Vec<Scenario> {
                         allow: None,
                         deny: vec!["kit.denied".into()],
                     },
-                    subscribe: Rules::default(),
+                    ..Permissions::default()
                 });
                 c.auth = Auth::Users(vec![user]);
                 c.no_auth_user = Some(NAME.into());
