@@ -187,6 +187,9 @@ pub struct User {
     pub password: String,
     /// Publish/subscribe permissions; `None` allows everything.
     pub permissions: Option<crate::Permissions>,
+    /// `allowed_connection_types`: the transports this user may connect over
+    /// (`STANDARD`, `WEBSOCKET`, `IN_PROCESS`, ...; case-insensitive); `None` allows any.
+    pub allowed_connection_types: Option<Vec<String>>,
 }
 
 impl User {
@@ -196,6 +199,7 @@ impl User {
             name: name.into(),
             password: password.into(),
             permissions: None,
+            allowed_connection_types: None,
         }
     }
 }

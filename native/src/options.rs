@@ -525,7 +525,10 @@ fn user_list(e: &Entry) -> Result<Vec<User>, ConfError> {
                 "user" | "username" => user.name = string(u)?,
                 "pass" | "password" => user.password = string(u)?,
                 "permissions" => user.permissions = Some(permissions(u)?),
-                "nkey" | "allowed_connection_types" | "account" => {
+                "allowed_connection_types" | "allowed_connection_type" => {
+                    user.allowed_connection_types = Some(connection_types(u)?);
+                }
+                "nkey" | "account" => {
                     return Err(key_err(
                         u,
                         format!("\"{}\" for users is not supported by skiff", u.key),
@@ -794,6 +797,30 @@ fn permissions(e: &Entry) -> Result<Permissions, ConfError> {
         }
     }
     Ok(perms)
+}
+
+/// nats-server's connection types (`allowed_connection_types`).
+const CONNECTION_TYPES: &[&str] = &["STANDARD", "WEBSOCKET", "LEAFNODE", "MQTT", "IN_PROCESS"];
+
+/// `allowed_connection_types: [STANDARD, WEBSOCKET, ...]` (or one string).
+fn connection_types(e: &Entry) -> Result<Vec<String>, ConfError> {
+    let one = |v: &Value| match &v.kind {
+        Kind::String(s) if CONNECTION_TYPES.contains(&s.to_ascii_uppercase().as_str()) => {
+            Ok(s.to_ascii_uppercase())
+        }
+        Kind::String(s) => Err(ConfError::at(
+            &v.pos,
+            format!(
+                "unknown connection type \"{s}\" (one of {})",
+                CONNECTION_TYPES.join(", ")
+            ),
+        )),
+        _ => Err(type_err(e, "a list of connection types")),
+    };
+    match &e.value.kind {
+        Kind::Array(items) => items.iter().map(one).collect(),
+        _ => one(&e.value).map(|t| vec![t]),
+    }
 }
 
 /// `allow_responses: true | false | { max: N, expires: "dur" }` (nats-server's defaults: one

@@ -182,7 +182,15 @@ impl ConnectOptions {
         &self,
         auth: &'a Auth,
         no_auth_user: Option<&str>,
+        transport: crate::Transport,
     ) -> Option<Option<&'a Permissions>> {
+        let allowed = |u: &crate::User| {
+            u.allowed_connection_types.as_ref().is_none_or(|types| {
+                types
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(connection_type(transport)))
+            })
+        };
         match auth {
             Auth::None => Some(None),
             Auth::Token(token) => self
@@ -195,6 +203,7 @@ impl ConnectOptions {
                 users
                     .iter()
                     .find(|u| u.name == name)
+                    .filter(|u| allowed(u))
                     .map(|u| u.permissions.as_ref())
             }
             Auth::Users(users) => {
@@ -202,6 +211,7 @@ impl ConnectOptions {
                 users
                     .iter()
                     .find(|u| u.name == user && secret_matches(&u.password, pass))
+                    .filter(|u| allowed(u))
                     .map(|u| u.permissions.as_ref())
             }
         }
@@ -217,7 +227,16 @@ impl ConnectOptions {
     /// Whether these credentials satisfy `auth`.
     #[cfg(test)]
     fn is_authorized(&self, auth: &Auth) -> bool {
-        self.authorize(auth, None).is_some()
+        self.authorize(auth, None, crate::Transport::Tcp).is_some()
+    }
+}
+
+/// nats-server's name for a transport in `allowed_connection_types`.
+pub(crate) fn connection_type(transport: crate::Transport) -> &'static str {
+    match transport {
+        crate::Transport::WebSocket => "WEBSOCKET",
+        crate::Transport::InProcess => "IN_PROCESS",
+        crate::Transport::Tcp => "STANDARD",
     }
 }
 

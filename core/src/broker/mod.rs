@@ -703,7 +703,14 @@ impl Broker {
                 return;
             }
         };
-        let perms = match opts.authorize(&self.config.auth, self.config.no_auth_user.as_deref()) {
+        let transport = self
+            .conn_mut(id)
+            .map_or(crate::Transport::Tcp, |c| c.peer.transport);
+        let perms = match opts.authorize(
+            &self.config.auth,
+            self.config.no_auth_user.as_deref(),
+            transport,
+        ) {
             Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
                 let credentials = opts.credentials();

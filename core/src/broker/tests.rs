@@ -672,3 +672,49 @@ fn kick_flushes_then_closes_once() {
     assert_eq!(h.conns[&c].closes, 1);
     assert_eq!(h.broker.stats().connections, 0);
 }
+
+#[test]
+fn allowed_connection_types_follow_the_transport() {
+    let user = |name: &str, types: &[&str]| User {
+        name: name.into(),
+        password: "p".into(),
+        allowed_connection_types: Some(types.iter().map(|t| (*t).to_owned()).collect()),
+        ..Default::default()
+    };
+    let mut h = Harness::new(Config {
+        auth: Auth::Users(vec![
+            user("ws", &["websocket"]),
+            user("local", &["IN_PROCESS"]),
+        ]),
+        ..Config::default()
+    });
+    let peer = |transport| crate::PeerInfo {
+        addr: None,
+        transport,
+    };
+    let login = |h: &mut Harness, transport, user: &str| {
+        let c = h.broker.accept(peer(transport), h.now).unwrap();
+        h.conns.entry(c).or_default();
+        h.drain();
+        h.take(c);
+        h.send(
+            c,
+            format!("CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"p\"}}\r\nPING\r\n")
+                .as_bytes(),
+        );
+        h.take(c)
+    };
+    assert_eq!(login(&mut h, crate::Transport::WebSocket, "ws"), "PONG\r\n");
+    assert_eq!(
+        login(&mut h, crate::Transport::Tcp, "ws"),
+        "-ERR 'Authorization Violation'\r\n"
+    );
+    assert_eq!(
+        login(&mut h, crate::Transport::InProcess, "local"),
+        "PONG\r\n"
+    );
+    assert_eq!(
+        login(&mut h, crate::Transport::WebSocket, "local"),
+        "-ERR 'Authorization Violation'\r\n"
+    );
+}

@@ -505,3 +505,21 @@ fn leafnodes_block() {
             .contains("unknown field \"bogus\"")
     );
 }
+
+#[test]
+fn allowed_connection_types_per_user() {
+    let o = ok(
+        "authorization { users: [ {user: a, password: p, allowed_connection_types: [\"websocket\", STANDARD]} ] }",
+    );
+    let Auth::Users(users) = &o.config.auth else {
+        panic!("users")
+    };
+    assert_eq!(
+        users[0].allowed_connection_types.as_deref(),
+        Some(&["WEBSOCKET".to_owned(), "STANDARD".to_owned()][..])
+    );
+    assert!(
+        err("authorization { users: [ {user: a, password: p, allowed_connection_types: [\"carrier_pigeon\"]} ] }")
+            .contains("unknown connection type \"carrier_pigeon\"")
+    );
+}

@@ -62,6 +62,11 @@ impl BinaryTarget {
 }
 
 impl Target for BinaryTarget {
+    fn supports(&self, tag: &str) -> bool {
+        // `tcp`: the scenario depends on the client arriving over plain TCP.
+        let tcp_only = tag == "tcp" && self.websocket;
+        !super::UNSUPPORTED_TAGS.contains(&tag) && !tcp_only
+    }
     fn name(&self) -> String {
         let over = if self.websocket {
             " over WebSocket"

@@ -58,6 +58,10 @@ impl CoreTarget {
 }
 
 impl Target for CoreTarget {
+    fn supports(&self, tag: &str) -> bool {
+        // Its connections are in-process, not TCP.
+        tag != "tcp" && !super::UNSUPPORTED_TAGS.contains(&tag)
+    }
     fn name(&self) -> String {
         format!("skiff-core {} (in memory)", skiff_core::VERSION)
     }

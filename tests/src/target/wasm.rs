@@ -82,7 +82,7 @@ impl Target for WasmNodeTarget {
     }
     /// The browser build has no bcrypt (the crate does not build for wasm32).
     fn supports(&self, tag: &str) -> bool {
-        tag != "bcrypt" && !UNSUPPORTED_TAGS.contains(&tag)
+        tag != "bcrypt" && tag != "tcp" && !UNSUPPORTED_TAGS.contains(&tag)
     }
     fn start(&self, config: &[(String, String)]) -> Result<Box<dyn Server>, StartError> {
         let config = core_config(config).map_err(StartError::Unsupported)?;
