@@ -68,6 +68,29 @@ impl Rules {
         allowed && !self.denies(subject)
     }
 
+    /// Whether a subscription to `subject` (in queue group `queue`, if any) is permitted, as
+    /// nats-server's `canSubscribe` decides it: entries may be `"subject queue"` (the queue a
+    /// literal name or a wildcard pattern). A queue entry matching the subject decides for a
+    /// queue subscription; a plain subscription needs a plain allow entry.
+    pub fn permits_subscription(&self, subject: &[u8], queue: Option<&[u8]>) -> bool {
+        let mut allowed = true;
+        if let Some(allow) = &self.allow {
+            let (plain, queues) = split_entries(allow, subject);
+            allowed = plain;
+            if let Some(queue) = queue.filter(|_| !queues.is_empty()) {
+                allowed = queue_matches(queue, &queues);
+            }
+        }
+        if allowed && !self.deny.is_empty() {
+            let (plain, queues) = split_entries(&self.deny, subject);
+            allowed = !plain;
+            if let Some(queue) = queue.filter(|_| !queues.is_empty()) {
+                allowed = !queue_matches(queue, &queues);
+            }
+        }
+        allowed
+    }
+
     /// Whether a deny pattern matches `subject`.
     pub fn denies(&self, subject: &[u8]) -> bool {
         self.deny
@@ -79,6 +102,33 @@ impl Rules {
     pub fn is_empty(&self) -> bool {
         self.allow.is_none() && self.deny.is_empty()
     }
+}
+
+/// Whether a plain entry matches `subject`, and the queue patterns of the queue entries whose
+/// subject matches it.
+fn split_entries<'a>(entries: &'a [String], subject: &[u8]) -> (bool, Vec<&'a str>) {
+    let mut plain = false;
+    let mut queues = Vec::new();
+    for entry in entries {
+        match entry.split_once(' ') {
+            Some((pattern, queue)) => {
+                if matches_pattern(pattern.as_bytes(), subject) {
+                    queues.push(queue.trim());
+                }
+            }
+            None => plain |= matches_pattern(entry.as_bytes(), subject),
+        }
+    }
+    (plain, queues)
+}
+
+/// nats-server's `queueMatches`: the queue name equals a pattern, or a wildcard pattern
+/// matches it.
+fn queue_matches(queue: &[u8], patterns: &[&str]) -> bool {
+    patterns.iter().any(|p| {
+        p.as_bytes() == queue
+            || (p.split('.').any(|t| t == "*" || t == ">") && matches_pattern(p.as_bytes(), queue))
+    })
 }
 
 #[cfg(test)]
@@ -115,5 +165,23 @@ mod tests {
             "a wider SUB is allowed; delivery filters denied subjects"
         );
         assert!(!deny.permits(b"secret.x") && deny.denies(b"secret.a.b"));
+    }
+
+    #[test]
+    fn queue_group_entries() {
+        let only_queue = rules(Some(&["foo workers"]), &[]);
+        assert!(!only_queue.permits_subscription(b"foo", None));
+        assert!(only_queue.permits_subscription(b"foo", Some(b"workers")));
+        assert!(!only_queue.permits_subscription(b"foo", Some(b"other")));
+        let pattern = rules(Some(&["foo.* v1.*", "bar"]), &[]);
+        assert!(pattern.permits_subscription(b"foo.x", Some(b"v1.a")));
+        assert!(!pattern.permits_subscription(b"foo.x", Some(b"v2")));
+        assert!(pattern.permits_subscription(b"bar", Some(b"any")));
+        let deny = rules(None, &["foo workers"]);
+        assert!(deny.permits_subscription(b"foo", None));
+        assert!(!deny.permits_subscription(b"foo", Some(b"workers")));
+        assert!(deny.permits_subscription(b"foo", Some(b"other")));
+        // A queue entry never denies delivery of a message by itself.
+        assert!(!deny.denies(b"foo"));
     }
 }

@@ -790,8 +790,8 @@ fn permissions(e: &Entry) -> Result<Permissions, ConfError> {
     let mut perms = Permissions::default();
     for p in map(e)?.entries().iter().filter(|p| !p.referenced) {
         match p.key.to_ascii_lowercase().as_str() {
-            "publish" | "pub" => perms.publish = rules(p)?,
-            "subscribe" | "sub" => perms.subscribe = rules(p)?,
+            "publish" | "pub" => perms.publish = rules(p, false)?,
+            "subscribe" | "sub" => perms.subscribe = rules(p, true)?,
             "allow_responses" | "responses" => perms.responses = responses(p)?,
             _ => return Err(unknown(p)),
         }
@@ -859,18 +859,18 @@ fn responses(e: &Entry) -> Result<Option<skiff_core::ResponsePermission>, ConfEr
 
 /// Permission rules: a subject, a list of subjects (both an allow list), or
 /// `{ allow: ..., deny: ... }`.
-fn rules(e: &Entry) -> Result<Rules, ConfError> {
+fn rules(e: &Entry, queues: bool) -> Result<Rules, ConfError> {
     match &e.value.kind {
         Kind::String(_) | Kind::Array(_) => Ok(Rules {
-            allow: Some(subjects(e, &e.value)?),
+            allow: Some(patterns(e, &e.value, queues)?),
             deny: Vec::new(),
         }),
         Kind::Map(m) => {
             let mut rules = Rules::default();
             for r in m.entries().iter().filter(|r| !r.referenced) {
                 match r.key.to_ascii_lowercase().as_str() {
-                    "allow" => rules.allow = Some(subjects(r, &r.value)?),
-                    "deny" => rules.deny = subjects(r, &r.value)?,
+                    "allow" => rules.allow = Some(patterns(r, &r.value, queues)?),
+                    "deny" => rules.deny = patterns(r, &r.value, queues)?,
                     _ => return Err(unknown(r)),
                 }
             }
@@ -885,10 +885,23 @@ fn rules(e: &Entry) -> Result<Rules, ConfError> {
 
 /// A subject or a list of subjects.
 fn subjects(e: &Entry, value: &Value) -> Result<Vec<String>, ConfError> {
-    let subject = |v: &Value| match &v.kind {
-        Kind::String(s) if skiff_core::subject::is_valid_subscription(s.as_bytes()) => {
-            Ok(s.clone())
+    patterns(e, value, false)
+}
+
+/// A subject or a list of subjects; with `queues`, an entry may also be `"subject queue"`
+/// (a queue-group permission, the queue possibly a wildcard pattern).
+fn patterns(e: &Entry, value: &Value, queues: bool) -> Result<Vec<String>, ConfError> {
+    let valid = |s: &str| match s.split_once(' ') {
+        Some((subject, queue)) if queues => {
+            skiff_core::subject::is_valid_subscription(subject.as_bytes())
+                && !queue.trim().is_empty()
+                && !queue.trim().contains(' ')
         }
+        Some(_) => false,
+        None => skiff_core::subject::is_valid_subscription(s.as_bytes()),
+    };
+    let subject = |v: &Value| match &v.kind {
+        Kind::String(s) if valid(s) => Ok(s.clone()),
         Kind::String(s) => Err(ConfError::at(
             &v.pos,
             format!("invalid subject \"{s}\" in permissions"),

@@ -818,7 +818,7 @@ impl Broker {
         }
         if c.perms
             .as_ref()
-            .is_some_and(|p| !p.subscribe.permits(&subject))
+            .is_some_and(|p| !p.subscribe.permits_subscription(&subject, queue.as_deref()))
         {
             let mut text = format!(
                 "Permissions Violation for Subscription to \"{}\"",

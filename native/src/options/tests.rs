@@ -523,3 +523,21 @@ fn allowed_connection_types_per_user() {
             .contains("unknown connection type \"carrier_pigeon\"")
     );
 }
+
+#[test]
+fn queue_permission_entries() {
+    let o = ok(
+        "authorization { users: [ {user: a, password: p, permissions: { subscribe: [\"jobs workers\", \"x\"], publish: \"y\" }} ] }",
+    );
+    let Auth::Users(users) = &o.config.auth else {
+        panic!("users")
+    };
+    let perms = users[0].permissions.as_ref().unwrap();
+    assert_eq!(
+        perms.subscribe.allow.as_deref(),
+        Some(&["jobs workers".to_owned(), "x".to_owned()][..])
+    );
+    // Queue entries are for subscriptions only.
+    assert!(err("authorization { users: [ {user: a, password: p, permissions: { publish: \"jobs workers\" }} ] }").contains("invalid subject"));
+    assert!(err("authorization { users: [ {user: a, password: p, permissions: { subscribe: \"jobs a b\" }} ] }").contains("invalid subject"));
+}
