@@ -332,3 +332,93 @@ fn tempfile_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// The reload steps of `a_reload_rechecks_clients_as_nats_server_does` against one binary: what
+/// the two clients receive after SIGHUP (lines sorted: nats-server's order follows a map).
+fn reload_recheck_transcript(
+    binary: &std::path::Path,
+    dir: &std::path::Path,
+) -> (Vec<String>, String) {
+    use std::io::Write;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.join(format!("recheck-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!("listen: 127.0.0.1:{port}\nauthorization {{ users: [ {{user: a, password: p}}, {{user: b, password: p}} ] }}\n"),
+    )
+    .unwrap();
+    let mut child = Command::new(binary)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let connect = |user: &str, ops: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut s = loop {
+            match std::net::TcpStream::connect(("127.0.0.1", port)) {
+                Ok(s) => break s,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => panic!("connecting: {e}"),
+            }
+        };
+        write!(
+            s,
+            "CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"p\"}}\r\n{ops}PING\r\n"
+        )
+        .unwrap();
+        let got = read_until(&mut s, "PONG\r\n", Duration::from_secs(5));
+        assert!(got.ends_with("PONG\r\n"), "{got}");
+        s
+    };
+    let mut a = connect("a", "SUB secret.x 1\r\nSUB open 2\r\nSUB secret.y q 3\r\n");
+    let mut b = connect("b", "");
+    std::fs::write(
+        &conf,
+        format!("listen: 127.0.0.1:{port}\nauthorization {{ users: [ {{user: a, password: p, permissions: {{ subscribe: {{ deny: \"secret.>\" }} }} }} ] }}\n"),
+    )
+    .unwrap();
+    send_signal(child.id(), "HUP");
+    // `a` is still served: a PING after the reload answers after the violations.
+    std::thread::sleep(Duration::from_millis(500));
+    a.write_all(b"PING\r\n").unwrap();
+    let got = read_until(&mut a, "PONG\r\n", Duration::from_secs(5));
+    let mut lines: Vec<String> = got.lines().map(str::to_owned).collect();
+    lines.sort();
+    b.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut rest = String::new();
+    let _ = b.read_to_string(&mut rest);
+    let _ = child.kill();
+    let _ = child.wait();
+    (lines, rest)
+}
+
+#[test]
+fn a_reload_rechecks_clients_as_nats_server_does() {
+    let nats = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
+    let dir = tempfile_dir("recheck");
+    let skiff = reload_recheck_transcript(std::path::Path::new(env!("CARGO_BIN_EXE_skiff")), &dir);
+    assert_eq!(
+        skiff.0,
+        [
+            "-ERR 'Permissions Violation for Subscription to \"secret.x\" (sid \"1\")'",
+            "-ERR 'Permissions Violation for Subscription to \"secret.y\" using queue \"q\" (sid \"3\")'",
+            "PONG",
+        ]
+    );
+    assert_eq!(skiff.1, "", "a removed user is closed without an -ERR");
+    if nats.is_file() {
+        assert_eq!(
+            reload_recheck_transcript(&nats, &dir),
+            skiff,
+            "nats-server differs"
+        );
+    }
+}

@@ -609,6 +609,9 @@ impl Broker {
             host: self.config.host.clone(),
             port: self.config.port,
             websocket: self.config.websocket.clone(),
+            // Leaf links and listeners are set up at start (nats-server does not reload them).
+            leaf_remotes: self.config.leaf_remotes.clone(),
+            leaf_listen: self.config.leaf_listen.clone(),
             ..config
         };
         self.info = InfoTemplate::new(&config, &self.server_id);
@@ -622,7 +625,67 @@ impl Broker {
             }
         }
         self.config = config;
+        self.recheck_authorization();
         Ok(())
+    }
+
+    /// After a reload, as nats-server's `reloadAuthorization`: a client whose credentials no
+    /// longer authorize it is closed (without an `-ERR`, as nats-server 2.15 does); the others
+    /// take their user's new permissions and lose each subscription those no longer allow,
+    /// with the subscription's permissions violation naming its sid.
+    fn recheck_authorization(&mut self) {
+        let no_auth_user = self.config.no_auth_user.clone();
+        for id in self.live_conns() {
+            let Some(c) = conn_in(&mut self.slots, id) else {
+                continue;
+            };
+            if c.leaf.is_some() || c.phase != ConnPhase::Active {
+                continue;
+            }
+            let authorized =
+                c.opts
+                    .authorize(&self.config.auth, no_auth_user.as_deref(), c.peer.transport);
+            let Some(perms) = authorized else {
+                let credentials = c.opts.credentials();
+                self.notice(id, ConnEvent::AuthenticationFailed { credentials });
+                self.close(id, CloseReason::AuthenticationFailure, None);
+                continue;
+            };
+            c.perms = perms.cloned().map(Box::new);
+            let Some(perms) = c.perms.as_deref() else {
+                continue;
+            };
+            let mut keys: Vec<SubKey> = c.subs.values().copied().collect();
+            keys.sort_unstable_by_key(|k| k.0);
+            let lost: Vec<(SubKey, String)> = keys
+                .into_iter()
+                .filter_map(|key| {
+                    let sub = self.subs[key.0 as usize].as_ref()?;
+                    if perms
+                        .subscribe
+                        .permits_subscription(&sub.subject, sub.queue.as_deref())
+                    {
+                        return None;
+                    }
+                    let mut text = format!(
+                        "Permissions Violation for Subscription to \"{}\"",
+                        String::from_utf8_lossy(&sub.subject)
+                    );
+                    if let Some(queue) = &sub.queue {
+                        text.push_str(&format!(
+                            " using queue \"{}\"",
+                            String::from_utf8_lossy(queue)
+                        ));
+                    }
+                    text.push_str(&format!(" (sid \"{}\")", String::from_utf8_lossy(&sub.sid)));
+                    Some((key, text))
+                })
+                .collect();
+            for (key, text) in lost {
+                self.send_err(id, &text);
+                self.remove_sub(key);
+            }
+        }
     }
 
     // ----- inputs, per operation -----

@@ -718,3 +718,54 @@ fn allowed_connection_types_follow_the_transport() {
         "-ERR 'Authorization Violation'\r\n"
     );
 }
+
+#[test]
+fn a_reload_rechecks_connected_clients() {
+    let user = |name: &str, subscribe: Option<crate::Rules>| User {
+        name: name.into(),
+        password: "p".into(),
+        permissions: subscribe.map(|subscribe| crate::Permissions {
+            subscribe,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let config = |users| Config {
+        auth: Auth::Users(users),
+        ..Config::default()
+    };
+    let mut h = Harness::new(config(vec![user("a", None), user("b", None)]));
+    let login = |h: &mut Harness, name: &str| {
+        let c = connected(h);
+        h.send(
+            c,
+            format!("CONNECT {{\"verbose\":false,\"user\":\"{name}\",\"pass\":\"p\"}}\r\n")
+                .as_bytes(),
+        );
+        h.take(c);
+        c
+    };
+    let a = login(&mut h, "a");
+    let b = login(&mut h, "b");
+    h.send(a, b"SUB secret.x 1\r\nSUB open 2\r\nSUB secret.y q 3\r\n");
+    let deny = crate::Rules {
+        allow: None,
+        deny: vec!["secret.>".into()],
+    };
+    h.broker
+        .reload(config(vec![user("a", Some(deny))]), h.now)
+        .unwrap();
+    h.drain();
+    assert_eq!(
+        h.take(a),
+        "-ERR 'Permissions Violation for Subscription to \"secret.x\" (sid \"1\")'\r\n\
+         -ERR 'Permissions Violation for Subscription to \"secret.y\" using queue \"q\" (sid \"3\")'\r\n"
+    );
+    assert_eq!(h.take(b), "", "closed without an -ERR, as nats-server");
+    assert_eq!(h.closed(b), Some(CloseReason::AuthenticationFailure));
+    // `a` stays, with what it may still hold.
+    let c = login(&mut h, "a");
+    h.send(c, b"PUB secret.x 1\r\nx\r\nPUB open 1\r\ny\r\n");
+    assert_eq!(h.take(a), "MSG open 2 1\r\ny\r\n");
+    assert_eq!(h.closed(a), None);
+}
