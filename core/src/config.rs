@@ -145,6 +145,15 @@ impl Config {
         if self.auth.has_bcrypt_secret() {
             return Err(ConfigError::BcryptUnsupported);
         }
+        if let Auth::Users(users) = &self.auth {
+            let mut keys = users.iter().filter_map(|u| u.nkey.as_deref());
+            if let Some(bad) = keys.clone().find(|k| !crate::secret::is_user_nkey(k)) {
+                return Err(ConfigError::BadNkey(bad.to_owned()));
+            }
+            if cfg!(not(feature = "nkeys")) && keys.next().is_some() {
+                return Err(ConfigError::NkeysUnsupported);
+            }
+        }
         Ok(())
     }
 }
@@ -168,6 +177,11 @@ impl Auth {
         !matches!(self, Self::None)
     }
 
+    /// Whether any user authenticates with an nkey (INFO then carries a `nonce`).
+    pub fn has_nkeys(&self) -> bool {
+        matches!(self, Self::Users(users) if users.iter().any(|u| u.nkey.is_some()))
+    }
+
     /// Whether a token or password is a bcrypt hash (`$2a$...`).
     pub fn has_bcrypt_secret(&self) -> bool {
         match self {
@@ -187,6 +201,9 @@ pub struct User {
     pub password: String,
     /// Publish/subscribe permissions; `None` allows everything.
     pub permissions: Option<crate::Permissions>,
+    /// `nkey`: the user's public nkey (`U...`); such a user signs the INFO `nonce` instead of
+    /// giving a password (`name` and `password` are then empty).
+    pub nkey: Option<String>,
     /// `allowed_connection_types`: the transports this user may connect over
     /// (`STANDARD`, `WEBSOCKET`, `IN_PROCESS`, ...; case-insensitive); `None` allows any.
     pub allowed_connection_types: Option<Vec<String>>,
@@ -199,6 +216,7 @@ impl User {
             name: name.into(),
             password: password.into(),
             permissions: None,
+            nkey: None,
             allowed_connection_types: None,
         }
     }
@@ -227,6 +245,10 @@ pub enum ConfigError {
     NoAuthUserWithoutUsers(String),
     /// A bcrypt-hashed password or token in a build without the `bcrypt` feature.
     BcryptUnsupported,
+    /// A user `nkey` that is not a user's public nkey.
+    BadNkey(String),
+    /// nkey users in a build without the `nkeys` feature.
+    NkeysUnsupported,
 }
 
 impl std::fmt::Display for ConfigError {
@@ -256,6 +278,10 @@ impl std::fmt::Display for ConfigError {
             ),
             Self::BcryptUnsupported => f.write_str(
                 "bcrypt passwords and tokens need skiff-core's \"bcrypt\" feature (not in this build)",
+            ),
+            Self::BadNkey(key) => write!(f, "Not a valid public nkey for a user: {key:?}"),
+            Self::NkeysUnsupported => f.write_str(
+                "nkey users need skiff-core's \"nkeys\" feature (not in this build)",
             ),
         }
     }

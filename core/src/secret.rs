@@ -36,6 +36,55 @@ fn bcrypt_matches(_hash: &str, _given: &str) -> bool {
     false
 }
 
+/// Whether `sig` (base64, URL or standard alphabet, padded or not, as nats-server accepts
+/// it) is `public_key`'s ed25519 signature of `nonce`.
+#[cfg(feature = "nkeys")]
+pub(crate) fn nkey_signed(public_key: &str, nonce: &[u8], sig: &str) -> bool {
+    let Some(sig) = decode_base64(sig) else {
+        return false;
+    };
+    nkeys::KeyPair::from_public_key(public_key).is_ok_and(|kp| kp.verify(nonce, &sig).is_ok())
+}
+
+/// Without the `nkeys` feature no signature verifies; `Config::validate` refuses nkey users.
+#[cfg(not(feature = "nkeys"))]
+pub(crate) fn nkey_signed(_public_key: &str, _nonce: &[u8], _sig: &str) -> bool {
+    false
+}
+
+/// Decodes base64 in either alphabet, with or without padding.
+#[cfg_attr(not(feature = "nkeys"), allow(dead_code))]
+fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.trim_end_matches('=').bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' | b'+' => 62,
+            b'_' | b'/' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    Some(out)
+}
+
+/// Whether `key` looks like a user's public nkey (`U` and 55 base32 characters).
+pub(crate) fn is_user_nkey(key: &str) -> bool {
+    key.len() == 56
+        && key.starts_with('U')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b))
+}
+
 /// Compares secrets without an early exit on the first differing byte.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {

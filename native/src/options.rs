@@ -528,7 +528,22 @@ fn user_list(e: &Entry) -> Result<Vec<User>, ConfError> {
                 "allowed_connection_types" | "allowed_connection_type" => {
                     user.allowed_connection_types = Some(connection_types(u)?);
                 }
-                "nkey" | "account" => {
+                "nkey" => {
+                    let key = string(u)?;
+                    if !(key.len() == 56
+                        && key.starts_with('U')
+                        && key
+                            .bytes()
+                            .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)))
+                    {
+                        return Err(key_err(
+                            u,
+                            format!("Not a valid public nkey for a user: {key:?}"),
+                        ));
+                    }
+                    user.nkey = Some(key);
+                }
+                "account" => {
                     return Err(key_err(
                         u,
                         format!("\"{}\" for users is not supported by skiff", u.key),

@@ -82,3 +82,69 @@ async fn no_auth_user_gets_its_permissions() {
         .expect("admin still logs in");
     round_trip(&admin, "admin.x").await;
 }
+
+/// nkey users: INFO carries a nonce, async-nats signs it with the user's seed, and the
+/// signature is verified; the same key pair is accepted (and a stranger's refused) by
+/// nats-server 2.15 with the same configuration.
+#[tokio::test]
+async fn nkey_users_sign_the_nonce() {
+    let user = nkeys::KeyPair::new_user();
+    let stranger = nkeys::KeyPair::new_user();
+    let public = user.public_key();
+    let seed = |kp: &nkeys::KeyPair| kp.seed().unwrap();
+    let connect = |url: String, seed: String| async move {
+        async_nats::ConnectOptions::with_nkey(seed)
+            .connect(url)
+            .await
+    };
+
+    let mut nkey_user = User::new("", "");
+    nkey_user.nkey = Some(public.clone());
+    let skiff = server_with(Auth::Users(vec![nkey_user]), None);
+    let url = skiff.client_url().unwrap();
+    let client = connect(url.clone(), seed(&user))
+        .await
+        .expect("the user's seed");
+    round_trip(&client, "nkey.skiff").await;
+    assert!(
+        connect(url, seed(&stranger)).await.is_err(),
+        "a stranger's seed is refused"
+    );
+
+    let nats = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
+    if !nats.is_file() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = std::env::temp_dir().join(format!("skiff-nkey-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!("listen: 127.0.0.1:{port}\nauthorization {{ users: [ {{ nkey: {public} }} ] }}\n"),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(&nats)
+        .arg("-c")
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("nats://127.0.0.1:{port}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nats-server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let accepted = connect(url.clone(), seed(&user)).await.is_ok();
+    let refused = connect(url, seed(&stranger)).await.is_err();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(accepted && refused, "nats-server agrees");
+}

@@ -50,6 +50,8 @@ pub(crate) struct Conn {
     pub(crate) last_activity: Instant,
     /// Set when this connection is a leaf link to a hub (see `leaf`).
     pub(crate) leaf: Option<Box<super::leaf::LeafLink>>,
+    /// The `nonce` its INFO carried, when nkey users are configured.
+    pub(crate) nonce: Option<Box<str>>,
     /// Reply subjects it may answer under `allow_responses`: when each arrived, and the
     /// responses sent so far.
     pub(crate) replies: std::collections::HashMap<Bytes, (Instant, u32)>,

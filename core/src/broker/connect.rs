@@ -21,8 +21,10 @@ pub(crate) struct ConnectOptions {
     pub(crate) auth_token: Option<String>,
     pub(crate) user: Option<String>,
     pub(crate) pass: Option<String>,
-    /// `nkey`: kept only to name the client in an authentication error.
+    /// `nkey`: the public nkey a client signs the nonce with.
     pub(crate) nkey: String,
+    /// `sig`: its signature of the INFO nonce (base64).
+    pub(crate) sig: String,
     /// `account`: asking for an account by name is refused, as nats-server does.
     pub(crate) account: String,
     /// `new_account`: asking for a new account is refused, as nats-server does.
@@ -45,6 +47,7 @@ impl Default for ConnectOptions {
             user: None,
             pass: None,
             nkey: String::new(),
+            sig: String::new(),
             account: String::new(),
             new_account: false,
         }
@@ -159,6 +162,7 @@ impl ConnectOptions {
             ("version", GoValue::String(s)) => self.version = s,
             ("account", GoValue::String(s)) => self.account = s,
             ("nkey", GoValue::String(s)) => self.nkey = s,
+            ("sig", GoValue::String(s)) => self.sig = s,
             // Go's empty string is "not given".
             ("auth_token", GoValue::String(s)) => {
                 self.auth_token = Some(s).filter(|s| !s.is_empty())
@@ -183,6 +187,7 @@ impl ConnectOptions {
         auth: &'a Auth,
         no_auth_user: Option<&str>,
         transport: crate::Transport,
+        nonce: Option<&str>,
     ) -> Option<Option<&'a Permissions>> {
         let allowed = |u: &crate::User| {
             u.allowed_connection_types.as_ref().is_none_or(|types| {
@@ -198,6 +203,15 @@ impl ConnectOptions {
                 .as_deref()
                 .is_some_and(|given| secret_matches(token, given))
                 .then_some(None),
+            Auth::Users(users) if !self.nkey.is_empty() => {
+                let nonce = nonce?;
+                users
+                    .iter()
+                    .find(|u| u.nkey.as_deref() == Some(self.nkey.as_str()))
+                    .filter(|u| allowed(u))
+                    .filter(|_| crate::secret::nkey_signed(&self.nkey, nonce.as_bytes(), &self.sig))
+                    .map(|u| u.permissions.as_ref())
+            }
             Auth::Users(users) if self.has_no_credentials() => {
                 let name = no_auth_user?;
                 users
@@ -210,7 +224,9 @@ impl ConnectOptions {
                 let (user, pass) = (self.user.as_deref()?, self.pass.as_deref()?);
                 users
                     .iter()
-                    .find(|u| u.name == user && secret_matches(&u.password, pass))
+                    .find(|u| {
+                        u.nkey.is_none() && u.name == user && secret_matches(&u.password, pass)
+                    })
                     .filter(|u| allowed(u))
                     .map(|u| u.permissions.as_ref())
             }
@@ -219,15 +235,17 @@ impl ConnectOptions {
 
     /// Whether CONNECT carries no user, password or token.
     fn has_no_credentials(&self) -> bool {
-        [&self.user, &self.pass, &self.auth_token]
-            .iter()
-            .all(|field| field.as_deref().unwrap_or_default().is_empty())
+        self.nkey.is_empty()
+            && [&self.user, &self.pass, &self.auth_token]
+                .iter()
+                .all(|field| field.as_deref().unwrap_or_default().is_empty())
     }
 
     /// Whether these credentials satisfy `auth`.
     #[cfg(test)]
     fn is_authorized(&self, auth: &Auth) -> bool {
-        self.authorize(auth, None, crate::Transport::Tcp).is_some()
+        self.authorize(auth, None, crate::Transport::Tcp, None)
+            .is_some()
     }
 }
 

@@ -35,9 +35,11 @@ pub(crate) struct InfoTemplate {
 
 /// What changes INFO's per-connection tail.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct InfoFor {
+pub(crate) struct InfoFor<'a> {
     pub(crate) client_id: u64,
     pub(crate) client_ip: Option<SocketAddr>,
+    /// The connection's nonce, when nkey users are configured.
+    pub(crate) nonce: Option<&'a str>,
     pub(crate) connect_info: bool,
     pub(crate) lame_duck: bool,
     pub(crate) websocket: bool,
@@ -79,7 +81,7 @@ impl InfoTemplate {
     }
 
     /// Appends `INFO {...} \r\n` for one connection.
-    pub(crate) fn write(&self, out: &mut BytesMut, conn: InfoFor) {
+    pub(crate) fn write(&self, out: &mut BytesMut, conn: InfoFor<'_>) {
         self.write_with_urls(out, conn, &[]);
     }
 
@@ -88,7 +90,7 @@ impl InfoTemplate {
     pub(crate) fn write_with_urls(
         &self,
         out: &mut BytesMut,
-        conn: InfoFor,
+        conn: InfoFor<'_>,
         connect_urls: &[String],
     ) {
         use std::fmt::Write;
@@ -101,6 +103,9 @@ impl InfoTemplate {
         let _ = write!(json, ",\"client_id\":{}", conn.client_id);
         if let Some(addr) = conn.client_ip {
             let _ = write!(json, ",\"client_ip\":\"{}\"", addr.ip());
+        }
+        if let Some(nonce) = conn.nonce {
+            let _ = write!(json, ",\"nonce\":\"{nonce}\"");
         }
         if !connect_urls.is_empty() {
             json.push_str(",\"connect_urls\":");
@@ -133,6 +138,7 @@ mod tests {
         let info = InfoFor {
             client_id: 5,
             client_ip: Some("127.0.0.1:5000".parse().unwrap()),
+            nonce: None,
             connect_info: false,
             lame_duck: false,
             websocket: false,
@@ -166,6 +172,7 @@ mod websocket_tests {
                 InfoFor {
                     client_id: 1,
                     client_ip: None,
+                    nonce: None,
                     connect_info: false,
                     lame_duck: false,
                     websocket,

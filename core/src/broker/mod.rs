@@ -306,6 +306,17 @@ impl Broker {
             return Err(Refused::ShuttingDown);
         }
         let id = self.new_conn(peer, now, None);
+        if self.config.auth.has_nkeys() {
+            // nats-server's nonce: 11 random bytes, base64url without padding (15 characters).
+            const ALPHABET: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+            let nonce: String = (0..15)
+                .map(|_| ALPHABET[self.rng.usize(..ALPHABET.len())] as char)
+                .collect();
+            if let Some(c) = self.conn_mut(id) {
+                c.nonce = Some(nonce.into());
+            }
+        }
         self.notice(id, ConnEvent::Created);
         self.stats.connections += 1;
         self.stats.total_connections += 1;
@@ -380,6 +391,7 @@ impl Broker {
             start: now,
             last_activity: now,
             leaf,
+            nonce: None,
             replies: Default::default(),
         });
         slot.conn = Some(conn);
@@ -642,9 +654,12 @@ impl Broker {
             if c.leaf.is_some() || c.phase != ConnPhase::Active {
                 continue;
             }
-            let authorized =
-                c.opts
-                    .authorize(&self.config.auth, no_auth_user.as_deref(), c.peer.transport);
+            let authorized = c.opts.authorize(
+                &self.config.auth,
+                no_auth_user.as_deref(),
+                c.peer.transport,
+                c.nonce.as_deref(),
+            );
             let Some(perms) = authorized else {
                 let credentials = c.opts.credentials();
                 self.notice(id, ConnEvent::AuthenticationFailed { credentials });
@@ -769,10 +784,12 @@ impl Broker {
         let transport = self
             .conn_mut(id)
             .map_or(crate::Transport::Tcp, |c| c.peer.transport);
+        let nonce = self.conn_mut(id).and_then(|c| c.nonce.clone());
         let perms = match opts.authorize(
             &self.config.auth,
             self.config.no_auth_user.as_deref(),
             transport,
+            nonce.as_deref(),
         ) {
             Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
             _ => {
@@ -1450,6 +1467,7 @@ impl Broker {
         let info = InfoFor {
             client_id: c.cid,
             client_ip: c.peer.addr,
+            nonce: c.nonce.as_deref(),
             connect_info: kind == InfoKind::ConnectInfo,
             lame_duck: kind == InfoKind::LameDuck,
             websocket: c.peer.transport == crate::Transport::WebSocket,

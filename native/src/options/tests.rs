@@ -247,7 +247,7 @@ fn authorization_errors() {
         err("authorization { users: [ {user: a, password: b, bogus: 1} ] }")
             .contains("1:49: unknown field \"bogus\"")
     );
-    assert!(err("authorization { users: [ {user: a, nkey: x} ] }").contains("not supported"));
+    assert!(err("authorization { users: [ {nkey: x} ] }").contains("Not a valid public nkey"));
     assert!(err("authorization { users: [ 1 ] }").contains("expected a {user, password} map"));
     assert!(err("authorization: 1").contains("expected a map"));
 }

@@ -429,6 +429,7 @@ impl Broker {
         let info = super::info::InfoFor {
             client_id: c.cid,
             client_ip: c.peer.addr,
+            nonce: c.nonce.as_deref(),
             connect_info: false,
             lame_duck,
             websocket: c.peer.transport == crate::Transport::WebSocket,
