@@ -157,6 +157,24 @@ async fn publish_until_received(
     }
 }
 
+/// Requests `subject` every 50 ms until a responder answers (the service's interest crosses
+/// the link asynchronously).
+async fn request_until_answered(
+    client: &async_nats::Client,
+    subject: &'static str,
+) -> async_nats::Message {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match client.request(subject, "q".into()).await {
+            Ok(answer) => return answer,
+            Err(_) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("request across the link: {e}"),
+        }
+    }
+}
+
 /// Drains `sub` for a moment: what arrived.
 async fn drain(sub: &mut async_nats::Subscriber) -> Vec<async_nats::Message> {
     let mut got = Vec::new();
@@ -230,16 +248,7 @@ async fn pub_sub_and_request_reply_cross_the_link_both_ways() {
         }
     });
     on_leaf.flush().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let answer = loop {
-        match on_hub.request("svc.leaf", "q".into()).await {
-            Ok(answer) => break answer,
-            Err(_) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("request across the link: {e}"),
-        }
-    };
+    let answer = request_until_answered(&on_hub, "svc.leaf").await;
     assert_eq!(&answer.payload[..], b"leaf answers");
 
     let mut hub_service = on_hub.subscribe("svc.hub").await.unwrap();
@@ -254,16 +263,7 @@ async fn pub_sub_and_request_reply_cross_the_link_both_ways() {
         }
     });
     on_hub.flush().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let answer = loop {
-        match on_leaf.request("svc.hub", "q".into()).await {
-            Ok(answer) => break answer,
-            Err(_) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("request across the link: {e}"),
-        }
-    };
+    let answer = request_until_answered(&on_leaf, "svc.hub").await;
     assert_eq!(&answer.payload[..], b"hub answers");
 
     // Nobody anywhere: no responders, at once.
@@ -570,16 +570,7 @@ async fn nats_server_attaches_to_skiff_as_a_leaf() {
         }
     });
     on_edge.flush().await.unwrap();
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let answer = loop {
-        match on_hub.request("edge.svc", "q".into()).await {
-            Ok(answer) => break answer,
-            Err(_) if tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(e) => panic!("request across the link: {e}"),
-        }
-    };
+    let answer = request_until_answered(&on_hub, "edge.svc").await;
     assert_eq!(&answer.payload[..], b"edge answers");
 
     // /leafz shows the link (not a spoke here), with nats-server's fields, and /varz counts it.

@@ -137,6 +137,31 @@ pub(crate) struct LeafLink {
 }
 
 impl LeafLink {
+    /// A link not yet up: `remote` for one this broker dialed, `None` for an accepted one.
+    fn new(
+        config: &Config,
+        remote: Option<usize>,
+        deny_imports: &[String],
+        deny_exports: &[String],
+    ) -> Self {
+        let rules = |deny: &[String]| Rules {
+            allow: None,
+            deny: deny.to_vec(),
+        };
+        Self {
+            remote,
+            parser: LeafParser::new(
+                config.max_control_line.saturating_mul(LINE_FACTOR),
+                config.max_payload,
+            ),
+            active: false,
+            smap: HashMap::new(),
+            deny_imports: rules(deny_imports),
+            deny_exports: rules(deny_exports),
+            hub: String::new(),
+        }
+    }
+
     fn spoke(&self) -> bool {
         self.remote.is_some()
     }
@@ -187,22 +212,12 @@ impl Broker {
             return Err(Refused::ShuttingDown);
         };
         state.dialing = false;
-        let rules = |deny: &[String]| Rules {
-            allow: None,
-            deny: deny.to_vec(),
-        };
-        let link = LeafLink {
-            remote: Some(remote),
-            parser: LeafParser::new(
-                self.config.max_control_line.saturating_mul(LINE_FACTOR),
-                self.config.max_payload,
-            ),
-            active: false,
-            smap: HashMap::new(),
-            deny_imports: rules(&state.config.deny_imports),
-            deny_exports: rules(&state.config.deny_exports),
-            hub: String::new(),
-        };
+        let link = LeafLink::new(
+            &self.config,
+            Some(remote),
+            &state.config.deny_imports,
+            &state.config.deny_exports,
+        );
         // Delivery checks a connection's subscribe denials: `deny_exports` keeps local messages
         // on those subjects from crossing, whatever pattern the hub's interest uses.
         let exports = link.deny_exports.clone();
@@ -231,18 +246,7 @@ impl Broker {
         if self.phase != Phase::Running {
             return Err(Refused::ShuttingDown);
         }
-        let link = LeafLink {
-            remote: None,
-            parser: LeafParser::new(
-                self.config.max_control_line.saturating_mul(LINE_FACTOR),
-                self.config.max_payload,
-            ),
-            active: false,
-            smap: HashMap::new(),
-            deny_imports: Rules::default(),
-            deny_exports: Rules::default(),
-            hub: String::new(),
-        };
+        let link = LeafLink::new(&self.config, None, &[], &[]);
         let id = self.new_conn(peer, now, Some(Box::new(link)));
         let cid = self.conn_mut(id).map_or(0, |c| c.cid);
         let (host, port) = self

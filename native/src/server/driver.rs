@@ -224,7 +224,11 @@ pub(crate) fn run(setup: Setup) {
     });
     let weak = Rc::downgrade(&hub);
     if let Some(listener) = setup.listener {
-        let accept = executor.spawn(super::listener::accept_loop(listener, weak.clone()));
+        let accept = executor.spawn(super::listener::accept_loop(
+            listener,
+            weak.clone(),
+            super::listener::Accepts::Clients,
+        ));
         hub.borrow_mut().listener = Some(accept);
     }
     hub.borrow_mut().signals = setup.signals.map(|s| executor.spawn(s));
@@ -237,7 +241,8 @@ pub(crate) fn run(setup: Setup) {
         hub.borrow_mut().websocket = Some(executor.spawn(accept));
     }
     if let Some(listener) = setup.leafnodes {
-        let accept = super::listener::leaf_accept_loop(listener, weak.clone());
+        let accept =
+            super::listener::accept_loop(listener, weak.clone(), super::listener::Accepts::Leafs);
         hub.borrow_mut().leafnodes = Some(executor.spawn(accept));
     }
     let timer = executor.spawn(timer_loop(weak.clone(), rearm_rx));

@@ -37,36 +37,35 @@ pub(crate) fn bind(addr: &str) -> std::io::Result<std::net::TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::other(format!("no address for {addr}"))))
 }
 
-/// Accepts clients until the task is dropped (the hub drops it on `StopListening`).
-pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef) {
-    loop {
-        match listener.accept().await {
-            Ok((stream, addr)) => {
-                let _ = stream.set_nodelay(true);
-                let Some(hub) = hub.upgrade() else { return };
-                hub.borrow_mut()
-                    .attach(ConnIo::tcp(stream), PeerInfo::tcp(addr));
-            }
-            Err(e) => {
-                tracing::error!("Error accepting client connection: {e}");
-                smol::Timer::after(ACCEPT_BACKOFF).await;
-            }
-        }
-    }
+/// What a listener accepts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Accepts {
+    /// Clients (the client listener).
+    Clients,
+    /// Servers attaching as leaf nodes (`leafnodes { listen }`).
+    Leafs,
 }
 
-/// Accepts servers attaching as leaf nodes until the task is dropped.
-pub(crate) async fn leaf_accept_loop(listener: TcpListener, hub: HubRef) {
+/// Accepts connections until the task is dropped (the hub drops the client listener's on
+/// `StopListening`, the leafnode listener's once the server has stopped).
+pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef, accepts: Accepts) {
     loop {
         match listener.accept().await {
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
                 let Some(hub) = hub.upgrade() else { return };
-                hub.borrow_mut()
-                    .attach_accepted_leaf(ConnIo::tcp(stream), PeerInfo::tcp(addr));
+                let (io, peer) = (ConnIo::tcp(stream), PeerInfo::tcp(addr));
+                match accepts {
+                    Accepts::Clients => hub.borrow_mut().attach(io, peer),
+                    Accepts::Leafs => hub.borrow_mut().attach_accepted_leaf(io, peer),
+                }
             }
             Err(e) => {
-                tracing::error!("Error accepting leafnode connection: {e}");
+                let what = match accepts {
+                    Accepts::Clients => "client",
+                    Accepts::Leafs => "leafnode",
+                };
+                tracing::error!("Error accepting {what} connection: {e}");
                 smol::Timer::after(ACCEPT_BACKOFF).await;
             }
         }
