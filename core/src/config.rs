@@ -70,6 +70,12 @@ pub struct Config {
     /// The leafnode listener's `(host, port)`, if the host accepts leaf connections
     /// ([`Broker::accept_leaf`](crate::Broker::accept_leaf)): announced in their INFO.
     pub leaf_listen: Option<(String, u16)>,
+    /// Accounts besides the global one (`accounts { ... }`); users name theirs in
+    /// [`User::account`].
+    pub accounts: Vec<crate::Account>,
+    /// The system account (`system_account`, default `$SYS`, created when not configured):
+    /// its users may ask `$SYS.REQ.SERVER.PING`.
+    pub system_account: String,
 }
 
 impl Default for Config {
@@ -102,6 +108,8 @@ impl Default for Config {
             leaf_remotes: Vec::new(),
             leaf_reconnect: Duration::from_secs(1),
             leaf_listen: None,
+            accounts: Vec::new(),
+            system_account: crate::DEFAULT_SYSTEM_ACCOUNT.to_owned(),
         }
     }
 }
@@ -152,6 +160,56 @@ impl Config {
             }
             if cfg!(not(feature = "nkeys")) && keys.next().is_some() {
                 return Err(ConfigError::NkeysUnsupported);
+            }
+        }
+        self.validate_accounts()
+    }
+
+    /// Checks account names, users' accounts, and that each import has a matching export
+    /// the importer may use (nats-server's startup errors).
+    fn validate_accounts(&self) -> Result<(), ConfigError> {
+        let known = |name: &str| {
+            name == crate::GLOBAL_ACCOUNT
+                || name == self.system_account
+                || self.accounts.iter().any(|a| a.name == name)
+        };
+        if let Auth::Users(users) = &self.auth {
+            if let Some(u) = users.iter().find(|u| !u.account.is_empty() && !known(&u.account)) {
+                return Err(ConfigError::UnknownAccount(u.account.clone()));
+            }
+            let mut seen = std::collections::HashSet::new();
+            for u in users {
+                let id = u.nkey.as_deref().unwrap_or(&u.name);
+                if !seen.insert(id) {
+                    return Err(ConfigError::DuplicateUser(id.to_owned()));
+                }
+            }
+        }
+        for account in &self.accounts {
+            for import in &account.imports {
+                let kind = import.kind.as_str();
+                let Some(exporter) = self.accounts.iter().find(|a| a.name == import.account)
+                else {
+                    return Err(ConfigError::ImportFromUnknown {
+                        kind,
+                        account: import.account.clone(),
+                    });
+                };
+                let admitted = exporter
+                    .exports
+                    .iter()
+                    .any(|e| e.admits(import.kind, &import.subject, &account.name));
+                let mapped = crate::account::SubjectTransform::new(
+                    &import.subject,
+                    &import.local_subject(),
+                )
+                .is_some();
+                if !admitted || !mapped {
+                    return Err(ConfigError::ImportNotAuthorized {
+                        kind,
+                        subject: import.subject.clone(),
+                    });
+                }
             }
         }
         Ok(())
@@ -207,6 +265,8 @@ pub struct User {
     /// `allowed_connection_types`: the transports this user may connect over
     /// (`STANDARD`, `WEBSOCKET`, `IN_PROCESS`, ...; case-insensitive); `None` allows any.
     pub allowed_connection_types: Option<Vec<String>>,
+    /// The account the user belongs to; empty is the global account `$G`.
+    pub account: String,
 }
 
 impl User {
@@ -218,6 +278,7 @@ impl User {
             permissions: None,
             nkey: None,
             allowed_connection_types: None,
+            account: String::new(),
         }
     }
 }
@@ -249,6 +310,24 @@ pub enum ConfigError {
     BadNkey(String),
     /// nkey users in a build without the `nkeys` feature.
     NkeysUnsupported,
+    /// A user in an account that is not configured.
+    UnknownAccount(String),
+    /// Two users with one name (or nkey).
+    DuplicateUser(String),
+    /// An import from an account that is not configured.
+    ImportFromUnknown {
+        /// `stream` or `service`.
+        kind: &'static str,
+        /// The missing account.
+        account: String,
+    },
+    /// An import no export of its account allows (or whose mapping does not fit).
+    ImportNotAuthorized {
+        /// `stream` or `service`.
+        kind: &'static str,
+        /// The imported subject.
+        subject: String,
+    },
 }
 
 impl std::fmt::Display for ConfigError {
@@ -282,6 +361,15 @@ impl std::fmt::Display for ConfigError {
             Self::BadNkey(key) => write!(f, "Not a valid public nkey for a user: {key:?}"),
             Self::NkeysUnsupported => f.write_str(
                 "nkey users need skiff-core's \"nkeys\" feature (not in this build)",
+            ),
+            Self::UnknownAccount(name) => write!(f, "cannot find account {name:?}"),
+            Self::DuplicateUser(name) => write!(f, "Duplicate user {name:?} detected"),
+            Self::ImportFromUnknown { kind, account } => {
+                write!(f, "{account:?} account not defined for {kind} import")
+            }
+            Self::ImportNotAuthorized { kind, subject } => write!(
+                f,
+                "Error adding {kind} import {subject:?}: {kind} import not authorized"
             ),
         }
     }

@@ -35,6 +35,7 @@
 //! assert!(wire.ends_with("+OK\r\n+OK\r\nMSG foo 1 2\r\nhi\r\n"));
 //! ```
 
+pub mod account;
 pub mod leaf;
 pub mod proto;
 pub mod subject;
@@ -53,6 +54,9 @@ mod time;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use account::{
+    Account, DEFAULT_SYSTEM_ACCOUNT, Export, GLOBAL_ACCOUNT, Import, ImportKind, ResponseType,
+};
 pub use broker::{Broker, ControlOp, LeafInfo, Phase, Refused, Shutdown, control_error_json};
 pub use config::{Auth, Config, ConfigError, User};
 pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};

@@ -238,8 +238,26 @@ impl Options {
     /// As [`Options::apply_conf_file`], minus reading and parsing.
     pub fn apply_conf(&mut self, map: &Map) -> Result<Vec<Warning>, ConfError> {
         let mut warnings = Vec::new();
+        let mut account_users = None;
         for entry in map.entries().iter().filter(|e| !e.referenced) {
-            self.apply_top(entry, &mut warnings)?;
+            if entry.key.eq_ignore_ascii_case("accounts") {
+                let (list, users) = accounts::accounts(entry, &mut warnings)?;
+                self.config.accounts = list;
+                account_users = Some((entry, users));
+            } else {
+                self.apply_top(entry, &mut warnings)?;
+            }
+        }
+        // Users of accounts join those of `authorization`, whichever block came first.
+        if let Some((entry, users)) = account_users.filter(|(_, u)| !u.is_empty()) {
+            self.config.auth = match std::mem::take(&mut self.config.auth) {
+                Auth::None => Auth::Users(users),
+                Auth::Users(mut all) => {
+                    all.extend(users);
+                    Auth::Users(all)
+                }
+                _ => return Err(key_err(entry, "Can not have a token and a users array")),
+            };
         }
         Ok(warnings)
     }
@@ -282,6 +300,7 @@ impl Options {
             }
             "authorization" => apply_authorization(c, e, warnings)?,
             "no_auth_user" => c.no_auth_user = Some(string(e)?),
+            "system_account" | "system" => c.system_account = string(e)?,
             "max_payload" => {
                 let n = int(e)?;
                 if n > i64::from(i32::MAX) {
@@ -420,7 +439,6 @@ const IGNORED: &[&str] = &[
 /// nats-server keys we refuse (unless set to `false`): ignoring them would silently weaken
 /// security (TLS, accounts, operators, auth) or change routing (`mappings`).
 const UNSUPPORTED: &[&str] = &[
-    "accounts",
     "tls",
     "operator",
     "operators",
@@ -430,7 +448,6 @@ const UNSUPPORTED: &[&str] = &[
     "resolver_pinned_accounts",
     "trusted",
     "trusted_keys",
-    "system_account",
     "mappings",
     "maps",
     "ocsp",
@@ -1071,3 +1088,5 @@ fn listener_port(e: &Entry, port: i64) -> Result<u16, ConfError> {
 
 #[cfg(test)]
 mod tests;
+
+mod accounts;

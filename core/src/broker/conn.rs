@@ -55,6 +55,10 @@ pub(crate) struct Conn {
     /// Reply subjects it may answer under `allow_responses`: when each arrived, and the
     /// responses sent so far.
     pub(crate) replies: std::collections::HashMap<Bytes, (Instant, u32)>,
+    /// The account it authenticated into (0: the global account).
+    pub(crate) account: super::accounts::AccountId,
+    /// The user it authenticated as (name or nkey; empty without users).
+    pub(crate) user: Box<str>,
 }
 
 impl Conn {

@@ -124,12 +124,12 @@ impl ConnectOptions {
         }
     }
 
-    /// nats-server's label for an authenticated client: the (only) account and the user,
-    /// `$G/user:NAME` or `$G/token`.
-    pub(crate) fn user_label(&self) -> Option<String> {
+    /// nats-server's label for an authenticated client: its account and the user,
+    /// `ACCOUNT/user:NAME` or `ACCOUNT/token`.
+    pub(crate) fn user_label(&self, account: &str) -> Option<String> {
         match (&self.user, &self.auth_token) {
-            (Some(user), _) => Some(format!("$G/user:{user}")),
-            (None, Some(_)) => Some("$G/token".to_owned()),
+            (Some(user), _) => Some(format!("{account}/user:{user}")),
+            (None, Some(_)) => Some(format!("{account}/token")),
             (None, None) => None,
         }
     }
@@ -179,16 +179,21 @@ impl ConnectOptions {
         self.new_account || !self.account.is_empty()
     }
 
-    /// Checks these credentials against `auth`: `None` when they fail, else the permissions
-    /// of the authenticated user (`Some(None)` when unrestricted). A CONNECT without any
-    /// credentials is `no_auth_user` when one is configured.
+    /// Checks these credentials against `auth`: `None` when they fail, else the user's
+    /// permissions and account. A CONNECT without any credentials is `no_auth_user` when one
+    /// is configured.
     pub(crate) fn authorize<'a>(
         &self,
         auth: &'a Auth,
         no_auth_user: Option<&str>,
         transport: crate::Transport,
         nonce: Option<&str>,
-    ) -> Option<Option<&'a Permissions>> {
+    ) -> Option<Authorized<'a>> {
+        let as_user = |u: &'a crate::User| Authorized {
+            permissions: u.permissions.as_ref(),
+            account: &u.account,
+            user: u.nkey.as_deref().unwrap_or(&u.name),
+        };
         let allowed = |u: &crate::User| {
             u.allowed_connection_types.as_ref().is_none_or(|types| {
                 types
@@ -197,12 +202,12 @@ impl ConnectOptions {
             })
         };
         match auth {
-            Auth::None => Some(None),
+            Auth::None => Some(Authorized::default()),
             Auth::Token(token) => self
                 .auth_token
                 .as_deref()
                 .is_some_and(|given| secret_matches(token, given))
-                .then_some(None),
+                .then(Authorized::default),
             Auth::Users(users) if !self.nkey.is_empty() => {
                 let nonce = nonce?;
                 users
@@ -210,7 +215,7 @@ impl ConnectOptions {
                     .find(|u| u.nkey.as_deref() == Some(self.nkey.as_str()))
                     .filter(|u| allowed(u))
                     .filter(|_| crate::secret::nkey_signed(&self.nkey, nonce.as_bytes(), &self.sig))
-                    .map(|u| u.permissions.as_ref())
+                    .map(as_user)
             }
             Auth::Users(users) if self.has_no_credentials() => {
                 let name = no_auth_user?;
@@ -218,7 +223,7 @@ impl ConnectOptions {
                     .iter()
                     .find(|u| u.name == name)
                     .filter(|u| allowed(u))
-                    .map(|u| u.permissions.as_ref())
+                    .map(as_user)
             }
             Auth::Users(users) => {
                 let (user, pass) = (self.user.as_deref()?, self.pass.as_deref()?);
@@ -228,7 +233,7 @@ impl ConnectOptions {
                         u.nkey.is_none() && u.name == user && secret_matches(&u.password, pass)
                     })
                     .filter(|u| allowed(u))
-                    .map(|u| u.permissions.as_ref())
+                    .map(as_user)
             }
         }
     }
@@ -247,6 +252,17 @@ impl ConnectOptions {
         self.authorize(auth, None, crate::Transport::Tcp, None)
             .is_some()
     }
+}
+
+/// Who a CONNECT authenticated as.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Authorized<'a> {
+    /// The user's permissions; `None` is unrestricted.
+    pub(crate) permissions: Option<&'a Permissions>,
+    /// The user's account; empty is the global account.
+    pub(crate) account: &'a str,
+    /// The user's name or nkey (empty for token or no authentication).
+    pub(crate) user: &'a str,
 }
 
 /// nats-server's name for a transport in `allowed_connection_types`.

@@ -104,7 +104,8 @@ impl Broker {
             return;
         };
         let body = Bytes::from(answer);
-        let matches = self.sublist.matches(reply);
+        let account = self.conn_mut(from).map_or(0, |c| c.account);
+        let matches = self.accounts.matches(account, reply);
         let msg = Message {
             subject: reply,
             reply: None,

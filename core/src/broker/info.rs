@@ -40,7 +40,9 @@ pub(crate) struct InfoFor<'a> {
     pub(crate) client_ip: Option<SocketAddr>,
     /// The connection's nonce, when nkey users are configured.
     pub(crate) nonce: Option<&'a str>,
-    pub(crate) connect_info: bool,
+    /// For the INFO after the first PONG (`connect_info`): the account's name and whether it
+    /// is the system account.
+    pub(crate) account: Option<(&'a str, bool)>,
     pub(crate) lame_duck: bool,
     pub(crate) websocket: bool,
 }
@@ -114,8 +116,12 @@ impl InfoTemplate {
         if conn.lame_duck {
             json.push_str(",\"ldm\":true");
         }
-        if conn.connect_info {
-            json.push_str(",\"connect_info\":true,\"remote_account\":\"$G\"");
+        if let Some((account, system)) = conn.account {
+            json.push_str(",\"connect_info\":true,\"remote_account\":");
+            json.push_str(&serde_json::to_string(account).expect("strings serialize"));
+            if system {
+                json.push_str(",\"acc_is_sys\":true");
+            }
         }
         json.push('}');
         encode::info(out, json.as_bytes());
@@ -139,7 +145,7 @@ mod tests {
             client_id: 5,
             client_ip: Some("127.0.0.1:5000".parse().unwrap()),
             nonce: None,
-            connect_info: false,
+            account: None,
             lame_duck: false,
             websocket: false,
         };
@@ -173,7 +179,7 @@ mod websocket_tests {
                     client_id: 1,
                     client_ip: None,
                     nonce: None,
-                    connect_info: false,
+                    account: None,
                     lame_duck: false,
                     websocket,
                 },

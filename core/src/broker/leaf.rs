@@ -710,8 +710,11 @@ impl Broker {
             leaf: true,
             from_spoke: spoke,
             weight,
+            account: 0,
         });
         if self
+            .accounts
+            .get_mut(0)
             .sublist
             .insert(&subject, queue.as_deref(), sub_key)
             .is_err()
@@ -747,7 +750,8 @@ impl Broker {
         }
         self.stats.traffic.in_msgs += 1;
         self.stats.traffic.in_bytes += message.len() as u64;
-        let matches = self.sublist.matches(&subject);
+        // A link is bound to the global account.
+        let matches = self.accounts.matches(0, &subject);
         let msg = Message {
             subject: &subject,
             reply: reply.as_deref(),
@@ -756,6 +760,9 @@ impl Broker {
             queues: Some(queues),
         };
         self.deliver(id, true, &matches, &msg);
+        if self.accounts.has_routes(0) {
+            self.route_between_accounts(id, 0, &msg);
+        }
         self.end_input(id);
     }
 

@@ -1,5 +1,6 @@
 //! The broker: connections, subscriptions, delivery, limits, timers and the lifecycle.
 
+mod accounts;
 mod client_info;
 mod conn;
 mod connect;
@@ -12,6 +13,7 @@ mod info;
 pub(crate) mod leaf;
 pub use leaf::LeafInfo;
 mod outbound;
+mod system;
 mod timers;
 
 use std::collections::VecDeque;
@@ -20,13 +22,14 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use self::accounts::{AccountId, Accounts};
 use self::conn::{Conn, ConnPhase, PingState, SubKey};
 use self::connect::ConnectOptions;
 use self::info::{InfoFor, InfoTemplate};
 use self::timers::{TimerKind, Timers};
 use crate::notice::{go_quote, proto_snippet};
 use crate::proto::{ClientOp, ParseError, Parser, ParserLimits, encode};
-use crate::sublist::{Matches, Sublist};
+use crate::sublist::Matches;
 use crate::{
     CloseReason, Config, ConfigError, ConnEvent, ConnId, ConnInfo, Instant, Notice, Output,
     PeerInfo, Stats, SubInfo, subject,
@@ -99,6 +102,8 @@ struct Subscription {
     from_spoke: bool,
     /// Queue members behind a leaf link's queue interest (1 for local subscriptions).
     weight: u32,
+    /// The account whose subject index holds it.
+    account: AccountId,
 }
 
 /// A connection slot: reused after a close with a new generation.
@@ -130,7 +135,8 @@ pub struct Broker {
     next_cid: u64,
     subs: Vec<Option<Subscription>>,
     free_subs: Vec<u32>,
-    sublist: Sublist<SubKey>,
+    /// Every account's subject index and the routes between accounts (see `accounts`).
+    accounts: Accounts,
     /// Outputs ready in order (closes and the transmits that must precede them).
     ready: VecDeque<Output>,
     /// Connections with queued bytes, transmitted on the next poll.
@@ -146,6 +152,8 @@ pub struct Broker {
     closed: VecDeque<ConnInfo>,
     /// Leaf remotes and links (see `leaf`).
     leaf: leaf::LeafState,
+    /// Answers sent by the system services (`seq` in their `server` block).
+    system_seq: u64,
     now: Instant,
 }
 
@@ -167,6 +175,8 @@ impl Broker {
         let info = InfoTemplate::new(&config, &server_id);
         let mut timers = Timers::default();
         let leaf = leaf::LeafState::new(&config, &server_id, &mut timers, now);
+        let mut accounts = Accounts::new(&mut rng);
+        accounts.configure(&config, &mut rng);
         Self {
             phase: Phase::Running,
             server_id,
@@ -176,7 +186,7 @@ impl Broker {
             next_cid: 1,
             subs: Vec::new(),
             free_subs: Vec::new(),
-            sublist: Sublist::with_seed(SUBLIST_CACHE, rng.u64(..)),
+            accounts,
             ready: VecDeque::new(),
             dirty: Vec::new(),
             stalled_consumers: Vec::new(),
@@ -186,6 +196,7 @@ impl Broker {
             stats: Stats::default(),
             closed: VecDeque::new(),
             leaf,
+            system_seq: 0,
             now,
             rng,
             config,
@@ -205,7 +216,7 @@ impl Broker {
     /// The broker-wide counters.
     pub fn stats(&self) -> Stats {
         Stats {
-            subscriptions: self.sublist.len(),
+            subscriptions: self.accounts.iter().map(|a| a.sublist.len()).sum(),
             ..self.stats
         }
     }
@@ -257,7 +268,23 @@ impl Broker {
 
     /// The subject index's counters (`/subsz`).
     pub fn sublist_stats(&self) -> crate::sublist::SublistStats {
-        self.sublist.stats()
+        let mut total = crate::sublist::SublistStats::default();
+        let mut fanout_weight = 0.0;
+        for account in self.accounts.iter() {
+            let s = account.sublist.stats();
+            total.subscriptions += s.subscriptions;
+            total.cache_entries += s.cache_entries;
+            total.inserts += s.inserts;
+            total.removes += s.removes;
+            total.matches += s.matches;
+            total.cache_hits += s.cache_hits;
+            total.max_fanout = total.max_fanout.max(s.max_fanout);
+            fanout_weight += s.avg_fanout * s.cache_entries as f64;
+        }
+        if total.cache_entries > 0 {
+            total.avg_fanout = fanout_weight / total.cache_entries as f64;
+        }
+        total
     }
 
     /// Every subscription in the index, as monitoring shows it (`/subsz?subs=1`), with the
@@ -393,6 +420,8 @@ impl Broker {
             leaf,
             nonce: None,
             replies: Default::default(),
+            account: 0,
+            user: Box::default(),
         });
         slot.conn = Some(conn);
         id
@@ -636,6 +665,7 @@ impl Broker {
                 c.parser.set_limits(limits);
             }
         }
+        self.accounts.configure(&config, &mut self.rng);
         self.config = config;
         self.recheck_authorization();
         Ok(())
@@ -660,13 +690,17 @@ impl Broker {
                 c.peer.transport,
                 c.nonce.as_deref(),
             );
-            let Some(perms) = authorized else {
+            // A user moved to another account is closed too: its subscriptions live in the
+            // old account's subject space.
+            let authorized =
+                authorized.filter(|a| self.accounts.id(a.account) == c.account);
+            let Some(authorized) = authorized else {
                 let credentials = c.opts.credentials();
                 self.notice(id, ConnEvent::AuthenticationFailed { credentials });
                 self.close(id, CloseReason::AuthenticationFailure, None);
                 continue;
             };
-            c.perms = perms.cloned().map(Box::new);
+            c.perms = authorized.permissions.cloned().map(Box::new);
             let Some(perms) = c.perms.as_deref() else {
                 continue;
             };
@@ -785,13 +819,17 @@ impl Broker {
             .conn_mut(id)
             .map_or(crate::Transport::Tcp, |c| c.peer.transport);
         let nonce = self.conn_mut(id).and_then(|c| c.nonce.clone());
-        let perms = match opts.authorize(
+        let (perms, account, user) = match opts.authorize(
             &self.config.auth,
             self.config.no_auth_user.as_deref(),
             transport,
             nonce.as_deref(),
         ) {
-            Some(perms) if !opts.asks_for_account() => perms.cloned().map(Box::new),
+            Some(authorized) if !opts.asks_for_account() => (
+                authorized.permissions.cloned().map(Box::new),
+                self.accounts.id(authorized.account),
+                Box::<str>::from(authorized.user),
+            ),
             _ => {
                 let credentials = opts.credentials();
                 self.notice(id, ConnEvent::AuthenticationFailed { credentials });
@@ -824,7 +862,17 @@ impl Broker {
         let now = self.now;
         let first_ping = self.first_ping_delay();
         let server_headers = self.config.headers;
+        if self.conn_mut(id).is_some_and(|c| c.account != account) {
+            // A second CONNECT into another account: the old account's subscriptions go.
+            let keys: Vec<SubKey> = self
+                .conn_mut(id)
+                .map(|c| c.subs.values().copied().collect())
+                .unwrap_or_default();
+            keys.into_iter().for_each(|key| self.remove_sub(key));
+        }
         let Some(c) = self.conn_mut(id) else { return };
+        c.account = account;
+        c.user = user;
         c.headers = opts.headers && server_headers;
         c.perms = perms;
         c.parser.set_headers(c.headers);
@@ -884,7 +932,7 @@ impl Broker {
         let max_subs = self.config.max_subscriptions;
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
-        let verbose = c.opts.verbose;
+        let (verbose, account) = (c.opts.verbose, c.account);
         if c.subs.contains_key(&sid) {
             // A duplicate sid keeps the first subscription.
             if verbose {
@@ -927,8 +975,11 @@ impl Broker {
             leaf: false,
             from_spoke: false,
             weight: 1,
+            account,
         });
         if self
+            .accounts
+            .get_mut(account)
             .sublist
             .insert(&subject, queue.as_deref(), key)
             .is_err()
@@ -943,7 +994,7 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
-        if self.leaf.has_links() {
+        if account == 0 && self.leaf.has_links() {
             self.leaf_interest(&subject, queue.as_ref(), 1, None);
         }
         if self.faults.any() {
@@ -978,6 +1029,7 @@ impl Broker {
         let Some(c) = self.conn_mut(id) else { return };
         c.ping.last_in = now;
         let (verbose, echo, no_responders) = (c.opts.verbose, c.opts.echo, c.opts.no_responders);
+        let account = c.account;
         // One publish rule: server-reserved subjects and the user's publish permissions (a
         // reply subject it received counts under `allow_responses`).
         let by_rules = c.perms.as_deref().is_some_and(|p| !p.may_publish(&subject));
@@ -1018,7 +1070,7 @@ impl Broker {
             self.on_control(id, &subject, reply.as_deref(), &message[header_len..]);
             return;
         }
-        let matches = self.sublist.matches(&subject);
+        let matches = self.accounts.matches(account, &subject);
         let msg = Message {
             subject: &subject,
             reply: reply.as_deref(),
@@ -1029,7 +1081,13 @@ impl Broker {
         if self.faults.any() && self.fault_intercepts(id, echo, &msg) {
             return;
         }
-        let delivered = self.deliver(id, echo, &matches, &msg);
+        let mut delivered = self.deliver(id, echo, &matches, &msg);
+        if self.accounts.has_routes(account) {
+            delivered += self.route_between_accounts(id, account, &msg);
+        }
+        if subject.starts_with(b"$SYS.REQ.") {
+            delivered += self.system_request(id, account, &msg);
+        }
         if delivered == 0 && no_responders {
             if let Some(reply) = &reply {
                 self.send_no_responders(id, &subject, reply);
@@ -1216,7 +1274,10 @@ impl Broker {
 
     /// Sends the 503 no-responders status to the publisher's own subscription on `reply`.
     fn send_no_responders(&mut self, id: ConnId, subject: &[u8], reply: &Bytes) {
-        let matches = self.sublist.matches(reply);
+        let Some(account) = self.conn_mut(id).map(|c| c.account) else {
+            return;
+        };
+        let matches = self.accounts.matches(account, reply);
         let own = matches
             .plain
             .iter()
@@ -1388,7 +1449,10 @@ impl Broker {
     /// Queues a notice about `id` for the host's log (before the close it usually explains).
     fn notice(&mut self, id: ConnId, event: ConnEvent) {
         let auth_required = self.config.auth.is_required();
-        let Some(c) = self.conn_mut(id) else { return };
+        let Some(c) = conn_in(&mut self.slots, id) else {
+            return;
+        };
+        let account = &self.accounts.get(c.account).name;
         let kind = if c.leaf.is_some() { "lid" } else { "cid" };
         let mut client = match c.peer.addr {
             Some(addr) => format!("{addr} - {kind}:{}", c.cid),
@@ -1396,7 +1460,7 @@ impl Broker {
         };
         if c.phase == ConnPhase::Active {
             // nats-server's `"vVERSION:LANG:NAME"`, then `"ACCOUNT/USER"` once authenticated.
-            let user = auth_required.then(|| c.opts.user_label());
+            let user = auth_required.then(|| c.opts.user_label(account));
             let labels = [Some(c.opts.client_label()), user.flatten()];
             for label in labels.into_iter().flatten().filter(|l| !l.is_empty()) {
                 client.push_str(" - ");
@@ -1468,7 +1532,10 @@ impl Broker {
             client_id: c.cid,
             client_ip: c.peer.addr,
             nonce: c.nonce.as_deref(),
-            connect_info: kind == InfoKind::ConnectInfo,
+            account: (kind == InfoKind::ConnectInfo).then(|| {
+                let account = self.accounts.get(c.account);
+                (account.name.as_str(), account.system)
+            }),
             lame_duck: kind == InfoKind::LameDuck,
             websocket: c.peer.transport == crate::Transport::WebSocket,
         };
@@ -1537,8 +1604,11 @@ impl Broker {
     /// Removes a subscription from the index and frees its key.
     fn unindex_sub(&mut self, key: SubKey) {
         if let Some(sub) = self.free_sub(key) {
-            self.sublist.remove(&sub.subject, sub.queue.as_deref(), key);
-            if self.leaf.has_links() {
+            self.accounts
+                .get_mut(sub.account)
+                .sublist
+                .remove(&sub.subject, sub.queue.as_deref(), key);
+            if sub.account == 0 && self.leaf.has_links() {
                 let origin = sub.leaf.then_some((sub.conn, sub.from_spoke));
                 let delta = -i32::try_from(sub.weight).unwrap_or(i32::MAX);
                 self.leaf_interest(&sub.subject, sub.queue.as_ref(), delta, origin);

@@ -124,6 +124,9 @@ pub fn broker_options(config: &Config) -> Result<Value, String> {
     if let Some(user) = &config.no_auth_user {
         options["noAuthUser"] = json!(user);
     }
+    if !config.accounts.is_empty() {
+        return Err("accounts have no wasm option yet".to_owned());
+    }
     match &config.auth {
         Auth::None => {}
         Auth::Token(token) => options["token"] = json!(token),

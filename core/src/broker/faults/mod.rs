@@ -53,6 +53,8 @@ struct Held {
     /// When it is delivered; `None`: when its fault ends.
     release_at: Option<Instant>,
     from: ConnId,
+    /// The publisher's account.
+    account: super::accounts::AccountId,
     echo: bool,
     subject: Bytes,
     reply: Option<Bytes>,
@@ -379,7 +381,7 @@ impl Broker {
         self.faults.next_release = self.faults.held.iter().filter_map(|h| h.release_at).min();
         self.faults.refresh();
         for held in due {
-            let matches = self.sublist.matches(&held.subject);
+            let matches = self.accounts.matches(held.account, &held.subject);
             let msg = Message {
                 subject: &held.subject,
                 reply: held.reply.as_deref(),
@@ -430,7 +432,7 @@ impl Broker {
             client_id: c.cid,
             client_ip: c.peer.addr,
             nonce: c.nonce.as_deref(),
-            connect_info: false,
+            account: None,
             lame_duck,
             websocket: c.peer.transport == crate::Transport::WebSocket,
         };
@@ -514,10 +516,12 @@ impl Broker {
             let next = self.faults.next_release.get_or_insert(at);
             *next = (*next).min(at);
         }
+        let account = conn_in(&mut self.slots, from).map_or(0, |c| c.account);
         self.faults.held.push(Held {
             fault: active.id,
             release_at,
             from,
+            account,
             echo,
             subject: Bytes::copy_from_slice(msg.subject),
             reply: msg.reply.map(Bytes::copy_from_slice),

@@ -1,0 +1,406 @@
+//! Accounts at run time: one subject index per account, and the routes exports and imports
+//! open between them (stream imports, service imports and their one-off response subjects).
+//!
+//! A message crosses accounts one hop only: a stream or service import delivers into the
+//! other account's subscribers and goes no further (nats-server chains service imports;
+//! Skiff does not, see `tests/conformance/DIFFERENCES.md`).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use super::conn::SubKey;
+use super::{Broker, Message, SUBLIST_CACHE};
+use crate::account::SubjectTransform;
+use crate::sublist::Sublist;
+use crate::{Config, ConnId, GLOBAL_ACCOUNT, ImportKind, Instant, ResponseType};
+
+/// An account's index in [`Accounts`]; 0 is the global account.
+pub(crate) type AccountId = u32;
+
+/// The prefix of the reply subjects service imports put on requests.
+const REPLY_PREFIX: &[u8] = b"_R_.";
+
+/// Pending responses kept per exporting account before expired ones are swept.
+const RESPONSE_SWEEP: usize = 1024;
+
+/// Every account the broker knows. Indexes never change: an account a reload drops stays,
+/// empty and unreachable, so connections and subscriptions can hold an [`AccountId`].
+#[derive(Debug)]
+pub(crate) struct Accounts {
+    list: Vec<AccountState>,
+}
+
+/// One account's subject space and routes.
+#[derive(Debug)]
+pub(crate) struct AccountState {
+    pub(crate) name: String,
+    pub(crate) sublist: Sublist<SubKey>,
+    /// Whether this is the system account.
+    pub(crate) system: bool,
+    /// Stream imports of this account's subjects by other accounts.
+    streams_out: Vec<StreamRoute>,
+    /// Service imports of this account: requests published here go to the exporter.
+    services: Vec<ServiceRoute>,
+    /// Reply subjects this account's responders answer on, and where the answers go.
+    responses: HashMap<Bytes, PendingResponse, foldhash::fast::FixedState>,
+    /// `_R_.XXXXXX.`: this account's part of the reply subjects it is sent.
+    reply_prefix: String,
+}
+
+/// Messages on `transform`'s source go to `importer`, under the mapped subject.
+#[derive(Debug)]
+struct StreamRoute {
+    importer: AccountId,
+    transform: SubjectTransform,
+}
+
+/// Requests on `transform`'s source go to `exporter`, under the mapped subject.
+#[derive(Debug)]
+struct ServiceRoute {
+    exporter: AccountId,
+    transform: SubjectTransform,
+    response_type: ResponseType,
+    threshold: Duration,
+}
+
+/// A request's reply subject, valid until `expires`.
+#[derive(Debug)]
+struct PendingResponse {
+    requester: AccountId,
+    reply: Bytes,
+    response_type: ResponseType,
+    threshold: Duration,
+    expires: Instant,
+}
+
+impl Accounts {
+    /// The global account only.
+    pub(crate) fn new(rng: &mut fastrand::Rng) -> Self {
+        let mut accounts = Self { list: Vec::new() };
+        accounts.ensure(GLOBAL_ACCOUNT, rng);
+        accounts
+    }
+
+    /// Creates the accounts `config` names and rebuilds every route between them.
+    /// The config has been validated: imports name existing accounts and allowed exports.
+    pub(crate) fn configure(&mut self, config: &Config, rng: &mut fastrand::Rng) {
+        for account in &mut self.list {
+            account.streams_out.clear();
+            account.services.clear();
+            account.system = false;
+        }
+        let system = self.ensure(&config.system_account, rng);
+        self.list[system as usize].system = true;
+        for account in &config.accounts {
+            self.ensure(&account.name, rng);
+        }
+        for account in &config.accounts {
+            let importer = self.id(&account.name);
+            for import in &account.imports {
+                let exporter = self.id(&import.account);
+                let local = import.local_subject();
+                let export = config
+                    .accounts
+                    .iter()
+                    .find(|a| a.name == import.account)
+                    .and_then(|a| {
+                        a.exports
+                            .iter()
+                            .find(|e| e.admits(import.kind, &import.subject, &account.name))
+                    });
+                match import.kind {
+                    ImportKind::Stream => {
+                        let Some(transform) = SubjectTransform::new(&import.subject, &local)
+                        else {
+                            continue;
+                        };
+                        self.list[exporter as usize]
+                            .streams_out
+                            .push(StreamRoute {
+                                importer,
+                                transform,
+                            });
+                    }
+                    ImportKind::Service => {
+                        let Some(transform) = SubjectTransform::new(&local, &import.subject)
+                        else {
+                            continue;
+                        };
+                        let (response_type, threshold) = export.map_or(
+                            (ResponseType::Singleton, Duration::from_secs(120)),
+                            |e| (e.response_type, e.response_threshold),
+                        );
+                        self.list[importer as usize].services.push(ServiceRoute {
+                            exporter,
+                            transform,
+                            response_type,
+                            threshold,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The id of the account `name` (the global account for an empty or unknown name).
+    pub(crate) fn id(&self, name: &str) -> AccountId {
+        self.list
+            .iter()
+            .position(|a| a.name == name)
+            .map_or(0, |i| i as AccountId)
+    }
+
+    /// The account `name`, created if missing.
+    fn ensure(&mut self, name: &str, rng: &mut fastrand::Rng) -> AccountId {
+        if let Some(i) = self.list.iter().position(|a| a.name == name) {
+            return i as AccountId;
+        }
+        let mut reply_prefix = String::from("_R_.");
+        reply_prefix.extend((0..6).map(|_| random_char(rng)));
+        reply_prefix.push('.');
+        self.list.push(AccountState {
+            name: name.to_owned(),
+            sublist: Sublist::with_seed(SUBLIST_CACHE, rng.u64(..)),
+            system: false,
+            streams_out: Vec::new(),
+            services: Vec::new(),
+            responses: HashMap::default(),
+            reply_prefix,
+        });
+        (self.list.len() - 1) as AccountId
+    }
+
+    /// Account `id`.
+    pub(crate) fn get(&self, id: AccountId) -> &AccountState {
+        &self.list[id as usize]
+    }
+
+    /// Account `id`, mutably.
+    pub(crate) fn get_mut(&mut self, id: AccountId) -> &mut AccountState {
+        &mut self.list[id as usize]
+    }
+
+    /// The subscriptions in account `id` that `subject` reaches.
+    pub(crate) fn matches(
+        &mut self,
+        id: AccountId,
+        subject: &[u8],
+    ) -> std::rc::Rc<crate::sublist::Matches<SubKey>> {
+        self.list[id as usize].sublist.matches(subject)
+    }
+
+    /// Every account.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &AccountState> {
+        self.list.iter()
+    }
+
+    /// Whether account `id` has routes to other accounts to look at on publish.
+    pub(crate) fn has_routes(&self, id: AccountId) -> bool {
+        let a = &self.list[id as usize];
+        !a.streams_out.is_empty() || !a.services.is_empty() || !a.responses.is_empty()
+    }
+}
+
+/// A character of nats-server's base-62 reply tokens.
+fn random_char(rng: &mut fastrand::Rng) -> char {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    ALPHABET[rng.usize(..ALPHABET.len())] as char
+}
+
+impl Broker {
+    /// Carries a message published in `account` over that account's routes: to stream
+    /// importers, to a service's exporter (with a one-off reply subject), or, for such a
+    /// reply subject, back to the requester. Returns how many subscriptions received it.
+    pub(super) fn route_between_accounts(
+        &mut self,
+        from: ConnId,
+        account: AccountId,
+        msg: &Message<'_>,
+    ) -> usize {
+        let mut delivered = 0;
+        let streams: Vec<(AccountId, Bytes)> = self
+            .accounts
+            .get(account)
+            .streams_out
+            .iter()
+            .filter_map(|r| Some((r.importer, r.transform.apply(msg.subject)?)))
+            .collect();
+        for (importer, subject) in streams {
+            let matches = self.accounts.matches(importer, &subject);
+            let routed = Message {
+                subject: &subject,
+                ..*msg
+            };
+            delivered += self.deliver(from, true, &matches, &routed);
+        }
+        let service = self.accounts.get(account).services.iter().find_map(|r| {
+            let subject = r.transform.apply(msg.subject)?;
+            Some((r.exporter, subject, r.response_type, r.threshold))
+        });
+        if let Some((exporter, subject, response_type, threshold)) = service {
+            delivered += self.request_service(from, account, exporter, subject, msg, response_type, threshold);
+        }
+        if msg.subject.starts_with(REPLY_PREFIX) {
+            delivered += self.respond(from, account, msg);
+        }
+        delivered
+    }
+
+    /// Delivers a request into the exporting account, under a reply subject that leads back.
+    #[allow(clippy::too_many_arguments)]
+    fn request_service(
+        &mut self,
+        from: ConnId,
+        requester: AccountId,
+        exporter: AccountId,
+        subject: Bytes,
+        msg: &Message<'_>,
+        response_type: ResponseType,
+        threshold: Duration,
+    ) -> usize {
+        let now = self.now;
+        let reply = msg.reply.map(|reply| {
+            let mut token = self.accounts.get(exporter).reply_prefix.clone();
+            token.extend((0..6).map(|_| random_char(&mut self.rng)));
+            let token = Bytes::from(token);
+            let responses = &mut self.accounts.get_mut(exporter).responses;
+            if responses.len() >= RESPONSE_SWEEP {
+                responses.retain(|_, r| r.expires > now);
+            }
+            responses.insert(
+                token.clone(),
+                PendingResponse {
+                    requester,
+                    reply: Bytes::copy_from_slice(reply),
+                    response_type,
+                    threshold,
+                    expires: now + threshold,
+                },
+            );
+            token
+        });
+        let rtt = self.conn_mut(from).and_then(|c| c.ping.rtt);
+        let info = request_info(&self.accounts.get(requester).name, rtt);
+        let message = with_header(msg, "Nats-Request-Info", &info);
+        let header_len = message.len() - (msg.message.len() - msg.header_len);
+        let routed = Message {
+            subject: &subject,
+            reply: reply.as_deref(),
+            header_len,
+            message: &message,
+            queues: None,
+        };
+        let matches = self.accounts.matches(exporter, &subject);
+        let delivered = self.deliver(from, true, &matches, &routed);
+        if delivered == 0 {
+            if let Some(token) = reply {
+                self.accounts.get_mut(exporter).responses.remove(&token);
+            }
+        }
+        delivered
+    }
+
+    /// A responder in `account` answered on one of its reply subjects: the answer goes to the
+    /// requester's reply subject in the requester's account.
+    fn respond(&mut self, from: ConnId, account: AccountId, msg: &Message<'_>) -> usize {
+        let now = self.now;
+        let responses = &mut self.accounts.get_mut(account).responses;
+        let Some(pending) = responses.get_mut(msg.subject) else {
+            return 0;
+        };
+        if pending.expires <= now {
+            responses.remove(msg.subject);
+            return 0;
+        }
+        let (requester, reply) = (pending.requester, pending.reply.clone());
+        let last = match pending.response_type {
+            ResponseType::Singleton => true,
+            ResponseType::Chunked => msg.message.len() == msg.header_len,
+            ResponseType::Stream => false,
+        };
+        pending.expires = now + pending.threshold;
+        if last {
+            responses.remove(msg.subject);
+        }
+        let matches = self.accounts.matches(requester, &reply);
+        let routed = Message {
+            subject: &reply,
+            reply: None,
+            ..*msg
+        };
+        let delivered = self.deliver(from, true, &matches, &routed);
+        if delivered == 0 {
+            self.accounts.get_mut(account).responses.remove(msg.subject);
+        }
+        delivered
+    }
+}
+
+/// nats-server's `Nats-Request-Info` for a request from `account` (its `ClientInfo` without
+/// the shared details): `{"acc":"B","rtt":NANOS}`.
+fn request_info(account: &str, rtt: Option<Duration>) -> String {
+    let mut json = format!(
+        "{{\"acc\":{}",
+        serde_json::to_string(account).expect("strings serialize")
+    );
+    if let Some(rtt) = rtt.filter(|r| !r.is_zero()) {
+        let _ = write!(json, ",\"rtt\":{}", rtt.as_nanos());
+    }
+    json.push('}');
+    json
+}
+
+/// `msg`'s header block and payload with the header `name: value` added.
+fn with_header(msg: &Message<'_>, name: &str, value: &str) -> Bytes {
+    let payload = &msg.message[msg.header_len..];
+    let mut out = BytesMut::with_capacity(msg.message.len() + name.len() + value.len() + 16);
+    if msg.header_len >= 4 {
+        // Before the blank line that ends the existing block.
+        out.put_slice(&msg.message[..msg.header_len - 2]);
+    } else {
+        out.put_slice(b"NATS/1.0\r\n");
+    }
+    out.put_slice(name.as_bytes());
+    out.put_slice(b": ");
+    out.put_slice(value.as_bytes());
+    out.put_slice(b"\r\n\r\n");
+    out.put_slice(payload);
+    out.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(bytes: &'static [u8], header_len: usize) -> Bytes {
+        let message = Bytes::from_static(bytes);
+        let msg = Message {
+            subject: b"s",
+            reply: None,
+            header_len,
+            message: &message,
+            queues: None,
+        };
+        with_header(&msg, "Nats-Request-Info", "{\"acc\":\"B\"}")
+    }
+
+    #[test]
+    fn the_request_header_joins_or_starts_the_block() {
+        assert_eq!(
+            &message(b"hi", 0)[..],
+            b"NATS/1.0\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\nhi"
+        );
+        assert_eq!(
+            &message(b"NATS/1.0\r\nA: b\r\n\r\nhi", 18)[..],
+            b"NATS/1.0\r\nA: b\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\nhi"
+        );
+        assert_eq!(
+            request_info("B", Some(Duration::from_nanos(407_685))),
+            r#"{"acc":"B","rtt":407685}"#
+        );
+        assert_eq!(request_info("B", None), r#"{"acc":"B"}"#);
+    }
+}
