@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-
 /// The global account: users outside any account, token and single-user auth, leaf links.
 pub const GLOBAL_ACCOUNT: &str = "$G";
 
@@ -287,7 +286,10 @@ mod tests {
 
     #[test]
     fn wildcards_map_in_order() {
-        assert_eq!(map("help.>", "bhelp.>", "help.me.now").as_deref(), Some("bhelp.me.now"));
+        assert_eq!(
+            map("help.>", "bhelp.>", "help.me.now").as_deref(),
+            Some("bhelp.me.now")
+        );
         assert_eq!(map("a.*.c", "x.*", "a.b.c").as_deref(), Some("x.b"));
         assert_eq!(map("a.*.*", "x.$2.$1", "a.1.2").as_deref(), Some("x.2.1"));
         assert_eq!(

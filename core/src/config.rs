@@ -174,7 +174,10 @@ impl Config {
                 || self.accounts.iter().any(|a| a.name == name)
         };
         if let Auth::Users(users) = &self.auth {
-            if let Some(u) = users.iter().find(|u| !u.account.is_empty() && !known(&u.account)) {
+            if let Some(u) = users
+                .iter()
+                .find(|u| !u.account.is_empty() && !known(&u.account))
+            {
                 return Err(ConfigError::UnknownAccount(u.account.clone()));
             }
             let mut seen = std::collections::HashSet::new();
@@ -188,8 +191,7 @@ impl Config {
         for account in &self.accounts {
             for import in &account.imports {
                 let kind = import.kind.as_str();
-                let Some(exporter) = self.accounts.iter().find(|a| a.name == import.account)
-                else {
+                let Some(exporter) = self.accounts.iter().find(|a| a.name == import.account) else {
                     return Err(ConfigError::ImportFromUnknown {
                         kind,
                         account: import.account.clone(),
@@ -199,11 +201,9 @@ impl Config {
                     .exports
                     .iter()
                     .any(|e| e.admits(import.kind, &import.subject, &account.name));
-                let mapped = crate::account::SubjectTransform::new(
-                    &import.subject,
-                    &import.local_subject(),
-                )
-                .is_some();
+                let mapped =
+                    crate::account::SubjectTransform::new(&import.subject, &import.local_subject())
+                        .is_some();
                 if !admitted || !mapped {
                     return Err(ConfigError::ImportNotAuthorized {
                         kind,

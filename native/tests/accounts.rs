@@ -52,7 +52,7 @@ enum Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if let Guard::Nats(child) = self {
+        if let Self::Nats(child) = self {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -145,7 +145,11 @@ async fn accounts_isolate_and_share_through_imports() {
         app.publish("iso", "from app".into()).await.unwrap();
         other.publish("iso", "from other".into()).await.unwrap();
         settle(&app).await;
-        assert_eq!(&next(&mut in_other, &format!("{name} iso")).await.payload[..], b"from other", "{name}");
+        assert_eq!(
+            &next(&mut in_other, &format!("{name} iso")).await.payload[..],
+            b"from other",
+            "{name}"
+        );
         assert!(
             tokio::time::timeout(Duration::from_millis(300), in_svc.next())
                 .await
@@ -201,7 +205,13 @@ async fn accounts_isolate_and_share_through_imports() {
         }
         settle(&svc).await;
         for n in 0..3 {
-            assert_eq!(next(&mut answers, &format!("{name} answer {n}")).await.payload, format!("{n}"), "{name}");
+            assert_eq!(
+                next(&mut answers, &format!("{name} answer {n}"))
+                    .await
+                    .payload,
+                format!("{n}"),
+                "{name}"
+            );
         }
 
         // A stream import under a prefix.
@@ -243,13 +253,10 @@ async fn user_info_names_the_account_and_no_auth_user_lands_in_it() {
         let anonymous = async_nats::connect(&server.url)
             .await
             .unwrap_or_else(|e| panic!("{name}: no_auth_user: {e}"));
-        let answer = tokio::time::timeout(
-            WAIT,
-            anonymous.request("$SYS.REQ.USER.INFO", "".into()),
-        )
-        .await
-        .expect("timed out")
-        .unwrap_or_else(|e| panic!("{name}: user info: {e}"));
+        let answer = tokio::time::timeout(WAIT, anonymous.request("$SYS.REQ.USER.INFO", "".into()))
+            .await
+            .expect("timed out")
+            .unwrap_or_else(|e| panic!("{name}: user info: {e}"));
         let json: serde_json::Value = serde_json::from_slice(&answer.payload).unwrap();
         assert_eq!(json["data"]["account"], "APP", "{name}: {json}");
         assert_eq!(json["data"]["user"], "app", "{name}: {json}");

@@ -113,26 +113,22 @@ impl Accounts {
                     });
                 match import.kind {
                     ImportKind::Stream => {
-                        let Some(transform) = SubjectTransform::new(&import.subject, &local)
-                        else {
+                        let Some(transform) = SubjectTransform::new(&import.subject, &local) else {
                             continue;
                         };
-                        self.list[exporter as usize]
-                            .streams_out
-                            .push(StreamRoute {
-                                importer,
-                                transform,
-                            });
+                        self.list[exporter as usize].streams_out.push(StreamRoute {
+                            importer,
+                            transform,
+                        });
                     }
                     ImportKind::Service => {
-                        let Some(transform) = SubjectTransform::new(&local, &import.subject)
-                        else {
+                        let Some(transform) = SubjectTransform::new(&local, &import.subject) else {
                             continue;
                         };
-                        let (response_type, threshold) = export.map_or(
-                            (ResponseType::Singleton, Duration::from_secs(120)),
-                            |e| (e.response_type, e.response_threshold),
-                        );
+                        let (response_type, threshold) = export
+                            .map_or((ResponseType::Singleton, Duration::from_secs(120)), |e| {
+                                (e.response_type, e.response_threshold)
+                            });
                         self.list[importer as usize].services.push(ServiceRoute {
                             exporter,
                             transform,
@@ -241,7 +237,15 @@ impl Broker {
             Some((r.exporter, subject, r.response_type, r.threshold))
         });
         if let Some((exporter, subject, response_type, threshold)) = service {
-            delivered += self.request_service(from, account, exporter, subject, msg, response_type, threshold);
+            delivered += self.request_service(
+                from,
+                account,
+                exporter,
+                subject,
+                msg,
+                response_type,
+                threshold,
+            );
         }
         if msg.subject.starts_with(REPLY_PREFIX) {
             delivered += self.respond(from, account, msg);

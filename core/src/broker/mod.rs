@@ -692,8 +692,7 @@ impl Broker {
             );
             // A user moved to another account is closed too: its subscriptions live in the
             // old account's subject space.
-            let authorized =
-                authorized.filter(|a| self.accounts.id(a.account) == c.account);
+            let authorized = authorized.filter(|a| self.accounts.id(a.account) == c.account);
             let Some(authorized) = authorized else {
                 let credentials = c.opts.credentials();
                 self.notice(id, ConnEvent::AuthenticationFailed { credentials });
@@ -1604,10 +1603,11 @@ impl Broker {
     /// Removes a subscription from the index and frees its key.
     fn unindex_sub(&mut self, key: SubKey) {
         if let Some(sub) = self.free_sub(key) {
-            self.accounts
-                .get_mut(sub.account)
-                .sublist
-                .remove(&sub.subject, sub.queue.as_deref(), key);
+            self.accounts.get_mut(sub.account).sublist.remove(
+                &sub.subject,
+                sub.queue.as_deref(),
+                key,
+            );
             if sub.account == 0 && self.leaf.has_links() {
                 let origin = sub.leaf.then_some((sub.conn, sub.from_spoke));
                 let delta = -i32::try_from(sub.weight).unwrap_or(i32::MAX);
@@ -1725,3 +1725,6 @@ mod leaf_tests;
 
 #[cfg(test)]
 mod notice_tests;
+
+#[cfg(test)]
+mod accounts_tests;

@@ -5,7 +5,7 @@ use std::time::Duration;
 use skiff_core::{Account, Export, Import, ImportKind, ResponseType, User};
 
 use super::{
-    duration, key_err, map, permissions, string, subjects, type_err, unknown, user_list, Warning,
+    Warning, duration, key_err, map, permissions, string, subjects, type_err, unknown, user_list,
 };
 use crate::conf::{ConfError, Entry, Kind, Map, Value};
 
@@ -19,9 +19,8 @@ pub(super) fn accounts(
         let mut account = Account::new(a.key.clone());
         let mut account_users = Vec::new();
         let mut defaults = None;
-        let body = match &a.value.kind {
-            Kind::Map(m) => m,
-            _ => return Err(type_err(a, "a map of users, exports and imports")),
+        let Kind::Map(body) = &a.value.kind else {
+            return Err(type_err(a, "a map of users, exports and imports"));
         };
         for f in body.entries().iter().filter(|f| !f.referenced) {
             match f.key.to_ascii_lowercase().as_str() {
@@ -33,7 +32,10 @@ pub(super) fn accounts(
                 "limits" | "max_connections" | "max_subscriptions" | "max_payload" => {
                     warnings.push(Warning::at(
                         &f.key_pos,
-                        format!("\"{}\" in an account is not supported by skiff; ignored", f.key),
+                        format!(
+                            "\"{}\" in an account is not supported by skiff; ignored",
+                            f.key
+                        ),
                     ));
                 }
                 "nkey" | "mappings" | "maps" | "jetstream" | "msg_trace" | "trace_dest" => {
@@ -142,7 +144,10 @@ fn import(_list: &Entry, v: &Value, m: &Map) -> Result<Import, ConfError> {
         ));
     };
     if import.kind == ImportKind::Service && prefix.is_some() {
-        return Err(ConfError::at(&v.pos, "a service import takes \"to\", not \"prefix\""));
+        return Err(ConfError::at(
+            &v.pos,
+            "a service import takes \"to\", not \"prefix\"",
+        ));
     }
     import.to = to;
     import.prefix = prefix;
@@ -163,7 +168,10 @@ fn source(e: &Entry, kind: ImportKind) -> Result<Import, ConfError> {
         (Some(account), Some(subject)) => Ok(Import::new(kind, account, subject)),
         _ => Err(key_err(
             e,
-            format!("{} import needs an \"account\" and a \"subject\"", kind.as_str()),
+            format!(
+                "{} import needs an \"account\" and a \"subject\"",
+                kind.as_str()
+            ),
         )),
     }
 }

@@ -292,7 +292,7 @@ fn unknown_and_unsupported_keys() {
         err("tls { cert_file: x }"),
         "t.conf:1:1: \"tls\" is not supported by skiff"
     );
-    for key in ["accounts {}", "mappings { a: b }", "operator: x"] {
+    for key in ["mappings { a: b }", "operator: x"] {
         assert!(err(key).contains("is not supported by skiff"), "{key}");
     }
     ok("syslog: false");
@@ -540,4 +540,121 @@ fn queue_permission_entries() {
     // Queue entries are for subscriptions only.
     assert!(err("authorization { users: [ {user: a, password: p, permissions: { publish: \"jobs workers\" }} ] }").contains("invalid subject"));
     assert!(err("authorization { users: [ {user: a, password: p, permissions: { subscribe: \"jobs a b\" }} ] }").contains("invalid subject"));
+}
+
+/// The accounts example of nats-server's documentation, unchanged.
+const DOC_ACCOUNTS: &str = r#"
+accounts: {
+    A: {
+        users: [
+            {user: a, password: a}
+        ]
+        exports: [
+            {stream: puba.>}
+            {service: pubq.>}
+            {stream: b.>, accounts: [B]}
+            {service: q.b, accounts: [B]}
+        ]
+    },
+    B: {
+        users: [
+            {user: b, password: b}
+        ]
+        imports: [
+            {stream: {account: A, subject: b.>}}
+            {service: {account: A, subject: q.b}}
+        ]
+    }
+    C: {
+        users: [
+            {user: c, password: c}
+        ]
+        imports: [
+            {stream: {account: A, subject: puba.>}, prefix: from_a}
+            {service: {account: A, subject: pubq.C}, to: Q}
+        ]
+    }
+}
+no_auth_user: a
+"#;
+
+#[test]
+fn accounts_from_the_documentation() {
+    let o = ok(DOC_ACCOUNTS);
+    assert!(o.validate().is_ok(), "{:?}", o.validate());
+    let names: Vec<&str> = o.config.accounts.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["A", "B", "C"]);
+    let a = &o.config.accounts[0];
+    assert_eq!(a.exports.len(), 4);
+    assert_eq!(a.exports[2].accounts, Some(vec!["B".to_owned()]));
+    let c = &o.config.accounts[2];
+    assert_eq!(c.imports[0].prefix.as_deref(), Some("from_a"));
+    assert_eq!(c.imports[1].to.as_deref(), Some("Q"));
+    let Auth::Users(users) = &o.config.auth else {
+        panic!("account users become users");
+    };
+    let homes: Vec<(&str, &str)> = users
+        .iter()
+        .map(|u| (u.name.as_str(), u.account.as_str()))
+        .collect();
+    assert_eq!(homes, [("a", "A"), ("b", "B"), ("c", "C")]);
+    assert_eq!(o.config.no_auth_user.as_deref(), Some("a"));
+}
+
+#[test]
+fn account_users_join_authorization_users_in_either_order() {
+    for text in [
+        "authorization { users: [{user: g, password: g}] }\naccounts { A { users: [{user: a, password: a}] } }",
+        "accounts { A { users: [{user: a, password: a}] } }\nauthorization { users: [{user: g, password: g}] }",
+    ] {
+        let o = ok(text);
+        let Auth::Users(users) = &o.config.auth else {
+            panic!("users");
+        };
+        let mut names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["a", "g"], "{text}");
+    }
+    let o = ok(
+        "accounts { A { default_permissions: {publish: \"x\"}, users: [{user: a, password: a}] } }\nsystem_account: A",
+    );
+    let Auth::Users(users) = &o.config.auth else {
+        panic!("users");
+    };
+    assert_eq!(
+        users[0].permissions.as_ref().unwrap().publish.allow,
+        Some(vec!["x".to_owned()])
+    );
+    assert_eq!(o.config.system_account, "A");
+}
+
+#[test]
+fn bad_accounts_are_refused_with_nats_servers_words() {
+    let invalid = |text: &str| match ok(text).validate() {
+        Err(OptionsError::Invalid(e)) => e.to_string(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        invalid("accounts { A {}, B { imports: [{service: {account: A, subject: help}}] } }"),
+        "Error adding service import \"help\": service import not authorized"
+    );
+    assert_eq!(
+        invalid("accounts { B { imports: [{stream: {account: Z, subject: s}}] } }"),
+        "\"Z\" account not defined for stream import"
+    );
+    assert_eq!(
+        invalid(
+            "accounts { A { users: [{user: a, password: a}] }, B { users: [{user: a, password: b}] } }"
+        ),
+        "Duplicate user \"a\" detected"
+    );
+    assert_eq!(
+        err("accounts {\n A { exports: [{stream: s, bogus: 1}] } }"),
+        "t.conf:2:28: unknown field \"bogus\""
+    );
+    assert_eq!(
+        err("accounts { A { exports: [{accounts: [B]}] } }"),
+        "t.conf:1:26: export needs a \"stream\" or \"service\" subject"
+    );
+    assert!(err("accounts { A { mappings: {a: b} } }").contains("not supported by skiff"));
 }
