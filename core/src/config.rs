@@ -73,6 +73,13 @@ pub struct Config {
     /// Accounts besides the global one (`accounts { ... }`); users name theirs in
     /// [`User::account`].
     pub accounts: Vec<crate::Account>,
+    /// Clients must speak TLS (INFO `tls_required`): the host terminates TLS on the listener.
+    pub tls_required: bool,
+    /// Clients must present a certificate the host verified (INFO `tls_verify`).
+    pub tls_verify: bool,
+    /// `verify_and_map`: a client authenticates as the user named by its certificate (see
+    /// [`Broker::set_tls_names`](crate::Broker::set_tls_names)); no password is asked.
+    pub tls_map: bool,
     /// The system account (`system_account`, default `$SYS`, created when not configured):
     /// its users may ask `$SYS.REQ.SERVER.PING`.
     pub system_account: String,
@@ -109,6 +116,9 @@ impl Default for Config {
             leaf_reconnect: Duration::from_secs(1),
             leaf_listen: None,
             accounts: Vec::new(),
+            tls_required: false,
+            tls_verify: false,
+            tls_map: false,
             system_account: crate::DEFAULT_SYSTEM_ACCOUNT.to_owned(),
         }
     }

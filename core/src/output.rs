@@ -178,6 +178,8 @@ pub enum CloseReason {
     Kicked,
     /// An injected fault closed it ([`Fault`](crate::Fault)).
     FaultInjected,
+    /// The TLS handshake failed or timed out (reported by the host).
+    TlsHandshakeFailure,
 }
 
 impl CloseReason {
@@ -191,6 +193,7 @@ impl CloseReason {
                 | Self::SlowConsumerWriteDeadline
                 | Self::ReadError
                 | Self::WriteError
+                | Self::TlsHandshakeFailure
         )
     }
 
@@ -214,6 +217,7 @@ impl CloseReason {
             Self::ServerShutdown => "Server Shutdown",
             Self::Kicked => "Kicked",
             Self::FaultInjected => "Fault Injected",
+            Self::TlsHandshakeFailure => "TLS Handshake Failure",
         }
     }
 }
@@ -240,6 +244,7 @@ impl CloseReason {
             | Self::NoRespondersRequiresHeaders => 1002,
             Self::Kicked => 1011,
             Self::FaultInjected => 1011,
+            Self::TlsHandshakeFailure => 1015,
         }
     }
 }

@@ -17,14 +17,14 @@
 //! # Unsupported flags
 //!
 //! We refuse only what nats-server refuses or what would silently change what a client gets:
-//! JetStream (`-js`) and TLS (`--tls*`, `-ms`; nats-server refuses `--tls` without a
-//! certificate too, and serving plain text where TLS was asked for would be a downgrade).
+//! JetStream (`-js`) and https monitoring (`-ms`: serving plain text where TLS was asked for
+//! would be a downgrade). `--tls*` configure TLS on the client listener as nats-server's.
 //! Every other nats-server flag for a feature skiff lacks is accepted, named in a warning at
 //! start, and listed in `--help`: `-sd/--store_dir` (used only by JetStream; async-nats'
 //! test harness passes it on every start), clustering (`--routes`, `--cluster*`,
 //! `--connect_retries`, `--no_advertise`, `--client_advertise`), syslog (`-s`, `-r`: logs
 //! go to standard error or `--log`), and tuning (`--log_size_limit`, `--max_traced_msg_len`,
-//! `--profile`). `--help_tls` says there is no TLS. `--max_payload <size>` is a skiff extension (nats-server has no such flag);
+//! `--profile`). `--help_tls` lists the TLS flags. `--max_payload <size>` is a skiff extension (nats-server has no such flag);
 //! it takes the config syntax's sizes (`8MB`, `1048576`).
 //! `--control` (fault injection requests on `$SKIFF.FAULT.>`, refused on a non-loopback
 //! address unless `--control_allow_public` is given) is a skiff extension too.
@@ -225,8 +225,18 @@ enum Flag {
     Version,
     /// Accepted, ignored, warned about; the text says why ignoring it is harmless.
     Ignored(&'static str),
-    /// `--help_tls`: there is no TLS to explain.
+    /// `--help_tls`: the TLS flags explained.
     HelpTls,
+    /// `--tls`: serve clients over TLS.
+    Tls,
+    /// `--tlscert <file>`.
+    TlsCert,
+    /// `--tlskey <file>`.
+    TlsKey,
+    /// `--tlscacert <file>`.
+    TlsCaCert,
+    /// `--tlsverify`: require and verify client certificates.
+    TlsVerify,
     /// Refused: the feature skiff lacks.
     Unsupported(&'static str),
 }
@@ -305,11 +315,11 @@ const FLAGS: &[(&str, bool, Flag)] = &[
         false,
         Flag::Unsupported("TLS (https monitoring)"),
     ),
-    ("tls", true, Flag::Unsupported("TLS")),
-    ("tlscert", false, Flag::Unsupported("TLS")),
-    ("tlskey", false, Flag::Unsupported("TLS")),
-    ("tlsverify", true, Flag::Unsupported("TLS")),
-    ("tlscacert", false, Flag::Unsupported("TLS")),
+    ("tls", true, Flag::Tls),
+    ("tlscert", false, Flag::TlsCert),
+    ("tlskey", false, Flag::TlsKey),
+    ("tlsverify", true, Flag::TlsVerify),
+    ("tlscacert", false, Flag::TlsCaCert),
 ];
 
 fn lookup(name: &str) -> Option<(bool, Flag)> {
@@ -350,6 +360,11 @@ struct Given {
     help: bool,
     help_tls: bool,
     version: bool,
+    tls: Option<bool>,
+    tls_cert: Option<String>,
+    tls_key: Option<String>,
+    tls_ca_cert: Option<String>,
+    tls_verify: Option<bool>,
     /// Ignored flags as written, with the reason.
     ignored: Vec<(String, &'static str)>,
 }
@@ -492,8 +507,41 @@ impl Given {
             Flag::Version => self.version = on(),
             Flag::Ignored(why) => self.ignored.push((name.to_owned(), why)),
             Flag::HelpTls => self.help_tls = on(),
+            Flag::Tls => self.tls = Some(on()),
+            Flag::TlsCert => self.tls_cert = Some(value),
+            Flag::TlsKey => self.tls_key = Some(value),
+            Flag::TlsCaCert => self.tls_ca_cert = Some(value),
+            Flag::TlsVerify => self.tls_verify = Some(on()),
             Flag::Unsupported(_) => unreachable!("refused before values are read"),
         }
+        Ok(())
+    }
+
+    /// nats-server's `overrideTLS`: any `--tls*` flag (unless `--tls=false`) replaces the
+    /// config file's TLS with the flags' certificate, key, CA and verification.
+    fn apply_tls(&self, options: &mut Options) -> Result<(), CliError> {
+        let any = self.tls.is_some()
+            || self.tls_cert.is_some()
+            || self.tls_key.is_some()
+            || self.tls_ca_cert.is_some()
+            || self.tls_verify.is_some();
+        if !any || self.tls == Some(false) {
+            return Ok(());
+        }
+        let Some(cert) = &self.tls_cert else {
+            return Err(CliError::Conflict(
+                "TLS Server certificate must be present and valid".into(),
+            ));
+        };
+        let Some(key) = &self.tls_key else {
+            return Err(CliError::Conflict(
+                "TLS Server private key must be present and valid".into(),
+            ));
+        };
+        let mut tls = crate::tls::TlsOptions::new(cert, key);
+        tls.ca_file = self.tls_ca_cert.as_ref().map(Into::into);
+        tls.verify = self.tls_verify.unwrap_or(false);
+        options.tls = Some(tls);
         Ok(())
     }
 
@@ -532,6 +580,7 @@ impl Given {
             (None, None, Some(token)) => c.auth = Auth::Token(token.clone()),
             (None, None, None) => {}
         }
+        self.apply_tls(options)?;
         if let Some(port) = self.http_port {
             let host = options.http.take().and_then(|l| l.host);
             options.http = Some(Listen { host, port });
@@ -654,9 +703,17 @@ pub fn version_text() -> String {
     )
 }
 
-/// What `--help_tls` prints: skiff has no TLS.
-pub const TLS_HELP: &str = "skiff has no TLS: the --tls* flags and the tls {} block are refused. \
-Terminate TLS in front of skiff (a proxy) if clients need it.";
+/// What `--help_tls` prints.
+pub const TLS_HELP: &str = "TLS Options:
+    --tls                            Enable TLS, do not verify clients (default: false)
+    --tlscert <file>                 Server certificate file
+    --tlskey <file>                  Private key for server certificate
+    --tlsverify                      Enable TLS, verify client certificates
+    --tlscacert <file>               Client certificate CA for verification
+
+Any of these flags replaces the config file's tls {} block, as in nats-server. The tls {}
+block also takes ca_file, verify_and_map (authenticate as the user a client certificate
+names), timeout and handshake_first. Ciphers and curves are rustls's safe defaults.";
 
 /// The `--help` text, in nats-server's layout.
 pub fn usage() -> &'static str {
@@ -698,6 +755,13 @@ Authorization Options:
         --pass <password>            Password required for connections
         --auth <token>               Authorization token required for connections
 
+TLS Options:
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
@@ -705,8 +769,8 @@ Common Options:
 Flags may be written with one or two dashes (-port 4222, --port=4222); boolean flags take
 an optional =true/=false. Command-line values override the configuration file.
 
-Not supported (refused with an error): JetStream (-js, --jetstream) and TLS (--tls*, -ms,
---https_port): starting without them would silently change what clients get.
+Not supported (refused with an error): JetStream (-js, --jetstream) and https monitoring
+(-ms, --https_port): starting without them would silently change what clients get.
 Accepted with a warning at start and ignored (they change nothing a client sees):
     -sd, --store_dir                 only used by JetStream
     --routes, --cluster, --cluster_name, --cluster_listen, --cluster_advertise,

@@ -41,6 +41,7 @@ impl From<&Options> for ServerOptions {
             listen
         });
         server.control_allow_public = options.control_allow_public;
+        server.tls.clone_from(&options.tls);
         server
     }
 }

@@ -41,6 +41,7 @@ mod monitor;
 pub mod options;
 pub mod server;
 mod signals;
+pub mod tls;
 mod websocket;
 
 pub use server::{

@@ -89,6 +89,8 @@ pub struct Options {
     pub websocket: Option<WebsocketOptions>,
     /// Accept leaf node connections (`leafnodes { listen | port }`).
     pub leaf_listen: Option<Listen>,
+    /// TLS on the client listener (`tls {}`, `--tls*`).
+    pub tls: Option<crate::tls::TlsOptions>,
     /// Allow the fault control surface (`--control`) on a non-loopback address
     /// (`--control_allow_public`).
     pub control_allow_public: bool,
@@ -110,6 +112,7 @@ impl Default for Options {
             http: None,
             websocket: None,
             leaf_listen: None,
+            tls: None,
             control_allow_public: false,
         }
     }
@@ -301,6 +304,7 @@ impl Options {
             "authorization" => apply_authorization(c, e, warnings)?,
             "no_auth_user" => c.no_auth_user = Some(string(e)?),
             "system_account" | "system" => c.system_account = string(e)?,
+            "tls" => self.tls = Some(tls::tls(e, warnings)?),
             "max_payload" => {
                 let n = int(e)?;
                 if n > i64::from(i32::MAX) {
@@ -439,7 +443,6 @@ const IGNORED: &[&str] = &[
 /// nats-server keys we refuse (unless set to `false`): ignoring them would silently weaken
 /// security (TLS, accounts, operators, auth) or change routing (`mappings`).
 const UNSUPPORTED: &[&str] = &[
-    "tls",
     "operator",
     "operators",
     "resolver",
@@ -1090,3 +1093,4 @@ fn listener_port(e: &Entry, port: i64) -> Result<u16, ConfError> {
 mod tests;
 
 mod accounts;
+mod tls;

@@ -59,6 +59,8 @@ pub(crate) struct Conn {
     pub(crate) account: super::accounts::AccountId,
     /// The user it authenticated as (name or nkey; empty without users).
     pub(crate) user: Box<str>,
+    /// The names its verified TLS certificate carries (`verify_and_map`).
+    pub(crate) tls_names: Vec<String>,
 }
 
 impl Conn {

@@ -188,6 +188,7 @@ impl ConnectOptions {
         no_auth_user: Option<&str>,
         transport: crate::Transport,
         nonce: Option<&str>,
+        tls_names: Option<&[String]>,
     ) -> Option<Authorized<'a>> {
         let as_user = |u: &'a crate::User| Authorized {
             permissions: u.permissions.as_ref(),
@@ -202,6 +203,16 @@ impl ConnectOptions {
             })
         };
         match auth {
+            // `verify_and_map`: the certificate names the user; CONNECT's credentials are
+            // not looked at.
+            Auth::Users(users) if tls_names.is_some() => {
+                let names = tls_names.unwrap_or_default();
+                users
+                    .iter()
+                    .find(|u| u.nkey.is_none() && names.contains(&u.name))
+                    .filter(|u| allowed(u))
+                    .map(as_user)
+            }
             Auth::None => Some(Authorized::default()),
             Auth::Token(token) => self
                 .auth_token
@@ -249,7 +260,7 @@ impl ConnectOptions {
     /// Whether these credentials satisfy `auth`.
     #[cfg(test)]
     fn is_authorized(&self, auth: &Auth) -> bool {
-        self.authorize(auth, None, crate::Transport::Tcp, None)
+        self.authorize(auth, None, crate::Transport::Tcp, None, None)
             .is_some()
     }
 }

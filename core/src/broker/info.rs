@@ -21,6 +21,10 @@ struct ServerInfo<'a> {
     headers: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     auth_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_verify: bool,
     max_payload: usize,
 }
 
@@ -75,6 +79,8 @@ impl InfoTemplate {
             port,
             headers: config.headers,
             auth_required: config.auth_required(),
+            tls_required: config.tls_required,
+            tls_verify: config.tls_verify,
             max_payload: config.max_payload,
         };
         let mut prefix = serde_json::to_string(&info).expect("INFO serializes");

@@ -422,6 +422,7 @@ impl Broker {
             replies: Default::default(),
             account: 0,
             user: Box::default(),
+            tls_names: Vec::new(),
         });
         slot.conn = Some(conn);
         id
@@ -438,6 +439,16 @@ impl Broker {
         }
         self.route_input(conn, bytes, now);
         self.end_input(conn);
+    }
+
+    /// The names in `conn`'s verified client certificate (e-mail and DNS names, then the
+    /// subject as an RFC 2253 string), which the host learned in the TLS handshake. With
+    /// [`Config::tls_map`] the client authenticates as the user so named, as nats-server's
+    /// `verify_and_map`. Call before passing the connection's first input.
+    pub fn set_tls_names(&mut self, conn: ConnId, names: Vec<String>) {
+        if let Some(c) = self.conn_mut(conn) {
+            c.tls_names = names;
+        }
     }
 
     /// Whether the host should currently leave `conn` unread (between an
@@ -689,6 +700,7 @@ impl Broker {
                 no_auth_user.as_deref(),
                 c.peer.transport,
                 c.nonce.as_deref(),
+                self.config.tls_map.then_some(c.tls_names.as_slice()),
             );
             // A user moved to another account is closed too: its subscriptions live in the
             // old account's subject space.
@@ -818,11 +830,17 @@ impl Broker {
             .conn_mut(id)
             .map_or(crate::Transport::Tcp, |c| c.peer.transport);
         let nonce = self.conn_mut(id).and_then(|c| c.nonce.clone());
+        let tls_map = self.config.tls_map;
+        let tls_names = self
+            .conn_mut(id)
+            .filter(|_| tls_map)
+            .map(|c| c.tls_names.clone());
         let (perms, account, user) = match opts.authorize(
             &self.config.auth,
             self.config.no_auth_user.as_deref(),
             transport,
             nonce.as_deref(),
+            tls_names.as_deref(),
         ) {
             Some(authorized) if !opts.asks_for_account() => (
                 authorized.permissions.cloned().map(Box::new),

@@ -197,8 +197,6 @@ fn unsupported_flags_are_refused_by_name() {
     for (flag, feature) in [
         ("-js", "JetStream"),
         ("--jetstream", "JetStream"),
-        ("--tls", "TLS"),
-        ("--tlscert", "TLS"),
         ("-ms", "TLS (https monitoring)"),
     ] {
         let e = error(&[flag, "x"]);
@@ -398,4 +396,36 @@ fn control_is_off_by_default_and_opt_in() {
     let public = run(&["--control", "--control_allow_public"]);
     assert!(public.config.fault_control && public.control_allow_public);
     assert!(!run(&["--control=false"]).config.fault_control);
+}
+
+#[test]
+fn tls_flags_replace_the_config_files_tls() {
+    let tls = |args: &[&str]| run(args).tls;
+    let t = tls(&[
+        "--tlscert",
+        "c.pem",
+        "--tlskey",
+        "k.pem",
+        "--tlsverify",
+        "--tlscacert",
+        "ca.pem",
+    ])
+    .expect("TLS on");
+    assert_eq!(
+        (t.cert_file.to_str(), t.key_file.to_str(), t.verify),
+        (Some("c.pem"), Some("k.pem"), true)
+    );
+    assert_eq!(
+        t.ca_file.as_deref().and_then(|p| p.to_str()),
+        Some("ca.pem")
+    );
+    assert!(tls(&["--tls=false", "--tlscert", "c.pem"]).is_none());
+    assert_eq!(
+        error(&["--tls", "--tlskey", "k.pem"]),
+        "TLS Server certificate must be present and valid"
+    );
+    assert_eq!(
+        error(&["--tlscert", "c.pem"]),
+        "TLS Server private key must be present and valid"
+    );
 }

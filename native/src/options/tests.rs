@@ -290,7 +290,7 @@ fn unknown_and_unsupported_keys() {
     ok("a = 4333\nport: $a");
     assert_eq!(
         err("tls { cert_file: x }"),
-        "t.conf:1:1: \"tls\" is not supported by skiff"
+        "t.conf:1:1: missing 'key_file' in TLS configuration"
     );
     for key in ["mappings { a: b }", "operator: x"] {
         assert!(err(key).contains("is not supported by skiff"), "{key}");
@@ -657,4 +657,32 @@ fn bad_accounts_are_refused_with_nats_servers_words() {
         "t.conf:1:26: export needs a \"stream\" or \"service\" subject"
     );
     assert!(err("accounts { A { mappings: {a: b} } }").contains("not supported by skiff"));
+}
+
+#[test]
+fn tls_block() {
+    let o = ok(
+        "tls {\n cert_file: \"c.pem\"\n key_file: \"k.pem\"\n ca_file: \"ca.pem\"\n verify_and_map: true\n timeout: 0.5\n handshake_first: true\n}",
+    );
+    let t = o.tls.expect("tls");
+    assert_eq!(
+        (t.cert_file.to_str(), t.key_file.to_str()),
+        (Some("c.pem"), Some("k.pem"))
+    );
+    assert!(t.verify_and_map && t.verifies() && t.handshake_first);
+    assert_eq!(t.timeout, Duration::from_millis(500));
+    assert_eq!(
+        err("tls { cert_file: c, key_file: k, verify: 1 }"),
+        "t.conf:1:34: error parsing tls config, expected 'verify' to be a boolean"
+    );
+    assert_eq!(
+        err("tls { key_file: k }"),
+        "t.conf:1:1: missing 'cert_file' in TLS configuration"
+    );
+    assert!(err("tls { cert_file: c, key_file: k, insecure: true }").contains("not supported"));
+    assert!(
+        err("tls { cert_file: c, key_file: k, handshake_first: auto }").contains("not supported")
+    );
+    let (_, warnings) = apply("tls { cert_file: c, key_file: k, cipher_suites: [x] }").unwrap();
+    assert_eq!(warnings.len(), 1);
 }

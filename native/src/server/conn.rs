@@ -57,6 +57,10 @@ pub(crate) struct ConnIo {
     /// Where the driver leaves the core's close reason, for a transport that tells the peer
     /// (a WebSocket close frame).
     close_reason: Option<CloseSlot>,
+    /// `direct` carries the first transmit only (INFO before a TLS handshake).
+    plain_first: bool,
+    /// The client certificate's names, once a TLS handshake has found them.
+    tls_names: Option<crate::tls::TlsNames>,
 }
 
 /// Set once by the driver when the core closes the connection.
@@ -79,7 +83,33 @@ impl ConnIo {
             writer: Box::new(writer),
             direct: None,
             close_reason: None,
+            plain_first: false,
+            tls_names: None,
         }
+    }
+
+    /// The same stream, with its first transmit written in plain text to `stream` (INFO,
+    /// before the client starts TLS).
+    pub(crate) fn with_plain_first(mut self, stream: smol::net::TcpStream) -> Self {
+        self.direct = Some(Direct::from(stream));
+        self.plain_first = true;
+        self
+    }
+
+    /// The same stream, with the names its TLS handshake finds.
+    pub(crate) fn with_tls_names(mut self, names: Option<crate::tls::TlsNames>) -> Self {
+        self.tls_names = names;
+        self
+    }
+
+    /// Whether `direct` is for the first transmit only.
+    pub(crate) fn plain_first(&self) -> bool {
+        self.plain_first
+    }
+
+    /// Where the TLS handshake leaves the client certificate's names, if it is asked to.
+    pub(crate) fn tls_names(&self) -> Option<crate::tls::TlsNames> {
+        self.tls_names.clone()
     }
 
     /// The same stream, with `slot` receiving the core's close reason.
@@ -97,6 +127,8 @@ impl ConnIo {
             writer,
             direct: Some(socket),
             close_reason: None,
+            plain_first: false,
+            tls_names: None,
         }
     }
 
@@ -236,6 +268,9 @@ pub(crate) async fn read_loop(
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => buf.clear(),
+            Err(e) if crate::tls::HandshakeFailed::is(&e) => {
+                break CloseReason::TlsHandshakeFailure;
+            }
             Err(e) => {
                 tracing::debug!("{conn} - read error: {e}");
                 break CloseReason::ReadError;

@@ -71,6 +71,10 @@ struct ConnTasks {
     peak_queued: usize,
     /// Told why the core closed the connection (WebSocket close frames).
     close_reason: Option<conn::CloseSlot>,
+    /// `direct` carries the first transmit only (INFO in plain text before TLS).
+    plain_first: bool,
+    /// The TLS client certificate's names, passed to the broker before the first input.
+    tls_names: Option<crate::tls::TlsNames>,
 }
 
 /// The broker and everything that performs its outputs.
@@ -173,6 +177,8 @@ pub(crate) struct Setup {
     pub(crate) control: async_channel::Receiver<Control>,
     /// The client listener, if the server listens on TCP.
     pub(crate) listener: Option<smol::net::TcpListener>,
+    /// TLS on the client listener.
+    pub(crate) tls: Option<crate::tls::TlsAcceptor>,
     /// The signal handler task's future, if signals are handled.
     pub(crate) signals: Option<SignalTask>,
     /// The monitoring listener and what it reports, if monitoring is on.
@@ -227,7 +233,7 @@ pub(crate) fn run(setup: Setup) {
         let accept = executor.spawn(super::listener::accept_loop(
             listener,
             weak.clone(),
-            super::listener::Accepts::Clients,
+            super::listener::Accepts::Clients(setup.tls),
         ));
         hub.borrow_mut().listener = Some(accept);
     }
@@ -462,6 +468,10 @@ impl Hub {
     /// Bytes read from `conn`. Returns false once the connection is gone (its reader stops).
     pub(crate) fn input(&mut self, conn: ConnId, bytes: BytesMut) -> bool {
         let now = self.clock.now();
+        if let Some(names) = self.conns.get_mut(&conn).and_then(|t| t.tls_names.take()) {
+            self.broker
+                .set_tls_names(conn, names.get().unwrap_or_default());
+        }
         self.broker.handle_input(conn, bytes, now);
         self.settle();
         self.conns.contains_key(&conn)
@@ -582,6 +592,7 @@ impl Hub {
     /// Starts the reader and writer of a registered connection.
     fn start_conn(&mut self, conn: ConnId, io: ConnIo) {
         let close_reason = io.close_reason();
+        let (plain_first, tls_names) = (io.plain_first(), io.tls_names());
         let (reader, writer, direct) = io.into_parts();
         let (writes, commands) = async_channel::unbounded();
         let deadline = self.broker.config().write_deadline;
@@ -610,6 +621,8 @@ impl Hub {
                 gate,
                 peak_queued: 0,
                 close_reason,
+                plain_first,
+                tls_names,
             },
         );
         self.settle();
@@ -719,6 +732,16 @@ impl Hub {
                                 self.broker.handle_written(conn, n, self.clock.now());
                             }
                         }
+                    }
+                }
+                if std::mem::take(&mut tasks.plain_first) {
+                    // INFO went out in plain text; the rest goes through TLS.
+                    tasks.direct = None;
+                    if !segments.is_empty() {
+                        tracing::error!("cid:{} - INFO not written before TLS", conn.index());
+                        let now = self.clock.now();
+                        self.broker.handle_eof(conn, CloseReason::WriteError, now);
+                        return;
                     }
                 }
                 if !segments.is_empty() {

@@ -7,6 +7,7 @@ use smol::net::TcpListener;
 
 use super::conn::ConnIo;
 use super::driver::HubRef;
+use crate::tls::TlsAcceptor;
 
 /// Pause after a failed accept (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
@@ -38,10 +39,10 @@ pub(crate) fn bind(addr: &str) -> std::io::Result<std::net::TcpListener> {
 }
 
 /// What a listener accepts.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) enum Accepts {
-    /// Clients (the client listener).
-    Clients,
+    /// Clients (the client listener), over TLS when it has an acceptor.
+    Clients(Option<TlsAcceptor>),
     /// Servers attaching as leaf nodes (`leafnodes { listen }`).
     Leafs,
 }
@@ -54,15 +55,22 @@ pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef, accepts: Acc
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
                 let Some(hub) = hub.upgrade() else { return };
-                let (io, peer) = (ConnIo::tcp(stream), PeerInfo::tcp(addr));
+                let peer = PeerInfo::tcp(addr);
+                let io = match &accepts {
+                    Accepts::Clients(Some(tls)) => {
+                        let (io, names) = tls.accept(stream, addr);
+                        io.with_tls_names(names)
+                    }
+                    _ => ConnIo::tcp(stream),
+                };
                 match accepts {
-                    Accepts::Clients => hub.borrow_mut().attach(io, peer),
+                    Accepts::Clients(_) => hub.borrow_mut().attach(io, peer),
                     Accepts::Leafs => hub.borrow_mut().attach_accepted_leaf(io, peer),
                 }
             }
             Err(e) => {
                 let what = match accepts {
-                    Accepts::Clients => "client",
+                    Accepts::Clients(_) => "client",
                     Accepts::Leafs => "leafnode",
                 };
                 tracing::error!("Error accepting {what} connection: {e}");

@@ -64,6 +64,8 @@ pub enum StartError {
     },
     /// The WebSocket settings are invalid (an allowed origin that is not a URL).
     Websocket(String),
+    /// The TLS certificate, key or CA file cannot be used.
+    Tls(String),
     /// Signal handlers could not be installed.
     Signals(std::io::Error),
     /// [`Server::start`] was called before.
@@ -80,6 +82,7 @@ impl std::fmt::Display for StartError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Config(e) => write!(f, "{e}"),
+            Self::Tls(e) => f.write_str(e),
             Self::Listen { addr, source } => write!(f, "error listening on {addr}: {source}"),
             Self::ListenOther { what, addr, source } => {
                 write!(f, "can't listen to the {what} port {addr}: {source}")
@@ -107,7 +110,10 @@ impl std::error::Error for StartError {
             | Self::ListenOther { source, .. }
             | Self::File { source, .. } => Some(source),
             Self::Signals(e) => Some(e),
-            Self::AlreadyStarted | Self::Websocket(_) | Self::ControlNotLoopback { .. } => None,
+            Self::AlreadyStarted
+            | Self::Websocket(_)
+            | Self::Tls(_)
+            | Self::ControlNotLoopback { .. } => None,
         }
     }
 }
@@ -206,6 +212,16 @@ impl Server {
             control_rx,
         } = pending;
         let clock = Clock::start();
+        let tls = match &options.tls {
+            Some(tls) => {
+                let acceptor = crate::tls::TlsAcceptor::new(tls).map_err(StartError::Tls)?;
+                options.config.tls_required = true;
+                options.config.tls_verify = tls.verifies();
+                options.config.tls_map = tls.verify_and_map;
+                Some(acceptor)
+            }
+            None => None,
+        };
 
         let listener = if options.listen {
             let addr = format!("{}:{}", options.host, options.port);
@@ -388,6 +404,9 @@ impl Server {
                     addr.port()
                 );
                 shared.listening.store(true, Ordering::SeqCst);
+                if tls.is_some() {
+                    tracing::info!("TLS required for client connections");
+                }
             }
             tracing::info!("Server is ready");
             shared.mark_ready();
@@ -397,6 +416,7 @@ impl Server {
                 shared: shared.clone(),
                 control: control_rx,
                 listener,
+                tls,
                 signals,
                 monitor,
                 websocket,

@@ -51,6 +51,9 @@ pub struct ServerOptions {
     /// Accept leaf node connections here (nats-server's `leafnodes { listen }`): other
     /// servers attach to this one as leafs.
     pub leafnodes: Option<ListenAddr>,
+    /// TLS on the client listener (nats-server's `tls {}` block): clients see
+    /// `tls_required` and must start TLS after INFO (or before it, `handshake_first`).
+    pub tls: Option<crate::tls::TlsOptions>,
 }
 
 /// The WebSocket listener: where, and which upgrades it accepts.
@@ -117,6 +120,7 @@ impl Default for ServerOptions {
             seed: None,
             http: None,
             leafnodes: None,
+            tls: None,
             websocket: None,
             control_allow_public: false,
         }

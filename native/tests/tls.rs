@@ -1,0 +1,323 @@
+//! TLS on the client listener with certificates made here (rcgen; no key is committed),
+//! run side by side against the Skiff daemon and nats-server 2.15 with one config file:
+//! async-nats over TLS (INFO first, and handshake first), client certificates required by
+//! `verify`, users named by their certificate with `verify_and_map`, and the failures: a
+//! plain client to a TLS server, a TLS client to a plain server, a missing client
+//! certificate. The server stays up after each.
+
+mod common;
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A CA, a server certificate for 127.0.0.1/localhost and a client certificate for
+/// `alice@example.com` (subject `O=Acme,CN=alice` as Go prints it), written as PEM files into a fresh directory.
+struct Certs {
+    dir: PathBuf,
+}
+
+impl Certs {
+    fn make(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("skiff-tls-{}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Skiff Test CA");
+        let ca_cert = ca.self_signed(&ca_key).unwrap();
+
+        let server_key = KeyPair::generate().unwrap();
+        let mut server =
+            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+        server
+            .distinguished_name
+            .push(DnType::CommonName, "localhost");
+        let server_cert = server.signed_by(&server_key, &ca_cert, &ca_key).unwrap();
+
+        let client_key = KeyPair::generate().unwrap();
+        let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+        client
+            .distinguished_name
+            .push(DnType::OrganizationName, "Acme");
+        client.distinguished_name.push(DnType::CommonName, "alice");
+        client.subject_alt_names =
+            vec![SanType::Rfc822Name("alice@example.com".try_into().unwrap())];
+        let client_cert = client.signed_by(&client_key, &ca_cert, &ca_key).unwrap();
+
+        for (name, pem) in [
+            ("ca.pem", ca_cert.pem()),
+            ("server.pem", server_cert.pem()),
+            ("server-key.pem", server_key.serialize_pem()),
+            ("client.pem", client_cert.pem()),
+            ("client-key.pem", client_key.serialize_pem()),
+        ] {
+            std::fs::write(dir.join(name), pem).unwrap();
+        }
+        Self { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// A `tls {}` block with the server certificate and `extra` settings.
+    fn block(&self, extra: &str) -> String {
+        format!(
+            "tls {{\n cert_file: \"{}\"\n key_file: \"{}\"\n ca_file: \"{}\"\n {extra}\n}}\n",
+            self.path("server.pem").display(),
+            self.path("server-key.pem").display(),
+            self.path("ca.pem").display()
+        )
+    }
+}
+
+/// One server under test.
+struct Running {
+    name: &'static str,
+    url: String,
+    guard: Guard,
+}
+
+enum Guard {
+    Skiff(common::Daemon),
+    Nats(Child),
+}
+
+impl Guard {
+    /// Whether the server process is still running.
+    fn alive(&mut self) -> bool {
+        let child = match self {
+            Self::Skiff(daemon) => &mut daemon.child,
+            Self::Nats(child) => child,
+        };
+        child.try_wait().unwrap().is_none()
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Self::Nats(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Skiff and (when installed) nats-server, each on `conf`.
+fn servers(certs: &Certs, conf: &str) -> Vec<Running> {
+    let file = certs.dir.join(format!("server-{}.conf", free_port()));
+    std::fs::write(&file, conf).unwrap();
+    let daemon = common::Daemon::start(&["-c", file.to_str().unwrap()]);
+    let mut running = vec![Running {
+        name: "skiff",
+        url: format!("127.0.0.1:{}", daemon.addr.port()),
+        guard: Guard::Skiff(daemon),
+    }];
+    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
+    if binary.is_file() {
+        let port = free_port();
+        let child = Command::new(&binary)
+            .args(["-c", file.to_str().unwrap(), "-a", "127.0.0.1"])
+            .args(["-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning nats-server");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running.push(Running {
+            name: "nats-server",
+            url: format!("127.0.0.1:{port}"),
+            guard: Guard::Nats(child),
+        });
+    }
+    running
+}
+
+fn trusting(certs: &Certs) -> async_nats::ConnectOptions {
+    async_nats::ConnectOptions::new()
+        .add_root_certificates(certs.path("ca.pem"))
+        .require_tls(true)
+        .max_reconnects(Some(1))
+        .connection_timeout(Duration::from_secs(3))
+}
+
+async fn round_trip(client: &async_nats::Client, name: &str) {
+    let mut sub = client.subscribe("tls.echo").await.unwrap();
+    client.publish("tls.echo", "over tls".into()).await.unwrap();
+    let m = tokio::time::timeout(WAIT, sub.next())
+        .await
+        .unwrap_or_else(|_| panic!("{name}: no message"))
+        .unwrap();
+    assert_eq!(&m.payload[..], b"over tls", "{name}");
+}
+
+/// The first line a server sends to a plain TCP client.
+fn first_line(addr: &str) -> String {
+    use std::io::{BufRead, BufReader};
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(WAIT)).unwrap();
+    let mut line = String::new();
+    let _ = BufReader::new(stream).read_line(&mut line);
+    line
+}
+
+#[tokio::test]
+async fn tls_clients_connect_and_plain_ones_fail() {
+    let certs = Certs::make("basic");
+    for mut server in servers(&certs, &certs.block("timeout: 1")) {
+        let name = server.name;
+        let info = first_line(&server.url);
+        assert!(info.starts_with("INFO {"), "{name}: {info}");
+        assert!(info.contains("\"tls_required\":true"), "{name}: {info}");
+        assert!(!info.contains("tls_verify"), "{name}: {info}");
+
+        let client = trusting(&certs)
+            .connect(format!("tls://{}", server.url))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: TLS connect: {e}"));
+        round_trip(&client, name).await;
+
+        // A client that does not trust the server's CA is refused by its own TLS.
+        let untrusting = async_nats::ConnectOptions::new()
+            .require_tls(true)
+            .max_reconnects(Some(1))
+            .connection_timeout(Duration::from_secs(3))
+            .connect(format!("tls://{}", server.url))
+            .await;
+        assert!(untrusting.is_err(), "{name}: an untrusted certificate");
+
+        // A plain client: the server reads CONNECT where a handshake should be and closes.
+        let mut plain = TcpStream::connect(&server.url).unwrap();
+        plain.set_read_timeout(Some(WAIT)).unwrap();
+        use std::io::{Read, Write};
+        let mut buf = vec![0; 4096];
+        let _ = plain.read(&mut buf);
+        plain.write_all(b"CONNECT {}\r\nPING\r\n").unwrap();
+        let mut rest = Vec::new();
+        let _ = plain.read_to_end(&mut rest);
+        assert!(
+            !String::from_utf8_lossy(&rest).contains("PONG"),
+            "{name}: a plain client got through"
+        );
+        round_trip(&client, name).await;
+        assert!(server.guard.alive(), "{name} stays up");
+    }
+}
+
+#[tokio::test]
+async fn handshake_first() {
+    let certs = Certs::make("first");
+    for server in servers(&certs, &certs.block("handshake_first: true")) {
+        let name = server.name;
+        let client = trusting(&certs)
+            .tls_first()
+            .connect(format!("tls://{}", server.url))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: TLS-first connect: {e}"));
+        round_trip(&client, name).await;
+        // Nothing in plain text comes first.
+        let mut plain = TcpStream::connect(&server.url).unwrap();
+        plain
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut buf = [0u8; 16];
+        use std::io::Read;
+        let n = plain.read(&mut buf).unwrap_or(0);
+        assert!(!buf[..n].starts_with(b"INFO"), "{name}: INFO before TLS");
+    }
+}
+
+#[tokio::test]
+async fn verify_requires_a_client_certificate() {
+    let certs = Certs::make("verify");
+    for mut server in servers(&certs, &certs.block("verify: true")) {
+        let name = server.name;
+        let info = first_line(&server.url);
+        assert!(info.contains("\"tls_verify\":true"), "{name}: {info}");
+        let refused = trusting(&certs)
+            .connect(format!("tls://{}", server.url))
+            .await;
+        assert!(refused.is_err(), "{name}: no client certificate");
+        let client = trusting(&certs)
+            .add_client_certificate(certs.path("client.pem"), certs.path("client-key.pem"))
+            .connect(format!("tls://{}", server.url))
+            .await
+            .unwrap_or_else(|e| panic!("{name}: with a client certificate: {e}"));
+        round_trip(&client, name).await;
+        assert!(server.guard.alive(), "{name} stays up");
+    }
+}
+
+#[tokio::test]
+async fn verify_and_map_authenticates_the_certificates_user() {
+    let certs = Certs::make("map");
+    for (user, allowed) in [
+        ("alice@example.com", true),
+        ("O=Acme,CN=alice", true),
+        ("bob", false),
+    ] {
+        let conf = format!(
+            "{}authorization {{ users: [ {{user: \"{user}\"}} ] }}\n",
+            certs.block("verify_and_map: true")
+        );
+        for server in servers(&certs, &conf) {
+            let name = server.name;
+            let result = trusting(&certs)
+                .add_client_certificate(certs.path("client.pem"), certs.path("client-key.pem"))
+                .connect(format!("tls://{}", server.url))
+                .await;
+            match (allowed, result) {
+                (true, Ok(client)) => {
+                    let answer =
+                        tokio::time::timeout(WAIT, client.request("$SYS.REQ.USER.INFO", "".into()))
+                            .await
+                            .unwrap()
+                            .unwrap();
+                    let json: serde_json::Value = serde_json::from_slice(&answer.payload).unwrap();
+                    assert_eq!(json["data"]["user"], user, "{name}");
+                }
+                (false, Err(_)) => {}
+                (allowed, result) => {
+                    panic!("{name}: user {user}: expected allowed={allowed}, got {result:?}")
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_tls_client_to_a_plain_server_fails_cleanly() {
+    let certs = Certs::make("plain");
+    for mut server in servers(&certs, "") {
+        let name = server.name;
+        let result = trusting(&certs)
+            .connect(format!("tls://{}", server.url))
+            .await;
+        assert!(result.is_err(), "{name}: TLS required by the client");
+        let plain = async_nats::connect(format!("nats://{}", server.url))
+            .await
+            .unwrap();
+        round_trip(&plain, name).await;
+        assert!(server.guard.alive(), "{name} stays up");
+    }
+}
