@@ -38,6 +38,7 @@ impl From<&Options> for ServerOptions {
             listen.allowed_origins.clone_from(&ws.allowed_origins);
             listen.handshake_timeout = ws.handshake_timeout;
             listen.compression = ws.compression;
+            listen.tls.clone_from(&ws.tls);
             listen
         });
         server.control_allow_public = options.control_allow_public;

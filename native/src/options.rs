@@ -133,8 +133,10 @@ pub struct Listen {
 pub struct WebsocketOptions {
     /// Where to listen.
     pub listen: Listen,
-    /// `no_tls: true`; required, since skiff has no TLS (nats-server requires TLS otherwise).
+    /// `no_tls: true`: plain `ws://` (nats-server requires TLS otherwise).
     pub no_tls: bool,
+    /// The block's `tls {}`: `wss://`.
+    pub tls: Option<crate::tls::TlsOptions>,
     /// Offer permessage-deflate.
     pub compression: bool,
     /// Only accept upgrades whose `Origin` matches the request's host.
@@ -268,14 +270,14 @@ impl Options {
     /// Checks the combination of values, as nats-server does at startup.
     ///
     /// # Errors
-    /// [`OptionsError::Invalid`] from [`Config::validate`], or a WebSocket block without
-    /// `no_tls: true`.
+    /// [`OptionsError::Invalid`] from [`Config::validate`], or a WebSocket block with
+    /// neither `tls {}` nor `no_tls: true`.
     pub fn validate(&self) -> Result<(), OptionsError> {
         self.config.validate()?;
         if let Some(ws) = &self.websocket {
-            if !ws.no_tls {
+            if !ws.no_tls && ws.tls.is_none() {
                 return Err(OptionsError::Other(
-                    "websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block".into(),
+                    "websocket requires TLS configuration".into(),
                 ));
             }
         }
@@ -587,6 +589,7 @@ fn websocket(
             port: 0,
         },
         no_tls: false,
+        tls: None,
         compression: false,
         same_origin: false,
         allowed_origins: Vec::new(),
@@ -648,8 +651,9 @@ fn websocket(
                     format!("websocket \"{}\" is not supported by skiff; ignored", w.key),
                 ));
             }
-            "tls" | "authorization" | "no_auth_user" | "jwt_cookie" | "user_cookie"
-            | "pass_cookie" | "token_cookie" => {
+            "tls" => ws.tls = Some(tls::tls(w, warnings)?),
+            "authorization" | "no_auth_user" | "jwt_cookie" | "user_cookie" | "pass_cookie"
+            | "token_cookie" => {
                 if w.value.kind != Kind::Bool(false) {
                     return Err(key_err(
                         w,
@@ -660,12 +664,9 @@ fn websocket(
             _ => return Err(unknown(w)),
         }
     }
-    if port_set && !ws.no_tls {
+    if port_set && !ws.no_tls && ws.tls.is_none() {
         // nats-server refuses a websocket listener without TLS unless `no_tls` says so.
-        return Err(key_err(
-            e,
-            "websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block",
-        ));
+        return Err(key_err(e, "websocket requires TLS configuration"));
     }
     if !port_set {
         // nats-server's websocket default port is 0, meaning "no websocket listener": it starts

@@ -100,6 +100,28 @@ impl TlsAcceptor {
         })
     }
 
+    /// The TLS handshake on `stream`, bounded by the timeout (failures are logged).
+    pub(crate) async fn handshake(
+        &self,
+        stream: TcpStream,
+        peer: std::net::SocketAddr,
+    ) -> Option<Stream> {
+        let expired = async {
+            smol::Timer::after(self.timeout).await;
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "TLS handshake timeout",
+            ))
+        };
+        match self.acceptor.accept(stream).or(expired).await {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                tracing::error!("{peer} - TLS handshake error: {e}");
+                None
+            }
+        }
+    }
+
     /// The connection `stream` as the driver serves it: INFO written in plain text (unless
     /// the handshake comes first), everything else through TLS. The second value receives
     /// the names of the client's certificate once the handshake is done (with

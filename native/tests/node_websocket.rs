@@ -1,5 +1,6 @@
 //! nats.ws 1.30 and @nats-io/nats-core 3.x, in Node, against the `skiff` daemon's WebSocket
-//! listener (`tests/clients/nats_ws_check.cjs`). Uses the npm packages the browser tests
+//! listener (`tests/clients/nats_ws_check.cjs`), over `ws://` and over `wss://` with a
+//! certificate made at test time. Uses the npm packages the browser tests
 //! install (`wasm/tests/node_modules`, or `SKIFF_NODE_MODULES`); skips, with a notice, only if
 //! Node or those packages are absent.
 
@@ -21,34 +22,50 @@ fn node_modules() -> Option<PathBuf> {
 
 #[test]
 fn nats_ws_and_nats_core_over_websocket() {
+    check_over("ws", None);
+}
+
+#[test]
+fn nats_ws_and_nats_core_over_secure_websocket() {
+    let certs = common::certs::Certs::make("wss");
+    check_over("wss", Some(&certs));
+}
+
+/// Runs the Node check against a daemon whose WebSocket listener speaks `scheme` (`wss`
+/// with `certs`' server certificate, which Node trusts through `NODE_EXTRA_CA_CERTS`).
+fn check_over(scheme: &str, certs: Option<&common::certs::Certs>) {
     let node = Command::new("node").arg("--version").output();
     let Some(modules) = node_modules().filter(|_| node.is_ok_and(|o| o.status.success())) else {
-        eprintln!(
-            "SKIPPED nats_ws_and_nats_core_over_websocket: node or wasm/tests/node_modules missing"
-        );
+        eprintln!("SKIPPED nats.ws over {scheme}: node or wasm/tests/node_modules missing");
         return;
     };
-    let dir = std::env::temp_dir().join(format!("skiff-node-ws-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("skiff-node-{scheme}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let conf = dir.join("ws.conf");
-    std::fs::write(&conf, "websocket { port: -1, no_tls: true }\n").unwrap();
+    let security = match certs {
+        Some(certs) => certs.block(""),
+        None => "no_tls: true".to_owned(),
+    };
+    std::fs::write(&conf, format!("websocket {{ port: -1\n{security}\n}}\n")).unwrap();
     let mut daemon = Daemon::start(&["-c", conf.to_str().unwrap()]);
-    assert!(daemon.wait_for_line(
-        "Listening for websocket clients on ws://",
-        Duration::from_secs(5)
-    ));
+    let listening = format!("Listening for websocket clients on {scheme}://");
+    assert!(daemon.wait_for_line(&listening, Duration::from_secs(5)));
     let ws = daemon
         .log
         .iter()
-        .find_map(|l| l.split("Listening for websocket clients on ws://").nth(1))
+        .find_map(|l| l.split(listening.as_str()).nth(1))
         .unwrap()
         .trim()
         .to_owned();
     let port = ws.rsplit_once(':').unwrap().1;
-    let out = Command::new("node")
+    let mut command = Command::new("node");
+    if let Some(certs) = certs {
+        command.env("NODE_EXTRA_CA_CERTS", certs.path("ca.pem"));
+    }
+    let out = command
         .arg("--experimental-websocket")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/nats_ws_check.cjs"))
-        .arg(format!("ws://127.0.0.1:{port}"))
+        .arg(format!("{scheme}://localhost:{port}"))
         .arg(&modules)
         .output()
         .unwrap();

@@ -453,7 +453,7 @@ fn user_permissions() {
 fn websocket_without_no_tls_is_refused_at_the_block() {
     assert_eq!(
         err("port: 4222\nwebsocket { port: -1 }"),
-        "t.conf:2:1: websocket requires TLS configuration; skiff has no TLS, so set `no_tls: true` in the websocket block"
+        "t.conf:2:1: websocket requires TLS configuration"
     );
     assert!(err("websocket { port: -1, no_tls: false }").contains("requires TLS"));
 }

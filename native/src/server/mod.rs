@@ -308,6 +308,15 @@ impl Server {
                         .unwrap_or(crate::websocket::DEFAULT_HANDSHAKE_TIMEOUT),
                     compression: ws.compression,
                     message_limit: crate::websocket::message_limit(options.config.max_payload),
+                    tls: match &ws.tls {
+                        Some(tls) => {
+                            let mut tls = tls.clone();
+                            // `wss://` always starts with the handshake.
+                            tls.handshake_first = true;
+                            Some(crate::tls::TlsAcceptor::new(&tls).map_err(StartError::Tls)?)
+                        }
+                        None => None,
+                    },
                 };
                 Some((listener, settings))
             }
@@ -383,12 +392,15 @@ impl Server {
                 tracing::info!("Starting http monitor on {}:{}", http.host, addr.port());
             }
             if let (Some(ws), Some(addr)) = (&options.websocket, shared.websocket_addr.get()) {
+                let scheme = if ws.tls.is_some() { "wss" } else { "ws" };
                 tracing::info!(
-                    "Listening for websocket clients on ws://{}:{}",
+                    "Listening for websocket clients on {scheme}://{}:{}",
                     ws.listen.host,
                     addr.port()
                 );
-                tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+                if ws.tls.is_none() {
+                    tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+                }
             }
             if let (Some(leaf), Some(addr)) = (&options.leafnodes, shared.leaf_addr.get()) {
                 tracing::info!(

@@ -70,6 +70,8 @@ pub struct WebsocketListen {
     pub handshake_timeout: Option<std::time::Duration>,
     /// Offer permessage-deflate to clients that ask for it (`compression`).
     pub compression: bool,
+    /// Serve `wss://`: TLS before the upgrade (the block's `tls {}`).
+    pub tls: Option<crate::tls::TlsOptions>,
 }
 
 impl WebsocketListen {
@@ -81,6 +83,7 @@ impl WebsocketListen {
             allowed_origins: Vec::new(),
             handshake_timeout: None,
             compression: false,
+            tls: None,
         }
     }
 }

@@ -28,7 +28,7 @@ use std::time::Duration;
 use futures_lite::{AsyncReadExt, AsyncWriteExt, FutureExt};
 use skiff_core::{PeerInfo, Transport};
 use smol::lock::Mutex;
-use smol::net::{TcpListener, TcpStream};
+use smol::net::TcpListener;
 
 use crate::http::{self, Incoming};
 use crate::server::conn::ConnIo;
@@ -67,6 +67,8 @@ pub(crate) struct Settings {
     pub(crate) compression: bool,
     /// The largest compressed message accepted, before and after inflating.
     pub(crate) message_limit: usize,
+    /// TLS before the upgrade (`wss://`), from the block's `tls {}`.
+    pub(crate) tls: Option<crate::tls::TlsAcceptor>,
 }
 
 /// The largest compressed message a client may send: room for several maximal messages (a
@@ -84,7 +86,17 @@ pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef, settings: Rc
             Ok((stream, addr)) => {
                 let _ = stream.set_nodelay(true);
                 let Some(strong) = hub.upgrade() else { return };
-                let task = serve(stream, addr, hub.clone(), settings.clone());
+                let (hub, settings) = (hub.clone(), settings.clone());
+                let task = async move {
+                    match &settings.tls {
+                        Some(tls) => {
+                            if let Some(stream) = tls.handshake(stream, addr).await {
+                                serve(stream, addr, hub, settings.clone()).await;
+                            }
+                        }
+                        None => serve(stream, addr, hub, settings.clone()).await,
+                    }
+                };
                 strong.borrow_mut().spawn_transport(task);
             }
             Err(e) => {
@@ -95,8 +107,12 @@ pub(crate) async fn accept_loop(listener: TcpListener, hub: HubRef, settings: Rc
     }
 }
 
-/// Upgrades one connection, then pumps frames to and from the core until it closes.
-async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: Rc<Settings>) {
+/// Upgrades one connection (TCP, or TLS over it), then pumps frames to and from the core
+/// until it closes.
+async fn serve<S>(mut stream: S, addr: SocketAddr, hub: HubRef, settings: Rc<Settings>)
+where
+    S: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin,
+{
     let mut buf = Vec::new();
     let handshake = async {
         match http::read_request(&mut stream, &mut buf).await {
@@ -151,9 +167,9 @@ async fn serve(mut stream: TcpStream, addr: SocketAddr, hub: HubRef, settings: R
         let io = ConnIo::new(to_core_reader, from_core_writer).with_close_reason(closed.clone());
         strong.borrow_mut().attach(io, peer);
     }
-    let mut reader = stream.clone();
+    let (mut reader, writer) = futures_lite::io::split(stream);
     // Both directions write: frames out, pongs, and close frames.
-    let writer = Mutex::new(stream);
+    let writer = Mutex::new(writer);
     let close_sent = Cell::new(false);
     let send_close = |status: Option<(u16, &str)>| {
         let payload = status.map_or_else(Vec::new, |(s, r)| frame::close_payload(s, r));

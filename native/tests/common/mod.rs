@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use skiff::{Server, ServerOptions};
 
+pub mod certs;
+
 /// An embedded server on 127.0.0.1 and a free port, ready for connections.
 pub fn embedded() -> Server {
     embedded_with(ServerOptions::default())
