@@ -80,6 +80,9 @@ pub struct Config {
     /// `verify_and_map`: a client authenticates as the user named by its certificate (see
     /// [`Broker::set_tls_names`](crate::Broker::set_tls_names)); no password is asked.
     pub tls_map: bool,
+    /// Unix time at the host's epoch ([`Instant::ZERO`](crate::Instant::ZERO)), for the
+    /// expiry of JWTs; `None` checks no expiry (hosts without a wall clock).
+    pub unix_epoch: Option<Duration>,
     /// The system account (`system_account`, default `$SYS`, created when not configured):
     /// its users may ask `$SYS.REQ.SERVER.PING`.
     pub system_account: String,
@@ -119,6 +122,7 @@ impl Default for Config {
             tls_required: false,
             tls_verify: false,
             tls_map: false,
+            unix_epoch: None,
             system_account: crate::DEFAULT_SYSTEM_ACCOUNT.to_owned(),
         }
     }
@@ -178,10 +182,24 @@ impl Config {
     /// Checks account names, users' accounts, and that each import has a matching export
     /// the importer may use (nats-server's startup errors).
     fn validate_accounts(&self) -> Result<(), ConfigError> {
+        let trust = match &self.auth {
+            Auth::Operator(operator) => {
+                if cfg!(not(feature = "nkeys")) {
+                    return Err(ConfigError::NkeysUnsupported);
+                }
+                Some(operator.trust()?)
+            }
+            _ => None,
+        };
+        let accounts: Vec<&crate::Account> = self
+            .accounts
+            .iter()
+            .chain(trust.iter().flat_map(|t| t.accounts()))
+            .collect();
         let known = |name: &str| {
             name == crate::GLOBAL_ACCOUNT
                 || name == self.system_account
-                || self.accounts.iter().any(|a| a.name == name)
+                || accounts.iter().any(|a| a.name == name)
         };
         if let Auth::Users(users) = &self.auth {
             if let Some(u) = users
@@ -198,10 +216,10 @@ impl Config {
                 }
             }
         }
-        for account in &self.accounts {
+        for account in &accounts {
             for import in &account.imports {
                 let kind = import.kind.as_str();
-                let Some(exporter) = self.accounts.iter().find(|a| a.name == import.account) else {
+                let Some(exporter) = accounts.iter().find(|a| a.name == import.account) else {
                     return Err(ConfigError::ImportFromUnknown {
                         kind,
                         account: import.account.clone(),
@@ -237,6 +255,9 @@ pub enum Auth {
     Token(String),
     /// CONNECT must carry `user` and `pass` of one of these users.
     Users(Vec<User>),
+    /// Operator mode: CONNECT carries a user JWT an account of the operator signed, and the
+    /// INFO nonce signed by the user (a creds file).
+    Operator(Box<crate::Operator>),
 }
 
 impl Auth {
@@ -247,13 +268,17 @@ impl Auth {
 
     /// Whether any user authenticates with an nkey (INFO then carries a `nonce`).
     pub fn has_nkeys(&self) -> bool {
-        matches!(self, Self::Users(users) if users.iter().any(|u| u.nkey.is_some()))
+        match self {
+            Self::Users(users) => users.iter().any(|u| u.nkey.is_some()),
+            Self::Operator(_) => true,
+            _ => false,
+        }
     }
 
     /// Whether a token or password is a bcrypt hash (`$2a$...`).
     pub fn has_bcrypt_secret(&self) -> bool {
         match self {
-            Self::None => false,
+            Self::None | Self::Operator(_) => false,
             Self::Token(token) => crate::secret::is_bcrypt(token),
             Self::Users(users) => users.iter().any(|u| crate::secret::is_bcrypt(&u.password)),
         }
@@ -331,6 +356,8 @@ pub enum ConfigError {
         /// The missing account.
         account: String,
     },
+    /// An operator or account JWT that cannot be trusted (the text says why).
+    Jwt(String),
     /// An import no export of its account allows (or whose mapping does not fit).
     ImportNotAuthorized {
         /// `stream` or `service`.
@@ -373,6 +400,7 @@ impl std::fmt::Display for ConfigError {
                 "nkey users need skiff-core's \"nkeys\" feature (not in this build)",
             ),
             Self::UnknownAccount(name) => write!(f, "cannot find account {name:?}"),
+            Self::Jwt(text) => f.write_str(text),
             Self::DuplicateUser(name) => write!(f, "Duplicate user {name:?} detected"),
             Self::ImportFromUnknown { kind, account } => {
                 write!(f, "{account:?} account not defined for {kind} import")

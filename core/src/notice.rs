@@ -77,6 +77,8 @@ pub enum ConnEvent {
     },
     /// No CONNECT arrived within the authentication timeout.
     AuthenticationTimeout,
+    /// Its user JWT expired.
+    AuthenticationExpired,
     /// Accepting it would pass `max_connections`.
     MaxConnectionsExceeded,
     /// Too many PINGs went unanswered.
@@ -161,6 +163,7 @@ impl fmt::Display for ConnEvent {
                 credentials: Some(who),
             } => write!(f, "authentication error - {who}"),
             Self::AuthenticationTimeout => f.write_str("Authentication Timeout"),
+            Self::AuthenticationExpired => f.write_str("User Authentication Expired"),
             Self::MaxConnectionsExceeded => f.write_str("maximum connections exceeded"),
             Self::StaleConnection => f.write_str("Stale Client Connection - Closing"),
             Self::Protocol { detail, .. } => f.write_str(detail),

@@ -40,6 +40,17 @@ pub enum Transport {
     InProcess,
 }
 
+impl Transport {
+    /// nats-server's name for it in `allowed_connection_types`.
+    pub fn connection_type(self) -> &'static str {
+        match self {
+            Self::WebSocket => "WEBSOCKET",
+            Self::InProcess => "IN_PROCESS",
+            Self::Tcp => "STANDARD",
+        }
+    }
+}
+
 /// Facts the host knows about a new connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeerInfo {
@@ -180,6 +191,8 @@ pub enum CloseReason {
     FaultInjected,
     /// The TLS handshake failed or timed out (reported by the host).
     TlsHandshakeFailure,
+    /// The user's JWT expired while connected.
+    AuthenticationExpired,
 }
 
 impl CloseReason {
@@ -218,6 +231,7 @@ impl CloseReason {
             Self::Kicked => "Kicked",
             Self::FaultInjected => "Fault Injected",
             Self::TlsHandshakeFailure => "TLS Handshake Failure",
+            Self::AuthenticationExpired => "Authentication Expired",
         }
     }
 }
@@ -245,6 +259,7 @@ impl CloseReason {
             Self::Kicked => 1011,
             Self::FaultInjected => 1011,
             Self::TlsHandshakeFailure => 1015,
+            Self::AuthenticationExpired => 1008,
         }
     }
 }

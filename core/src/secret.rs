@@ -38,23 +38,25 @@ fn bcrypt_matches(_hash: &str, _given: &str) -> bool {
 
 /// Whether `sig` (base64, URL or standard alphabet, padded or not, as nats-server accepts
 /// it) is `public_key`'s ed25519 signature of `nonce`.
-#[cfg(feature = "nkeys")]
 pub(crate) fn nkey_signed(public_key: &str, nonce: &[u8], sig: &str) -> bool {
-    let Some(sig) = decode_base64(sig) else {
-        return false;
-    };
-    nkeys::KeyPair::from_public_key(public_key).is_ok_and(|kp| kp.verify(nonce, &sig).is_ok())
+    decode_base64(sig).is_some_and(|sig| ed25519_verifies(public_key, nonce, &sig))
 }
 
-/// Without the `nkeys` feature no signature verifies; `Config::validate` refuses nkey users.
+/// Whether `signature` is `public_key`'s ed25519 signature of `data`.
+#[cfg(feature = "nkeys")]
+pub(crate) fn ed25519_verifies(public_key: &str, data: &[u8], signature: &[u8]) -> bool {
+    nkeys::KeyPair::from_public_key(public_key).is_ok_and(|kp| kp.verify(data, signature).is_ok())
+}
+
+/// Without the `nkeys` feature no signature verifies; `Config::validate` refuses what needs
+/// one.
 #[cfg(not(feature = "nkeys"))]
-pub(crate) fn nkey_signed(_public_key: &str, _nonce: &[u8], _sig: &str) -> bool {
+pub(crate) fn ed25519_verifies(_public_key: &str, _data: &[u8], _signature: &[u8]) -> bool {
     false
 }
 
 /// Decodes base64 in either alphabet, with or without padding.
-#[cfg_attr(not(feature = "nkeys"), allow(dead_code))]
-fn decode_base64(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for c in text.trim_end_matches('=').bytes() {

@@ -244,8 +244,23 @@ impl Options {
     pub fn apply_conf(&mut self, map: &Map) -> Result<Vec<Warning>, ConfError> {
         let mut warnings = Vec::new();
         let mut account_users = None;
+        let (mut operators, mut preload, mut resolver) = (None, Vec::new(), None);
         for entry in map.entries().iter().filter(|e| !e.referenced) {
-            if entry.key.eq_ignore_ascii_case("accounts") {
+            let key = entry.key.to_ascii_lowercase();
+            if matches!(
+                key.as_str(),
+                "operator" | "operators" | "roots" | "root" | "root_operators" | "root_operator"
+            ) {
+                operators = Some((entry, operator::operators(entry)?));
+            } else if matches!(
+                key.as_str(),
+                "resolver" | "account_resolver" | "accounts_resolver"
+            ) {
+                operator::resolver(entry)?;
+                resolver = Some(entry);
+            } else if key == "resolver_preload" {
+                preload = operator::preload(entry)?;
+            } else if entry.key.eq_ignore_ascii_case("accounts") {
                 let (list, users) = accounts::accounts(entry, &mut warnings)?;
                 self.config.accounts = list;
                 account_users = Some((entry, users));
@@ -263,6 +278,31 @@ impl Options {
                 }
                 _ => return Err(key_err(entry, "Can not have a token and a users array")),
             };
+        }
+        if let Some((entry, operators)) = operators {
+            // nats-server's `validateTrustedOperators`.
+            if resolver.is_none() {
+                return Err(key_err(
+                    entry,
+                    "operators require an account resolver to be configured",
+                ));
+            }
+            if !self.config.accounts.is_empty() {
+                return Err(key_err(
+                    entry,
+                    "operators do not allow Accounts to be configured directly",
+                ));
+            }
+            if self.config.auth.is_required() {
+                return Err(key_err(
+                    entry,
+                    "operators do not allow users to be configured directly",
+                ));
+            }
+            self.config.auth = Auth::Operator(Box::new(skiff_core::Operator {
+                operators,
+                accounts: preload,
+            }));
         }
         Ok(warnings)
     }
@@ -445,10 +485,6 @@ const IGNORED: &[&str] = &[
 /// nats-server keys we refuse (unless set to `false`): ignoring them would silently weaken
 /// security (TLS, accounts, operators, auth) or change routing (`mappings`).
 const UNSUPPORTED: &[&str] = &[
-    "operator",
-    "operators",
-    "resolver",
-    "resolver_preload",
     "resolver_tls",
     "resolver_pinned_accounts",
     "trusted",
@@ -1094,4 +1130,5 @@ fn listener_port(e: &Entry, port: i64) -> Result<u16, ConfError> {
 mod tests;
 
 mod accounts;
+mod operator;
 mod tls;

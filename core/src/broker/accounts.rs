@@ -86,24 +86,36 @@ impl Accounts {
 
     /// Creates the accounts `config` names and rebuilds every route between them.
     /// The config has been validated: imports name existing accounts and allowed exports.
-    pub(crate) fn configure(&mut self, config: &Config, rng: &mut fastrand::Rng) {
+    pub(crate) fn configure(
+        &mut self,
+        config: &Config,
+        trust: Option<&crate::operator::Trust>,
+        rng: &mut fastrand::Rng,
+    ) {
         for account in &mut self.list {
             account.streams_out.clear();
             account.services.clear();
             account.system = false;
         }
-        let system = self.ensure(&config.system_account, rng);
+        let system_name = trust
+            .and_then(|t| t.system_account.as_deref())
+            .unwrap_or(&config.system_account);
+        let system = self.ensure(system_name, rng);
         self.list[system as usize].system = true;
-        for account in &config.accounts {
+        let configured: Vec<&crate::Account> = config
+            .accounts
+            .iter()
+            .chain(trust.into_iter().flat_map(|t| t.accounts()))
+            .collect();
+        for account in &configured {
             self.ensure(&account.name, rng);
         }
-        for account in &config.accounts {
+        for account in &configured {
             let importer = self.id(&account.name);
             for import in &account.imports {
                 let exporter = self.id(&import.account);
                 let local = import.local_subject();
-                let export = config
-                    .accounts
+                let export = configured
                     .iter()
                     .find(|a| a.name == import.account)
                     .and_then(|a| {

@@ -61,6 +61,8 @@ pub(crate) struct Conn {
     pub(crate) user: Box<str>,
     /// The names its verified TLS certificate carries (`verify_and_map`).
     pub(crate) tls_names: Vec<String>,
+    /// When its credentials expire (a user JWT's `exp`).
+    pub(crate) expires: Option<Instant>,
 }
 
 impl Conn {

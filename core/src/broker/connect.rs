@@ -25,6 +25,8 @@ pub(crate) struct ConnectOptions {
     pub(crate) nkey: String,
     /// `sig`: its signature of the INFO nonce (base64).
     pub(crate) sig: String,
+    /// `jwt`: a user JWT (operator mode).
+    pub(crate) jwt: String,
     /// `account`: asking for an account by name is refused, as nats-server does.
     pub(crate) account: String,
     /// `new_account`: asking for a new account is refused, as nats-server does.
@@ -48,6 +50,7 @@ impl Default for ConnectOptions {
             pass: None,
             nkey: String::new(),
             sig: String::new(),
+            jwt: String::new(),
             account: String::new(),
             new_account: false,
         }
@@ -163,6 +166,7 @@ impl ConnectOptions {
             ("account", GoValue::String(s)) => self.account = s,
             ("nkey", GoValue::String(s)) => self.nkey = s,
             ("sig", GoValue::String(s)) => self.sig = s,
+            ("jwt", GoValue::String(s)) => self.jwt = s,
             // Go's empty string is "not given".
             ("auth_token", GoValue::String(s)) => {
                 self.auth_token = Some(s).filter(|s| !s.is_empty())
@@ -199,7 +203,7 @@ impl ConnectOptions {
             u.allowed_connection_types.as_ref().is_none_or(|types| {
                 types
                     .iter()
-                    .any(|t| t.eq_ignore_ascii_case(connection_type(transport)))
+                    .any(|t| t.eq_ignore_ascii_case(transport.connection_type()))
             })
         };
         match auth {
@@ -214,6 +218,8 @@ impl ConnectOptions {
                     .map(as_user)
             }
             Auth::None => Some(Authorized::default()),
+            // Checked by the broker against the operator's trust.
+            Auth::Operator(_) => None,
             Auth::Token(token) => self
                 .auth_token
                 .as_deref()
@@ -274,15 +280,6 @@ pub(crate) struct Authorized<'a> {
     pub(crate) account: &'a str,
     /// The user's name or nkey (empty for token or no authentication).
     pub(crate) user: &'a str,
-}
-
-/// nats-server's name for a transport in `allowed_connection_types`.
-pub(crate) fn connection_type(transport: crate::Transport) -> &'static str {
-    match transport {
-        crate::Transport::WebSocket => "WEBSOCKET",
-        crate::Transport::InProcess => "IN_PROCESS",
-        crate::Transport::Tcp => "STANDARD",
-    }
 }
 
 #[cfg(test)]

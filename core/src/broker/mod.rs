@@ -152,6 +152,8 @@ pub struct Broker {
     closed: VecDeque<ConnInfo>,
     /// Leaf remotes and links (see `leaf`).
     leaf: leaf::LeafState,
+    /// What the operator's JWTs establish, in operator mode.
+    trust: Option<Rc<crate::operator::Trust>>,
     /// Answers sent by the system services (`seq` in their `server` block).
     system_seq: u64,
     now: Instant,
@@ -175,8 +177,9 @@ impl Broker {
         let info = InfoTemplate::new(&config, &server_id);
         let mut timers = Timers::default();
         let leaf = leaf::LeafState::new(&config, &server_id, &mut timers, now);
+        let trust = trust_of(&config);
         let mut accounts = Accounts::new(&mut rng);
-        accounts.configure(&config, &mut rng);
+        accounts.configure(&config, trust.as_deref(), &mut rng);
         Self {
             phase: Phase::Running,
             server_id,
@@ -197,6 +200,7 @@ impl Broker {
             closed: VecDeque::new(),
             leaf,
             system_seq: 0,
+            trust,
             now,
             rng,
             config,
@@ -423,6 +427,7 @@ impl Broker {
             account: 0,
             user: Box::default(),
             tls_names: Vec::new(),
+            expires: None,
         });
         slot.conn = Some(conn);
         id
@@ -557,6 +562,7 @@ impl Broker {
                 TimerKind::Auth => self.auth_timer(id, now),
                 TimerKind::Stall => self.stall_timer(id, now),
                 TimerKind::LeafDial(remote) => self.leaf_dial_timer(remote as usize),
+                TimerKind::Expiry => self.expiry_timer(id, now),
             }
         }
         self.lame_duck_timer(now);
@@ -676,7 +682,9 @@ impl Broker {
                 c.parser.set_limits(limits);
             }
         }
-        self.accounts.configure(&config, &mut self.rng);
+        self.trust = trust_of(&config);
+        self.accounts
+            .configure(&config, self.trust.as_deref(), &mut self.rng);
         self.config = config;
         self.recheck_authorization();
         Ok(())
@@ -687,7 +695,6 @@ impl Broker {
     /// take their user's new permissions and lose each subscription those no longer allow,
     /// with the subscription's permissions violation naming its sid.
     fn recheck_authorization(&mut self) {
-        let no_auth_user = self.config.no_auth_user.clone();
         for id in self.live_conns() {
             let Some(c) = conn_in(&mut self.slots, id) else {
                 continue;
@@ -695,23 +702,23 @@ impl Broker {
             if c.leaf.is_some() || c.phase != ConnPhase::Active {
                 continue;
             }
-            let authorized = c.opts.authorize(
-                &self.config.auth,
-                no_auth_user.as_deref(),
-                c.peer.transport,
-                c.nonce.as_deref(),
-                self.config.tls_map.then_some(c.tls_names.as_slice()),
-            );
+            let opts = c.opts.clone();
             // A user moved to another account is closed too: its subscriptions live in the
             // old account's subject space.
-            let authorized = authorized.filter(|a| self.accounts.id(a.account) == c.account);
-            let Some(authorized) = authorized else {
-                let credentials = c.opts.credentials();
+            let account = c.account;
+            let identity = self
+                .authenticate(id, &opts)
+                .filter(|identity| identity.account == account);
+            let Some(identity) = identity else {
+                let credentials = opts.credentials();
                 self.notice(id, ConnEvent::AuthenticationFailed { credentials });
                 self.close(id, CloseReason::AuthenticationFailure, None);
                 continue;
             };
-            c.perms = authorized.permissions.cloned().map(Box::new);
+            let Some(c) = conn_in(&mut self.slots, id) else {
+                continue;
+            };
+            c.perms = identity.permissions;
             let Some(perms) = c.perms.as_deref() else {
                 continue;
             };
@@ -826,28 +833,17 @@ impl Broker {
                 return;
             }
         };
-        let transport = self
-            .conn_mut(id)
-            .map_or(crate::Transport::Tcp, |c| c.peer.transport);
-        let nonce = self.conn_mut(id).and_then(|c| c.nonce.clone());
-        let tls_map = self.config.tls_map;
-        let tls_names = self
-            .conn_mut(id)
-            .filter(|_| tls_map)
-            .map(|c| c.tls_names.clone());
-        let (perms, account, user) = match opts.authorize(
-            &self.config.auth,
-            self.config.no_auth_user.as_deref(),
-            transport,
-            nonce.as_deref(),
-            tls_names.as_deref(),
-        ) {
-            Some(authorized) if !opts.asks_for_account() => (
-                authorized.permissions.cloned().map(Box::new),
-                self.accounts.id(authorized.account),
-                Box::<str>::from(authorized.user),
+        let identity = self
+            .authenticate(id, &opts)
+            .filter(|_| !opts.asks_for_account());
+        let (perms, account, user, expires) = match identity {
+            Some(identity) => (
+                identity.permissions,
+                identity.account,
+                identity.user,
+                identity.expires,
             ),
-            _ => {
+            None => {
                 let credentials = opts.credentials();
                 self.notice(id, ConnEvent::AuthenticationFailed { credentials });
                 self.close(
@@ -887,9 +883,13 @@ impl Broker {
                 .unwrap_or_default();
             keys.into_iter().for_each(|key| self.remove_sub(key));
         }
+        if let Some(at) = expires {
+            self.timers.schedule(at, id, TimerKind::Expiry);
+        }
         let Some(c) = self.conn_mut(id) else { return };
         c.account = account;
         c.user = user;
+        c.expires = expires;
         c.headers = opts.headers && server_headers;
         c.perms = perms;
         c.parser.set_headers(c.headers);
@@ -907,6 +907,59 @@ impl Broker {
         }
         if verbose {
             self.send(id, encode::OK);
+        }
+    }
+
+    /// Who `opts` authenticate `id` as: by the operator's JWTs in operator mode, else by the
+    /// configured users, token or certificate names. `None` when nobody.
+    fn authenticate(&mut self, id: ConnId, opts: &ConnectOptions) -> Option<Identity> {
+        let unix_epoch = self.config.unix_epoch;
+        let now = self.now;
+        let c = conn_in(&mut self.slots, id)?;
+        let (transport, nonce) = (c.peer.transport, c.nonce.as_deref());
+        if let crate::Auth::Operator(_) = &self.config.auth {
+            let trust = self.trust.as_ref()?;
+            let unix_now =
+                unix_epoch.map(|e| i64::try_from((e + now.since_epoch()).as_secs()).unwrap_or(0));
+            let user = trust.authorize(&opts.jwt, &opts.sig, nonce, transport, unix_now)?;
+            // The JWT's expiry as an instant of the host's clock.
+            let expires = user.expires.zip(unix_epoch).map(|(exp, epoch)| {
+                let exp = Duration::from_secs(u64::try_from(exp).unwrap_or(0));
+                Instant::from_since_epoch(exp.saturating_sub(epoch))
+            });
+            return Some(Identity {
+                permissions: user.permissions.map(Box::new),
+                account: self.accounts.id(&user.account),
+                user: user.user.into(),
+                expires,
+            });
+        }
+        let tls_names = self.config.tls_map.then_some(c.tls_names.as_slice());
+        let authorized = opts.authorize(
+            &self.config.auth,
+            self.config.no_auth_user.as_deref(),
+            transport,
+            nonce,
+            tls_names,
+        )?;
+        Some(Identity {
+            permissions: authorized.permissions.cloned().map(Box::new),
+            account: self.accounts.id(authorized.account),
+            user: authorized.user.into(),
+            expires: None,
+        })
+    }
+
+    /// A user JWT expired: nats-server's `User Authentication Expired`.
+    fn expiry_timer(&mut self, id: ConnId, now: Instant) {
+        let Some(c) = self.conn_mut(id) else { return };
+        if c.expires.is_some_and(|at| at <= now) {
+            self.notice(id, ConnEvent::AuthenticationExpired);
+            self.close(
+                id,
+                CloseReason::AuthenticationExpired,
+                Some("User Authentication Expired"),
+            );
         }
     }
 
@@ -1706,6 +1759,24 @@ fn conn_in(slots: &mut [Slot], id: ConnId) -> Option<&mut Conn> {
         return None;
     }
     slot.conn.as_deref_mut()
+}
+
+/// Who a CONNECT authenticated as.
+#[derive(Debug)]
+struct Identity {
+    permissions: Option<Box<crate::Permissions>>,
+    account: AccountId,
+    user: Box<str>,
+    /// When its credentials expire (a user JWT's `exp`).
+    expires: Option<Instant>,
+}
+
+/// What the operator's JWTs establish, in operator mode with a valid configuration.
+fn trust_of(config: &Config) -> Option<Rc<crate::operator::Trust>> {
+    match &config.auth {
+        crate::Auth::Operator(operator) => operator.trust().ok().map(Rc::new),
+        _ => None,
+    }
 }
 
 /// Why an INFO line is sent.

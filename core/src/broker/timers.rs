@@ -14,6 +14,8 @@ pub(crate) enum TimerKind {
     Auth,
     /// The end of a producer's stall (see `flow`).
     Stall,
+    /// A user JWT expires.
+    Expiry,
     /// Time to dial leaf remote N (the timer's connection is [`LEAF_TIMER`]).
     LeafDial(u32),
 }

@@ -292,9 +292,13 @@ fn unknown_and_unsupported_keys() {
         err("tls { cert_file: x }"),
         "t.conf:1:1: missing 'key_file' in TLS configuration"
     );
-    for key in ["mappings { a: b }", "operator: x"] {
-        assert!(err(key).contains("is not supported by skiff"), "{key}");
-    }
+    assert!(err("mappings { a: b }").contains("is not supported by skiff"));
+    assert!(err("operator: x").contains("error parsing operator JWT: open x"));
+    assert_eq!(
+        err("operator: a.b.c"),
+        "t.conf:1:1: operators require an account resolver to be configured"
+    );
+    assert!(err("resolver: URL(http://x)").contains("only MEMORY"));
     ok("syslog: false");
     assert!(err("jetstream: enabled").contains("\"jetstream\" is not supported"));
     assert!(err("jetstream { store_dir: /tmp }").contains("not supported"));
@@ -380,8 +384,13 @@ fn websocket_block() {
         }
     );
     assert!(o.validate().is_ok());
-    assert!(err("ws { listen: \"127.0.0.1:8080\" }").contains("no_tls"));
-    assert!(err("websocket { port: 1, tls { cert_file: x } }").contains("not supported"));
+    assert!(
+        err("ws { listen: \"127.0.0.1:8080\" }").contains("websocket requires TLS configuration")
+    );
+    assert!(
+        err("websocket { port: 1, tls { cert_file: x } }")
+            .contains("missing 'key_file' in TLS configuration")
+    );
     assert!(err("websocket { port: 1, bogus: 1 }").contains("unknown field \"bogus\""));
     // nats-server starts without a websocket listener when the block has no port.
     let (o, w) = apply("websocket { no_tls: true }").unwrap();

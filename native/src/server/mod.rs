@@ -212,6 +212,10 @@ impl Server {
             control_rx,
         } = pending;
         let clock = Clock::start();
+        // Unix time at the clock's epoch, for the expiry of JWTs.
+        options.config.unix_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok();
         let tls = match &options.tls {
             Some(tls) => {
                 let acceptor = crate::tls::TlsAcceptor::new(tls).map_err(StartError::Tls)?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 use skiff::{Server, ServerOptions};
 
 pub mod certs;
+pub mod jwt;
 
 /// An embedded server on 127.0.0.1 and a free port, ready for connections.
 pub fn embedded() -> Server {
