@@ -3,7 +3,7 @@
 //!
 //! nats-server sends INFO in plain text and then expects the client's TLS handshake (the
 //! client learns from `tls_required` that it must start one); with `handshake_first` the
-//! handshake comes first and INFO follows inside TLS. [`accept`] does either: the driver
+//! handshake comes first and INFO follows inside TLS. `TlsAcceptor::accept` does either: the driver
 //! writes INFO straight to the socket (plain mode) and everything after it goes through
 //! the TLS stream once the handshake, bounded by `timeout`, has completed.
 
