@@ -34,7 +34,7 @@ if [ -f core/fuzz/Cargo.toml ]; then
   # A short run from the committed seeds, only where nightly and cargo-fuzz exist (not on CI).
   if rustup toolchain list 2>/dev/null | grep -q "^nightly" && cargo fuzz --version >/dev/null 2>&1; then
     step "fuzz: each target for ${FUZZ_SECONDS:-10} s from its seeds"
-    for target in parse connect conf leaf; do
+    for target in parse connect conf leaf jwt; do
       corpus=$(mktemp -d)
       if ! (cd core && cargo +nightly fuzz run "$target" "$corpus" "fuzz/seeds/$target" -- \
         -max_total_time="${FUZZ_SECONDS:-10}" -rss_limit_mb=2048 >"$corpus.log" 2>&1); then
