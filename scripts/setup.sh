@@ -21,7 +21,7 @@ fi
 rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown \
   || rustup target add wasm32-unknown-unknown
 
-python3 -c 'import nats' 2>/dev/null || pip install -q nats-py
+python3 -c 'import nats, nkeys' 2>/dev/null || pip install -q nats-py nkeys
 
 # The browser host: wasm-bindgen-cli at exactly the wasm-bindgen crate's version (the CLI
 # and the crate must match), and the browser tests' npm packages (wasm/tests/package.json).

@@ -5,10 +5,8 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
 use futures::StreamExt;
 
@@ -38,27 +36,6 @@ accounts {
 no_auth_user: app
 "#;
 
-/// One server under test: its client URL and what keeps it running.
-struct Running {
-    name: &'static str,
-    url: String,
-    _guard: Guard,
-}
-
-enum Guard {
-    Skiff(#[allow(dead_code)] common::Daemon),
-    Nats(Child),
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Self::Nats(child) = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn conf_file(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("skiff-accounts-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -67,43 +44,9 @@ fn conf_file(tag: &str) -> PathBuf {
     path
 }
 
-/// The Skiff daemon and, when its binary is installed, nats-server, both on `CONF`.
-fn servers(tag: &str) -> Vec<Running> {
-    let conf = conf_file(tag);
-    let daemon = common::Daemon::start(&["-c", conf.to_str().unwrap()]);
-    let mut running = vec![Running {
-        name: "skiff",
-        url: daemon.url(),
-        _guard: Guard::Skiff(daemon),
-    }];
-    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
-    if binary.is_file() {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["-c", conf.to_str().unwrap(), "-a", "127.0.0.1"])
-            .args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning nats-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        running.push(Running {
-            name: "nats-server",
-            url: format!("nats://127.0.0.1:{port}"),
-            _guard: Guard::Nats(child),
-        });
-    } else {
-        eprintln!("nats-server not installed (.tools/nats-server): Skiff only");
-    }
-    running
+/// The Skiff daemon and, when installed, nats-server, both on `CONF`.
+fn servers(tag: &str) -> Vec<common::side_by_side::Running> {
+    common::side_by_side::servers(&conf_file(tag))
 }
 
 async fn connect(url: &str, user: &str, pass: &str) -> async_nats::Client {
@@ -133,9 +76,10 @@ async fn next(sub: &mut async_nats::Subscriber, what: &str) -> async_nats::Messa
 async fn accounts_isolate_and_share_through_imports() {
     for server in servers("share") {
         let name = server.name;
-        let svc = connect(&server.url, "svc", "s").await;
-        let app = connect(&server.url, "app", "a").await;
-        let other = connect(&server.url, "other", "o").await;
+        let url = format!("nats://{}", server.addr);
+        let svc = connect(&url, "svc", "s").await;
+        let app = connect(&url, "app", "a").await;
+        let other = connect(&url, "other", "o").await;
 
         // Isolation: the same subject in three accounts stays in each.
         let mut in_svc = svc.subscribe("iso").await.unwrap();
@@ -250,7 +194,7 @@ async fn user_info_names_the_account_and_no_auth_user_lands_in_it() {
     for server in servers("info") {
         let name = server.name;
         // No credentials: `no_auth_user: app`.
-        let anonymous = async_nats::connect(&server.url)
+        let anonymous = async_nats::connect(format!("nats://{}", server.addr))
             .await
             .unwrap_or_else(|e| panic!("{name}: no_auth_user: {e}"));
         let answer = tokio::time::timeout(WAIT, anonymous.request("$SYS.REQ.USER.INFO", "".into()))

@@ -7,10 +7,9 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::Duration;
 
 use common::jwt;
 use futures::StreamExt;
@@ -86,54 +85,9 @@ impl Setup {
     }
 }
 
-enum Guard {
-    Skiff(#[allow(dead_code)] common::Daemon),
-    Nats(Child),
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Self::Nats(child) = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Skiff and (when installed) nats-server on the setup's config: (name, host:port, guard).
-fn servers(setup: &Setup) -> Vec<(&'static str, String, Guard)> {
-    let conf = setup.conf.to_str().unwrap();
-    let daemon = common::Daemon::start(&["-c", conf]);
-    let mut out = vec![(
-        "skiff",
-        format!("127.0.0.1:{}", daemon.addr.port()),
-        Guard::Skiff(daemon),
-    )];
-    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
-    if binary.is_file() {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&binary)
-            .args(["-c", conf, "-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        out.push((
-            "nats-server",
-            format!("127.0.0.1:{port}"),
-            Guard::Nats(child),
-        ));
-    }
-    out
+/// Skiff and (when installed) nats-server on the setup's config.
+fn servers(setup: &Setup) -> Vec<common::side_by_side::Running> {
+    common::side_by_side::servers(&setup.conf)
 }
 
 /// A raw connection: INFO read, CONNECT sent with `jwt` and the nonce signed by `signer`.
@@ -170,7 +124,8 @@ async fn creds_files_and_jwt_accounts() {
     let setup = Setup::new("creds");
     let (_, _, a_creds) = setup.user(&setup.a, "a", json!({}), json!({}));
     let (_, _, b_creds) = setup.user(&setup.b, "b", json!({}), json!({}));
-    for (name, addr, _guard) in servers(&setup) {
+    for server in servers(&setup) {
+        let (name, addr) = (server.name, server.addr.clone());
         let url = format!("nats://{addr}");
         let connect = |creds: String| {
             let url = url.clone();
@@ -242,7 +197,8 @@ fn nonce_signatures_expiry_and_permissions_on_the_wire() {
     };
     let (old, old_jwt, _) = setup.user(&setup.a, "old", json!({}), json!({"exp": unix_now() - 60}));
     let stranger = KeyPair::new_user();
-    for (name, addr, _guard) in servers(&setup) {
+    for server in servers(&setup) {
+        let (name, addr) = (server.name, server.addr.clone());
         // The right signature, and JWT permissions.
         let (mut r, mut w) = raw_connect(&addr, &alice_jwt, &alice);
         assert_eq!(line(&mut r), "PONG\r\n", "{name}");

@@ -1,5 +1,6 @@
-//! nats-py and nats.go against the `skiff` daemon. Each test skips, with a printed notice,
-//! only if its toolchain or client library is absent.
+//! nats-py and nats.go against the `skiff` daemon, and with TLS (client certificates
+//! required) plus a creds file (operator mode) against Skiff and nats-server side by side.
+//! Each test skips, with a printed notice, only if its toolchain or client library is absent.
 
 mod common;
 
@@ -161,5 +162,92 @@ fn nats_go_fast_publisher_loses_no_subscriber() {
         expect_ok(cmd, &format!("natsflood {msgs} x {size} B to {subs}"));
     }
     stop(daemon);
+    let _ = std::fs::remove_dir_all(work);
+}
+
+/// A config with TLS that requires client certificates, in operator mode, and the creds file
+/// of a user of its account: (config file, certificates, creds file, account key).
+fn secure_setup(tag: &str) -> (PathBuf, common::certs::Certs, String, String) {
+    let certs = common::certs::Certs::make(tag);
+    let (operator, account) = common::jwt::single_account_operator(&certs.dir);
+    let user = nkeys::KeyPair::new_user();
+    let token = common::jwt::user(
+        &account,
+        &user,
+        serde_json::json!({}),
+        serde_json::json!({}),
+    );
+    let creds = common::jwt::write(&certs.dir, "user.creds", &common::jwt::creds(&token, &user));
+    let conf = format!("{}{operator}", certs.block("verify: true"));
+    let conf = PathBuf::from(common::jwt::write(&certs.dir, "secure.conf", &conf));
+    (conf, certs, creds, account.public_key())
+}
+
+/// The client flags for `secure_setup`: CA, client certificate and key, creds, account.
+fn secure_args(certs: &common::certs::Certs, creds: &str, account: &str) -> Vec<String> {
+    let path = |name: &str| certs.path(name).display().to_string();
+    vec![
+        "--ca".into(),
+        path("ca.pem"),
+        "--cert".into(),
+        path("client.pem"),
+        "--key".into(),
+        path("client-key.pem"),
+        "--creds".into(),
+        creds.to_owned(),
+        "--account".into(),
+        account.to_owned(),
+    ]
+}
+
+#[test]
+fn nats_py_over_tls_with_a_creds_file() {
+    let available = Command::new("python3")
+        .args(["-c", "import nats, nkeys"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        eprintln!("SKIPPED nats_py_over_tls_with_a_creds_file: nats-py (with nkeys) missing");
+        return;
+    }
+    let (conf, certs, creds, account) = secure_setup("py");
+    for server in common::side_by_side::servers(&conf) {
+        let mut cmd = Command::new("python3");
+        cmd.arg(clients_dir().join("nats_py_secure.py"))
+            .arg(format!(
+                "tls://localhost:{}",
+                server.addr.rsplit(':').next().unwrap()
+            ))
+            .args(secure_args(&certs, &creds, &account));
+        expect_ok(
+            cmd,
+            &format!("nats-py over TLS with creds against {}", server.name),
+        );
+    }
+}
+
+#[test]
+fn nats_go_over_tls_with_a_creds_file() {
+    let Some((binary, work)) = go_program("natssecure") else {
+        return;
+    };
+    let (conf, certs, creds, account) = secure_setup("go");
+    for server in common::side_by_side::servers(&conf) {
+        let mut cmd = Command::new(&binary);
+        cmd.arg(format!(
+            "tls://localhost:{}",
+            server.addr.rsplit(':').next().unwrap()
+        ));
+        // Go's flag package takes `-flag value`.
+        cmd.args(
+            secure_args(&certs, &creds, &account)
+                .iter()
+                .map(|a| a.replacen("--", "-", 1)),
+        );
+        expect_ok(
+            cmd,
+            &format!("nats.go over TLS with creds against {}", server.name),
+        );
+    }
     let _ = std::fs::remove_dir_all(work);
 }

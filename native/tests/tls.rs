@@ -7,50 +7,17 @@
 
 mod common;
 
-use std::net::{TcpListener, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+use std::time::Duration;
 
 use common::certs::Certs;
+use common::side_by_side::Running;
 use futures::StreamExt;
 
 const WAIT: Duration = Duration::from_secs(5);
 
-/// One server under test.
-struct Running {
-    name: &'static str,
-    url: String,
-    guard: Guard,
-}
-
-enum Guard {
-    Skiff(common::Daemon),
-    Nats(Child),
-}
-
-impl Guard {
-    /// Whether the server process is still running.
-    fn alive(&mut self) -> bool {
-        let child = match self {
-            Self::Skiff(daemon) => &mut daemon.child,
-            Self::Nats(child) => child,
-        };
-        child.try_wait().unwrap().is_none()
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Self::Nats(child) = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
@@ -61,34 +28,7 @@ fn free_port() -> u16 {
 fn servers(certs: &Certs, conf: &str) -> Vec<Running> {
     let file = certs.dir.join(format!("server-{}.conf", free_port()));
     std::fs::write(&file, conf).unwrap();
-    let daemon = common::Daemon::start(&["-c", file.to_str().unwrap()]);
-    let mut running = vec![Running {
-        name: "skiff",
-        url: format!("127.0.0.1:{}", daemon.addr.port()),
-        guard: Guard::Skiff(daemon),
-    }];
-    let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.tools/nats-server");
-    if binary.is_file() {
-        let port = free_port();
-        let child = Command::new(&binary)
-            .args(["-c", file.to_str().unwrap(), "-a", "127.0.0.1"])
-            .args(["-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawning nats-server");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        running.push(Running {
-            name: "nats-server",
-            url: format!("127.0.0.1:{port}"),
-            guard: Guard::Nats(child),
-        });
-    }
-    running
+    common::side_by_side::servers(&file)
 }
 
 fn trusting(certs: &Certs) -> async_nats::ConnectOptions {
@@ -124,13 +64,13 @@ async fn tls_clients_connect_and_plain_ones_fail() {
     let certs = Certs::make("basic");
     for mut server in servers(&certs, &certs.block("timeout: 1")) {
         let name = server.name;
-        let info = first_line(&server.url);
+        let info = first_line(&server.addr);
         assert!(info.starts_with("INFO {"), "{name}: {info}");
         assert!(info.contains("\"tls_required\":true"), "{name}: {info}");
         assert!(!info.contains("tls_verify"), "{name}: {info}");
 
         let client = trusting(&certs)
-            .connect(format!("tls://{}", server.url))
+            .connect(format!("tls://{}", server.addr))
             .await
             .unwrap_or_else(|e| panic!("{name}: TLS connect: {e}"));
         round_trip(&client, name).await;
@@ -140,12 +80,12 @@ async fn tls_clients_connect_and_plain_ones_fail() {
             .require_tls(true)
             .max_reconnects(Some(1))
             .connection_timeout(Duration::from_secs(3))
-            .connect(format!("tls://{}", server.url))
+            .connect(format!("tls://{}", server.addr))
             .await;
         assert!(untrusting.is_err(), "{name}: an untrusted certificate");
 
         // A plain client: the server reads CONNECT where a handshake should be and closes.
-        let mut plain = TcpStream::connect(&server.url).unwrap();
+        let mut plain = TcpStream::connect(&server.addr).unwrap();
         plain.set_read_timeout(Some(WAIT)).unwrap();
         use std::io::{Read, Write};
         let mut buf = vec![0; 4096];
@@ -169,12 +109,12 @@ async fn handshake_first() {
         let name = server.name;
         let client = trusting(&certs)
             .tls_first()
-            .connect(format!("tls://{}", server.url))
+            .connect(format!("tls://{}", server.addr))
             .await
             .unwrap_or_else(|e| panic!("{name}: TLS-first connect: {e}"));
         round_trip(&client, name).await;
         // Nothing in plain text comes first.
-        let mut plain = TcpStream::connect(&server.url).unwrap();
+        let mut plain = TcpStream::connect(&server.addr).unwrap();
         plain
             .set_read_timeout(Some(Duration::from_millis(300)))
             .unwrap();
@@ -190,15 +130,15 @@ async fn verify_requires_a_client_certificate() {
     let certs = Certs::make("verify");
     for mut server in servers(&certs, &certs.block("verify: true")) {
         let name = server.name;
-        let info = first_line(&server.url);
+        let info = first_line(&server.addr);
         assert!(info.contains("\"tls_verify\":true"), "{name}: {info}");
         let refused = trusting(&certs)
-            .connect(format!("tls://{}", server.url))
+            .connect(format!("tls://{}", server.addr))
             .await;
         assert!(refused.is_err(), "{name}: no client certificate");
         let client = trusting(&certs)
             .add_client_certificate(certs.path("client.pem"), certs.path("client-key.pem"))
-            .connect(format!("tls://{}", server.url))
+            .connect(format!("tls://{}", server.addr))
             .await
             .unwrap_or_else(|e| panic!("{name}: with a client certificate: {e}"));
         round_trip(&client, name).await;
@@ -222,7 +162,7 @@ async fn verify_and_map_authenticates_the_certificates_user() {
             let name = server.name;
             let result = trusting(&certs)
                 .add_client_certificate(certs.path("client.pem"), certs.path("client-key.pem"))
-                .connect(format!("tls://{}", server.url))
+                .connect(format!("tls://{}", server.addr))
                 .await;
             match (allowed, result) {
                 (true, Ok(client)) => {
@@ -249,10 +189,10 @@ async fn a_tls_client_to_a_plain_server_fails_cleanly() {
     for mut server in servers(&certs, "") {
         let name = server.name;
         let result = trusting(&certs)
-            .connect(format!("tls://{}", server.url))
+            .connect(format!("tls://{}", server.addr))
             .await;
         assert!(result.is_err(), "{name}: TLS required by the client");
-        let plain = async_nats::connect(format!("nats://{}", server.url))
+        let plain = async_nats::connect(format!("nats://{}", server.addr))
             .await
             .unwrap();
         round_trip(&plain, name).await;

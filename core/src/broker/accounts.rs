@@ -31,6 +31,9 @@ const RESPONSE_SWEEP: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct Accounts {
     list: Vec<AccountState>,
+    /// Whether there is a system account (operator mode without one has none, and so no
+    /// system services).
+    has_system: bool,
 }
 
 /// One account's subject space and routes.
@@ -79,7 +82,10 @@ struct PendingResponse {
 impl Accounts {
     /// The global account only.
     pub(crate) fn new(rng: &mut fastrand::Rng) -> Self {
-        let mut accounts = Self { list: Vec::new() };
+        let mut accounts = Self {
+            list: Vec::new(),
+            has_system: false,
+        };
         accounts.ensure(GLOBAL_ACCOUNT, rng);
         accounts
     }
@@ -97,11 +103,17 @@ impl Accounts {
             account.services.clear();
             account.system = false;
         }
-        let system_name = trust
-            .and_then(|t| t.system_account.as_deref())
-            .unwrap_or(&config.system_account);
-        let system = self.ensure(system_name, rng);
-        self.list[system as usize].system = true;
+        // Operator mode has a system account only when the operator's JWT or the config
+        // names one; otherwise nats-server's default `$SYS` is created.
+        let named = trust.and_then(|t| t.system_account.as_deref()).or_else(|| {
+            (trust.is_none() || config.system_account != crate::DEFAULT_SYSTEM_ACCOUNT)
+                .then_some(config.system_account.as_str())
+        });
+        self.has_system = named.is_some();
+        if let Some(name) = named {
+            let system = self.ensure(name, rng);
+            self.list[system as usize].system = true;
+        }
         let configured: Vec<&crate::Account> = config
             .accounts
             .iter()
@@ -198,6 +210,11 @@ impl Accounts {
         subject: &[u8],
     ) -> std::rc::Rc<crate::sublist::Matches<SubKey>> {
         self.list[id as usize].sublist.matches(subject)
+    }
+
+    /// Whether a system account exists (its services answer).
+    pub(crate) fn has_system(&self) -> bool {
+        self.has_system
     }
 
     /// Every account.

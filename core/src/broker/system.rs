@@ -93,6 +93,9 @@ impl Broker {
         let Some(reply) = msg.reply.filter(|r| subject::is_valid_literal(r)) else {
             return 0;
         };
+        if !self.accounts.has_system() {
+            return 0;
+        }
         let system = self.accounts.get(account).system;
         let (key, data) = match msg.subject {
             b"$SYS.REQ.USER.INFO" => ("data", self.user_info(from, account)),

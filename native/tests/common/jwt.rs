@@ -109,3 +109,23 @@ pub fn write(dir: &Path, name: &str, contents: &str) -> String {
 pub fn sign_nonce(user: &KeyPair, nonce: &str) -> String {
     b64(&user.sign(nonce.as_bytes()).unwrap())
 }
+
+/// An operator (in a file under `dir`) with a system account and one unlimited account: the
+/// config lines that trust it (`operator`, `resolver: MEMORY`, `resolver_preload`) and the
+/// account's keys.
+pub fn single_account_operator(dir: &Path) -> (String, KeyPair) {
+    let (op, sys, acc) = (
+        KeyPair::new_operator(),
+        KeyPair::new_account(),
+        KeyPair::new_account(),
+    );
+    let op_file = write(dir, "op.jwt", &operator(&op, Some(&sys.public_key())));
+    let sys_jwt = account(&op, &sys, "SYS", json!({}));
+    let acc_jwt = account(&op, &acc, "APP", json!({}));
+    let conf = format!(
+        "operator: \"{op_file}\"\nresolver: MEMORY\nresolver_preload: {{\n {}: \"{sys_jwt}\"\n {}: \"{acc_jwt}\"\n}}\n",
+        sys.public_key(),
+        acc.public_key()
+    );
+    (conf, acc)
+}

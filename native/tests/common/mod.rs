@@ -11,6 +11,7 @@ use skiff::{Server, ServerOptions};
 
 pub mod certs;
 pub mod jwt;
+pub mod side_by_side;
 
 /// An embedded server on 127.0.0.1 and a free port, ready for connections.
 pub fn embedded() -> Server {
