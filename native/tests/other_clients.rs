@@ -1,5 +1,6 @@
-//! nats-py and nats.go against the `skiff` daemon, and with TLS (client certificates
-//! required) plus a creds file (operator mode) against Skiff and nats-server side by side.
+//! nats-py and nats.go against the `skiff` daemon, and nats.go, nats-py, nats.js and cnats
+//! with every credential kind (bcrypt password, bcrypt token, nkey, and a creds file over TLS
+//! with a client certificate) against Skiff and nats-server side by side.
 //! Each test skips, with a printed notice, only if its toolchain or client library is absent.
 
 mod common;
@@ -165,10 +166,25 @@ fn nats_go_fast_publisher_loses_no_subscriber() {
     let _ = std::fs::remove_dir_all(work);
 }
 
-/// A config with TLS that requires client certificates, in operator mode, and the creds file
-/// of a user of its account: (config file, certificates, creds file, account key).
-fn secure_setup(tag: &str) -> (PathBuf, common::certs::Certs, String, String) {
-    let certs = common::certs::Certs::make(tag);
+/// The `$2a$` bcrypt hash (cost 4) of `pw`.
+const PW_HASH: &str = "$2a$04$a0rnXkXxY0jkXlLpYUXkGOczM8TdxSOAQTfwos.mh5qDabtcMf68K";
+
+/// One way a client authenticates: the server config, the client's flags, and for cnats the
+/// nkey's public key (its API takes it beside the seed).
+struct Credential {
+    kind: &'static str,
+    conf: String,
+    url_scheme: &'static str,
+    args: Vec<String>,
+    nkey_public: Option<String>,
+}
+
+/// Every credential kind: user and bcrypt password, bcrypt token, nkey, and operator mode
+/// with a creds file over TLS that requires a client certificate.
+fn credentials() -> Vec<Credential> {
+    let certs = common::certs::Certs::make("clients");
+    let nkey = nkeys::KeyPair::new_user();
+    let seed = common::jwt::write(&certs.dir, "user.nk", &nkey.seed().unwrap());
     let (operator, account) = common::jwt::single_account_operator(&certs.dir);
     let user = nkeys::KeyPair::new_user();
     let token = common::jwt::user(
@@ -178,76 +194,170 @@ fn secure_setup(tag: &str) -> (PathBuf, common::certs::Certs, String, String) {
         serde_json::json!({}),
     );
     let creds = common::jwt::write(&certs.dir, "user.creds", &common::jwt::creds(&token, &user));
-    let conf = format!("{}{operator}", certs.block("verify: true"));
-    let conf = PathBuf::from(common::jwt::write(&certs.dir, "secure.conf", &conf));
-    (conf, certs, creds, account.public_key())
-}
-
-/// The client flags for `secure_setup`: CA, client certificate and key, creds, account.
-fn secure_args(certs: &common::certs::Certs, creds: &str, account: &str) -> Vec<String> {
     let path = |name: &str| certs.path(name).display().to_string();
+    let strings = |items: &[&str]| items.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
     vec![
-        "--ca".into(),
-        path("ca.pem"),
-        "--cert".into(),
-        path("client.pem"),
-        "--key".into(),
-        path("client-key.pem"),
-        "--creds".into(),
-        creds.to_owned(),
-        "--account".into(),
-        account.to_owned(),
+        Credential {
+            kind: "user/bcrypt password",
+            conf: format!(
+                "authorization {{ users: [ {{user: derek, password: \"{PW_HASH}\"}} ] }}\n"
+            ),
+            url_scheme: "nats",
+            args: strings(&["--user", "derek", "--pass", "pw"]),
+            nkey_public: None,
+        },
+        Credential {
+            kind: "bcrypt token",
+            conf: format!("authorization {{ token: \"{PW_HASH}\" }}\n"),
+            url_scheme: "nats",
+            args: strings(&["--token", "pw"]),
+            nkey_public: None,
+        },
+        Credential {
+            kind: "nkey",
+            conf: format!(
+                "authorization {{ users: [ {{nkey: {}}} ] }}\n",
+                nkey.public_key()
+            ),
+            url_scheme: "nats",
+            args: vec!["--nkey".into(), seed],
+            nkey_public: Some(nkey.public_key()),
+        },
+        Credential {
+            kind: "creds file over TLS with a client certificate",
+            conf: format!("{}{operator}", certs.block("verify: true")),
+            url_scheme: "tls",
+            args: vec![
+                "--ca".into(),
+                path("ca.pem"),
+                "--cert".into(),
+                path("client.pem"),
+                "--key".into(),
+                path("client-key.pem"),
+                "--creds".into(),
+                creds,
+                "--account".into(),
+                account.public_key(),
+            ],
+            nkey_public: None,
+        },
     ]
 }
 
-#[test]
-fn nats_py_over_tls_with_a_creds_file() {
-    let available = Command::new("python3")
-        .args(["-c", "import nats, nkeys"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        eprintln!("SKIPPED nats_py_over_tls_with_a_creds_file: nats-py (with nkeys) missing");
-        return;
+/// A client program that takes the credential flags, if its toolchain is here.
+enum Client {
+    Go(PathBuf),
+    Python,
+    Node(PathBuf),
+    C(PathBuf),
+}
+
+impl Client {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Go(_) => "nats.go",
+            Self::Python => "nats-py",
+            Self::Node(_) => "nats.js",
+            Self::C(_) => "cnats",
+        }
     }
-    let (conf, certs, creds, account) = secure_setup("py");
-    for server in common::side_by_side::servers(&conf) {
-        let mut cmd = Command::new("python3");
-        cmd.arg(clients_dir().join("nats_py_secure.py"))
-            .arg(format!(
-                "tls://localhost:{}",
-                server.addr.rsplit(':').next().unwrap()
-            ))
-            .args(secure_args(&certs, &creds, &account));
-        expect_ok(
-            cmd,
-            &format!("nats-py over TLS with creds against {}", server.name),
-        );
+
+    fn command(&self, url: &str, credential: &Credential) -> Command {
+        let mut args = credential.args.clone();
+        let mut cmd = match self {
+            Self::Go(binary) => {
+                // Go's flag package takes `-flag value`.
+                args = args.iter().map(|a| a.replacen("--", "-", 1)).collect();
+                Command::new(binary)
+            }
+            Self::Python => {
+                let mut cmd = Command::new("python3");
+                cmd.arg(clients_dir().join("nats_py_secure.py"));
+                cmd
+            }
+            Self::Node(modules) => {
+                let mut cmd = Command::new("node");
+                cmd.arg(modules.join("../secure-check.mjs"));
+                cmd
+            }
+            Self::C(binary) => {
+                if let Some(public) = &credential.nkey_public {
+                    args.insert(1, public.clone());
+                }
+                Command::new(binary)
+            }
+        };
+        cmd.arg(url).args(args);
+        cmd
     }
 }
 
-#[test]
-fn nats_go_over_tls_with_a_creds_file() {
-    let Some((binary, work)) = go_program("natssecure") else {
-        return;
-    };
-    let (conf, certs, creds, account) = secure_setup("go");
-    for server in common::side_by_side::servers(&conf) {
-        let mut cmd = Command::new(&binary);
-        cmd.arg(format!(
-            "tls://localhost:{}",
-            server.addr.rsplit(':').next().unwrap()
-        ));
-        // Go's flag package takes `-flag value`.
-        cmd.args(
-            secure_args(&certs, &creds, &account)
-                .iter()
-                .map(|a| a.replacen("--", "-", 1)),
-        );
-        expect_ok(
-            cmd,
-            &format!("nats.go over TLS with creds against {}", server.name),
-        );
+/// The clients whose toolchains are installed (each missing one named on stderr).
+fn secure_clients() -> (Vec<Client>, Option<PathBuf>) {
+    let mut clients = Vec::new();
+    let mut go_work = None;
+    if let Some((binary, work)) = go_program("natssecure") {
+        clients.push(Client::Go(binary));
+        go_work = Some(work);
     }
-    let _ = std::fs::remove_dir_all(work);
+    let python = Command::new("python3")
+        .args(["-c", "import nats, nkeys"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if python {
+        clients.push(Client::Python);
+    } else {
+        eprintln!("SKIPPED nats-py: python3 with nats-py and nkeys is not installed");
+    }
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/node/node_modules");
+    let node = Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if node && modules.join("@nats-io/transport-node").is_dir() {
+        clients.push(Client::Node(modules));
+    } else {
+        eprintln!("SKIPPED nats.js: node or tests/clients/node/node_modules missing");
+    }
+    let binary = std::env::temp_dir().join(format!("skiff-secure-c-{}", std::process::id()));
+    let built = Command::new("cc")
+        .arg("-o")
+        .arg(&binary)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/clients/c/secure_check.c"))
+        .arg("-lnats")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if built {
+        clients.push(Client::C(binary));
+    } else {
+        eprintln!("SKIPPED cnats: cc or libnats-dev missing");
+    }
+    (clients, go_work)
+}
+
+/// nats.go, nats-py, nats.js and cnats each connect with every credential kind, against
+/// Skiff and nats-server side by side: what one accepts the other accepts.
+#[test]
+fn every_client_with_every_credential_kind() {
+    let (clients, go_work) = secure_clients();
+    let dir = std::env::temp_dir().join(format!("skiff-creds-{}", std::process::id()));
+    for credential in credentials() {
+        let conf = PathBuf::from(common::jwt::write(&dir, "server.conf", &credential.conf));
+        for server in common::side_by_side::servers(&conf) {
+            let port = server.addr.rsplit(':').next().unwrap();
+            let url = format!("{}://localhost:{port}", credential.url_scheme);
+            for client in &clients {
+                let what = format!(
+                    "{} with {} against {}",
+                    client.name(),
+                    credential.kind,
+                    server.name
+                );
+                expect_ok(client.command(&url, &credential), &what);
+            }
+        }
+    }
+    if let Some(work) = go_work {
+        let _ = std::fs::remove_dir_all(work);
+    }
 }

@@ -1,6 +1,7 @@
-"""nats-py with a client's security options: a round trip, and with --account the account
-$SYS.REQ.USER.INFO names. Usage: python3 nats_py_secure.py URL [--ca FILE]
-[--cert FILE --key FILE] [--creds FILE] [--account NAME]. Prints "OK" and exits 0."""
+"""nats-py with a client's credentials: a round trip, and with --account the account
+$SYS.REQ.USER.INFO names. Usage: python3 nats_py_secure.py URL [--user U --pass P]
+[--token T] [--nkey SEEDFILE] [--ca FILE] [--cert FILE --key FILE] [--creds FILE]
+[--account NAME]. Prints "OK" and exits 0."""
 
 import argparse
 import asyncio
@@ -19,6 +20,12 @@ async def main(args):
         options["tls"] = context
     if args.creds:
         options["user_credentials"] = args.creds
+    if args.user:
+        options["user"], options["password"] = args.user, args.pass_
+    if args.token:
+        options["token"] = args.token
+    if args.nkey:
+        options["nkeys_seed"] = args.nkey
     nc = await nats.connect(args.url, **options)
     sub = await nc.subscribe("secure.echo")
     await nc.publish("secure.echo", b"hi")
@@ -34,6 +41,7 @@ async def main(args):
 
 parser = argparse.ArgumentParser()
 parser.add_argument("url")
-for flag in ("ca", "cert", "key", "creds", "account"):
+for flag in ("ca", "cert", "key", "creds", "account", "user", "token", "nkey"):
     parser.add_argument("--" + flag)
+parser.add_argument("--pass", dest="pass_")
 asyncio.run(main(parser.parse_args()))

@@ -1,6 +1,7 @@
-// Command natssecure connects nats.go with a client's security options and checks a round
-// trip: natssecure URL [-ca FILE] [-cert FILE -key FILE] [-creds FILE] [-account NAME].
-// With -account, $SYS.REQ.USER.INFO must name that account. Prints "OK" and exits 0.
+// Command natssecure connects nats.go with a client's credentials and checks a round trip:
+// natssecure URL [-user U -pass P] [-token T] [-nkey SEEDFILE] [-ca FILE]
+// [-cert FILE -key FILE] [-creds FILE] [-account NAME]. With -account,
+// $SYS.REQ.USER.INFO must name that account. Prints "OK" and exits 0.
 package main
 
 import (
@@ -24,6 +25,10 @@ func main() {
 	key := flag.String("key", "", "client key")
 	creds := flag.String("creds", "", "creds file")
 	account := flag.String("account", "", "expected account")
+	user := flag.String("user", "", "user name")
+	pass := flag.String("pass", "", "password")
+	token := flag.String("token", "", "token")
+	nkeySeed := flag.String("nkey", "", "nkey seed file")
 	flag.CommandLine.Parse(os.Args[2:])
 
 	opts := []nats.Option{nats.NoReconnect(), nats.Timeout(5 * time.Second)}
@@ -35,6 +40,19 @@ func main() {
 	}
 	if *creds != "" {
 		opts = append(opts, nats.UserCredentials(*creds))
+	}
+	if *user != "" {
+		opts = append(opts, nats.UserInfo(*user, *pass))
+	}
+	if *token != "" {
+		opts = append(opts, nats.Token(*token))
+	}
+	if *nkeySeed != "" {
+		opt, err := nats.NkeyOptionFromSeed(*nkeySeed)
+		if err != nil {
+			fail("nkey seed: %v", err)
+		}
+		opts = append(opts, opt)
 	}
 	nc, err := nats.Connect(os.Args[1], opts...)
 	if err != nil {
