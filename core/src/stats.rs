@@ -68,6 +68,11 @@ pub struct ConnInfo {
     /// For a closed connection: when and why it was closed (`stop`, `reason` in
     /// `/connz?state=closed`).
     pub closed: Option<(crate::Instant, crate::CloseReason)>,
+    /// The account it authenticated into (`account` in `/connz?auth=true`).
+    pub account: String,
+    /// The user it authenticated as: name, nkey or JWT subject; empty without users
+    /// (`authorized_user`).
+    pub user: String,
 }
 
 /// One subscription as monitoring shows it (nats-server `/subsz?subs=1`,
@@ -89,4 +94,6 @@ pub struct SubInfo {
     pub delivered: u64,
     /// The auto-unsubscribe limit, if one was set with `UNSUB sid max`.
     pub max: Option<u64>,
+    /// The account whose subject index holds it.
+    pub account: String,
 }

@@ -231,7 +231,7 @@ impl Broker {
             .iter()
             .filter_map(|slot| slot.conn.as_deref())
             .filter(|c| c.leaf.is_none())
-            .map(conn_info)
+            .map(|c| conn_info(c, &self.accounts))
     }
 
     /// The last [`Config::max_closed_clients`] closed connections, oldest first, each with
@@ -266,6 +266,7 @@ impl Broker {
                 sid: String::from_utf8_lossy(&s.sid).into_owned(),
                 delivered: s.delivered,
                 max: s.max,
+                account: self.accounts.get(s.account).name.clone(),
             }
         })
     }
@@ -309,6 +310,7 @@ impl Broker {
             sid: String::from_utf8_lossy(&sub.sid).into_owned(),
             delivered: sub.delivered,
             max: sub.max,
+            account: self.accounts.get(sub.account).name.clone(),
         })
     }
 
@@ -1479,7 +1481,8 @@ impl Broker {
             return;
         };
         // Remembered as it was, subscriptions included, for `/connz?state=closed`.
-        let closed_info = (self.config.max_closed_clients > 0).then(|| conn_info(&conn));
+        let closed_info =
+            (self.config.max_closed_clients > 0).then(|| conn_info(&conn, &self.accounts));
         slot.generation = slot.generation.wrapping_add(1);
         self.free_slots.push(id.index);
         match conn.leaf.take() {
@@ -1690,8 +1693,10 @@ impl Broker {
 
 /// The live connection `id` in `slots` (a free function so other fields stay borrowable).
 /// A connection as monitoring shows it.
-fn conn_info(c: &Conn) -> ConnInfo {
+fn conn_info(c: &Conn, accounts: &Accounts) -> ConnInfo {
     ConnInfo {
+        account: accounts.get(c.account).name.clone(),
+        user: c.user.to_string(),
         id: c.id,
         cid: c.cid,
         peer: c.peer,

@@ -349,6 +349,10 @@ struct ConnzConn {
     lang: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     version: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    authorized_user: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    account: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     subscriptions_list: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -363,9 +367,9 @@ fn is_zero_u16(n: &u16) -> bool {
 #[derive(Serialize)]
 struct SubDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<&'static str>,
+    account: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    account_tag: Option<&'static str>,
+    account_tag: Option<String>,
     subject: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     qgroup: Option<String>,
@@ -378,10 +382,10 @@ struct SubDetail {
 
 impl SubDetail {
     fn new(s: SubInfo, with_account: bool) -> Self {
-        let account = with_account.then_some("$G");
+        let account = with_account.then_some(s.account);
         Self {
+            account_tag: account.clone(),
             account,
-            account_tag: account,
             subject: s.subject,
             qgroup: s.queue,
             sid: s.sid,
@@ -431,6 +435,17 @@ fn connz_checked(
     req: &Request,
 ) -> Result<String, String> {
     let subs = subs_mode(req)?;
+    // `auth=true`: the user and account of each connection, and the `user`/`acc` filters.
+    let auth = match req.param("auth") {
+        None | Some("") => false,
+        Some(v) => go_bool(v).ok_or_else(|| {
+            format!(
+                "Error decoding boolean for 'auth': strconv.ParseBool: parsing \"{v}\": invalid syntax"
+            )
+        })?,
+    };
+    let user_filter = req.param("user").filter(|u| auth && !u.is_empty());
+    let account_filter = req.param("acc").filter(|a| auth && !a.is_empty());
     let offset = int_param(req, "offset")?.unwrap_or(0);
     let limit = int_param(req, "limit")?
         .filter(|&l| l > 0)
@@ -471,6 +486,8 @@ fn connz_checked(
     let mut conns: Vec<ConnInfo> = open_conns
         .chain(closed_conns)
         .filter(|c| cid.is_none_or(|cid| c.cid == cid as u64))
+        .filter(|c| user_filter.is_none_or(|u| c.user == u))
+        .filter(|c| account_filter.is_none_or(|a| c.account == a))
         .collect();
     let key_desc = |c: &ConnInfo| -> u128 {
         match sort {
@@ -499,7 +516,7 @@ fn connz_checked(
         .into_iter()
         .skip(offset)
         .take(limit)
-        .map(|c| connz_conn(broker, now, state, c, subs))
+        .map(|c| connz_conn(broker, now, state, c, subs, auth))
         .collect();
     Ok(pretty(&Connz {
         server_id: broker.server_id(),
@@ -518,6 +535,7 @@ fn connz_conn(
     state: &MonitorState,
     c: ConnInfo,
     subs: SubsMode,
+    auth: bool,
 ) -> ConnzConn {
     // A closed connection's clock stopped when it closed; its subscriptions are gone.
     let until = c.closed.map_or(now, |(at, _)| at);
@@ -554,6 +572,13 @@ fn connz_conn(
         name: c.name,
         lang: c.lang,
         version: c.version,
+        authorized_user: if auth { c.user } else { String::new() },
+        // nats-server leaves out the global account.
+        account: if auth && c.account != skiff_core::GLOBAL_ACCOUNT {
+            c.account
+        } else {
+            String::new()
+        },
         subscriptions_list: (subs == SubsMode::List)
             .then(|| list().into_iter().map(|s| s.subject).collect()),
         subscriptions_list_detail: (subs == SubsMode::Detail).then(|| {

@@ -248,3 +248,39 @@ fn closed_connections_show_stop_and_reason() {
         1
     );
 }
+
+#[test]
+fn connz_auth_shows_users_and_accounts() {
+    let mut config = Config::default();
+    config.accounts = vec![skiff_core::Account::new("A")];
+    let mut a = skiff_core::User::new("alice", "pw");
+    a.account = "A".into();
+    config.auth = skiff_core::Auth::Users(vec![a, skiff_core::User::new("bob", "pw")]);
+    let mut broker = Broker::new(config, 7, Instant::ZERO);
+    client(
+        &mut broker,
+        5001,
+        "CONNECT {\"verbose\":false,\"user\":\"alice\",\"pass\":\"pw\"}\r\nSUB foo 1\r\n",
+    );
+    client(
+        &mut broker,
+        5002,
+        "CONNECT {\"verbose\":false,\"user\":\"bob\",\"pass\":\"pw\"}\r\n",
+    );
+    let c = json(&get(&broker, "/connz"));
+    assert!(c["connections"][0].get("authorized_user").is_none());
+    let c = json(&get(&broker, "/connz?auth=true"));
+    assert_eq!(c["connections"][0]["authorized_user"], "alice");
+    assert_eq!(c["connections"][0]["account"], "A");
+    assert_eq!(c["connections"][1]["authorized_user"], "bob");
+    assert!(
+        c["connections"][1].get("account").is_none(),
+        "$G is left out"
+    );
+    let c = json(&get(&broker, "/connz?auth=1&acc=A"));
+    assert_eq!(c["total"], 1);
+    let c = json(&get(&broker, "/connz?auth=1&user=bob"));
+    assert_eq!(c["connections"][0]["authorized_user"], "bob");
+    let s = json(&get(&broker, "/subsz?subs=1"));
+    assert_eq!(s["subscriptions_list"][0]["account"], "A");
+}
