@@ -42,6 +42,31 @@ export interface BrokerOptions {
   }>;
   /** Milliseconds between attempts to (re)connect a leaf remote (default 1000). */
   leafReconnect?: number;
+  /** Accounts, as nats-server's `accounts {}` block: isolated subject spaces joined only by
+   * exports and imports. Users listed here belong to their account; `users` above are in
+   * the global account. */
+  accounts?: Record<string, {
+    users?: BrokerOptions["users"];
+    exports?: Array<{
+      stream?: string;
+      service?: string;
+      /** The accounts that may import it (default: any). */
+      accounts?: string[];
+      responseType?: "singleton" | "stream" | "chunked";
+      /** Milliseconds a response may take (default 120000). */
+      responseThreshold?: number;
+    }>;
+    imports?: Array<{
+      stream?: { account: string; subject: string };
+      service?: { account: string; subject: string };
+      /** The subject in this account (a mapping; `*`, `$1` and `{{wildcard(1)}}` work). */
+      to?: string;
+      /** A stream's prefix in this account. */
+      prefix?: string;
+    }>;
+  }>;
+  /** The system account's name (default "$SYS"): its users may ask $SYS.REQ.SERVER.PING. */
+  systemAccount?: string;
 }
 
 /** How a port is attached. */

@@ -6,7 +6,9 @@
 
 use std::time::Duration;
 
-use skiff_core::{Auth, Config, Permissions, Rules, User};
+use skiff_core::{
+    Account, Auth, Config, Export, Import, ImportKind, Permissions, ResponseType, Rules, User,
+};
 
 /// A JavaScript value, as far as options need one.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,6 +67,8 @@ const KEYS: &[&str] = &[
     "noAuthUser",
     "leafRemotes",
     "leafReconnect",
+    "accounts",
+    "systemAccount",
 ];
 
 /// Builds the broker configuration from the options object (absent means all defaults).
@@ -116,10 +120,30 @@ pub fn config_from(options: &Value) -> Result<Config, String> {
                 if matches!(config.auth, Auth::Token(_)) {
                     return Err(both_token_and_users());
                 }
-                config.auth = Auth::Users(users(value)?);
+                // Users of `accounts` may already be there: these join them.
+                let mut all = users(value)?;
+                if let Auth::Users(account_users) = std::mem::take(&mut config.auth) {
+                    all.extend(account_users);
+                }
+                config.auth = Auth::Users(all);
             }
             "noAuthUser" => config.no_auth_user = Some(string(key, value)?),
             "leafRemotes" => config.leaf_remotes = leaf_remotes(value)?,
+            "accounts" => {
+                let (list, account_users) = accounts(value)?;
+                config.accounts = list;
+                if !account_users.is_empty() {
+                    config.auth = match std::mem::take(&mut config.auth) {
+                        Auth::None => Auth::Users(account_users),
+                        Auth::Users(mut all) => {
+                            all.extend(account_users);
+                            Auth::Users(all)
+                        }
+                        _ => return Err(both_token_and_users()),
+                    };
+                }
+            }
+            "systemAccount" => config.system_account = string(key, value)?,
             "leafReconnect" => config.leaf_reconnect = millis(key, value)?,
             unknown => {
                 return Err(format!(
@@ -290,6 +314,162 @@ fn permissions(path: &str, value: &Value) -> Result<Permissions, String> {
         }
     }
     Ok(permissions)
+}
+
+/// `accounts: { NAME: { users?, exports?, imports? } }`, as nats-server's `accounts` block:
+/// the accounts, and their users (each naming its account).
+fn accounts(value: &Value) -> Result<(Vec<Account>, Vec<User>), String> {
+    let Value::Object(entries) = value else {
+        return Err(format!(
+            "option accounts must be an object {{ NAME: {{ users?, exports?, imports? }} }}, got {}",
+            value.describe()
+        ));
+    };
+    let (mut list, mut all_users) = (Vec::new(), Vec::new());
+    for (name, body) in entries {
+        let path = format!("accounts.{name}");
+        let Value::Object(fields) = body else {
+            return Err(format!(
+                "option {path} must be an object, got {}",
+                body.describe()
+            ));
+        };
+        let mut account = Account::new(name.clone());
+        for (key, value) in fields {
+            let inner = format!("{path}.{key}");
+            match key.as_str() {
+                "users" => {
+                    for mut user in users(value)? {
+                        user.account = name.clone();
+                        all_users.push(user);
+                    }
+                }
+                "exports" => account.exports = items(&inner, value, export)?,
+                "imports" => account.imports = items(&inner, value, import)?,
+                _ => {
+                    return Err(format!(
+                        "unknown option {inner} (known: users, exports, imports)"
+                    ));
+                }
+            }
+        }
+        list.push(account);
+    }
+    Ok((list, all_users))
+}
+
+/// Each object of an array, read by `item`.
+fn items<T>(
+    path: &str,
+    value: &Value,
+    item: fn(&str, &[(String, Value)]) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    let Value::List(list) = value else {
+        return Err(format!(
+            "option {path} must be an array, got {}",
+            value.describe()
+        ));
+    };
+    list.iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let at = format!("{path}[{i}]");
+            match v {
+                Value::Object(fields) => item(&at, fields),
+                other => Err(format!(
+                    "option {at} must be an object, got {}",
+                    other.describe()
+                )),
+            }
+        })
+        .collect()
+}
+
+/// `{ stream | service: SUBJECT, accounts?, responseType?, responseThreshold? }`.
+fn export(path: &str, fields: &[(String, Value)]) -> Result<Export, String> {
+    let mut export: Option<Export> = None;
+    let mut accounts = None;
+    let (mut response_type, mut threshold) = (None, None);
+    for (key, value) in fields {
+        let inner = format!("{path}.{key}");
+        match key.as_str() {
+            "stream" => export = Some(Export::new(ImportKind::Stream, string(&inner, value)?)),
+            "service" => export = Some(Export::new(ImportKind::Service, string(&inner, value)?)),
+            "accounts" => accounts = Some(subjects(&inner, value)?),
+            "responseType" => {
+                response_type = Some(match string(&inner, value)?.as_str() {
+                    "singleton" => ResponseType::Singleton,
+                    "stream" => ResponseType::Stream,
+                    "chunked" => ResponseType::Chunked,
+                    other => {
+                        return Err(format!(
+                            "option {inner} must be singleton, stream or chunked, got {other:?}"
+                        ));
+                    }
+                });
+            }
+            "responseThreshold" => threshold = Some(millis(&inner, value)?),
+            _ => {
+                return Err(format!(
+                    "unknown option {inner} (known: stream, service, accounts, responseType, responseThreshold)"
+                ));
+            }
+        }
+    }
+    let mut export =
+        export.ok_or_else(|| format!("option {path} needs a stream or a service subject"))?;
+    export.accounts = accounts;
+    if let Some(r) = response_type {
+        export.response_type = r;
+    }
+    if let Some(t) = threshold {
+        export.response_threshold = t;
+    }
+    Ok(export)
+}
+
+/// `{ stream | service: { account, subject }, to?, prefix? }`.
+fn import(path: &str, fields: &[(String, Value)]) -> Result<Import, String> {
+    let mut import: Option<Import> = None;
+    let (mut to, mut prefix) = (None, None);
+    for (key, value) in fields {
+        let inner = format!("{path}.{key}");
+        match key.as_str() {
+            "stream" | "service" => {
+                let kind = if key == "stream" {
+                    ImportKind::Stream
+                } else {
+                    ImportKind::Service
+                };
+                let Value::Object(source) = value else {
+                    return Err(format!(
+                        "option {inner} must be {{ account, subject }}, got {}",
+                        value.describe()
+                    ));
+                };
+                let field = |name: &str| {
+                    source
+                        .iter()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| string(&format!("{inner}.{name}"), v))
+                        .unwrap_or_else(|| Err(format!("option {inner} needs {name}")))
+                };
+                import = Some(Import::new(kind, field("account")?, field("subject")?));
+            }
+            "to" => to = Some(string(&inner, value)?),
+            "prefix" => prefix = Some(string(&inner, value)?),
+            _ => {
+                return Err(format!(
+                    "unknown option {inner} (known: stream, service, to, prefix)"
+                ));
+            }
+        }
+    }
+    let mut import =
+        import.ok_or_else(|| format!("option {path} needs a stream or a service source"))?;
+    import.to = to;
+    import.prefix = prefix;
+    Ok(import)
 }
 
 /// `["a.>", ...]` (an allow list, as nats-server's config accepts) or `{ allow?, deny? }`.
@@ -517,5 +697,89 @@ mod tests {
         );
         let empty = object(&[("leafRemotes", Value::List(vec![object(&[])]))]);
         assert!(config_from(&empty).unwrap_err().contains("needs a url"));
+    }
+}
+
+#[cfg(test)]
+mod account_tests {
+    use super::*;
+
+    fn object(fields: &[(&str, Value)]) -> Value {
+        Value::Object(
+            fields
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        )
+    }
+
+    fn s(text: &str) -> Value {
+        Value::Str(text.to_owned())
+    }
+
+    fn user(name: &str) -> Value {
+        object(&[("user", s(name)), ("password", s("pw"))])
+    }
+
+    #[test]
+    fn accounts_with_users_exports_and_imports() {
+        let a = object(&[
+            ("users", Value::List(vec![user("a")])),
+            (
+                "exports",
+                Value::List(vec![object(&[
+                    ("service", s("help")),
+                    ("responseType", s("stream")),
+                ])]),
+            ),
+        ]);
+        let b = object(&[
+            ("users", Value::List(vec![user("b")])),
+            (
+                "imports",
+                Value::List(vec![object(&[
+                    (
+                        "service",
+                        object(&[("account", s("A")), ("subject", s("help"))]),
+                    ),
+                    ("to", s("ask")),
+                ])]),
+            ),
+        ]);
+        // Account users and global users join, whichever option comes first.
+        let config = config_from(&object(&[
+            ("accounts", object(&[("A", a), ("B", b)])),
+            ("users", Value::List(vec![user("g")])),
+        ]))
+        .unwrap();
+        let Auth::Users(users) = &config.auth else {
+            panic!("users");
+        };
+        let mut homes: Vec<(&str, &str)> = users
+            .iter()
+            .map(|u| (u.name.as_str(), u.account.as_str()))
+            .collect();
+        homes.sort_unstable();
+        assert_eq!(homes, [("a", "A"), ("b", "B"), ("g", "")]);
+        assert_eq!(
+            config.accounts[0].exports[0].response_type,
+            ResponseType::Stream
+        );
+        assert_eq!(config.accounts[1].imports[0].to.as_deref(), Some("ask"));
+        let error = config_from(&object(&[(
+            "accounts",
+            object(&[(
+                "B",
+                object(&[(
+                    "imports",
+                    Value::List(vec![object(&[(
+                        "service",
+                        object(&[("account", s("Z")), ("subject", s("x"))]),
+                    )])]),
+                )]),
+            )]),
+        )]))
+        .unwrap_err();
+        assert!(error.contains("account not defined"), "{error}");
     }
 }

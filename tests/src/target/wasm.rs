@@ -124,33 +124,86 @@ pub fn broker_options(config: &Config) -> Result<Value, String> {
     if let Some(user) = &config.no_auth_user {
         options["noAuthUser"] = json!(user);
     }
-    if !config.accounts.is_empty() {
-        return Err("accounts have no wasm option yet".to_owned());
+    let mut accounts = serde_json::Map::new();
+    for account in &config.accounts {
+        let exports: Vec<Value> = account
+            .exports
+            .iter()
+            .map(|e| {
+                let kind = e.kind.as_str();
+                let mut out = json!({ kind: e.subject });
+                if let Some(names) = &e.accounts {
+                    out["accounts"] = json!(names);
+                }
+                out["responseType"] = json!(match e.response_type {
+                    skiff_core::ResponseType::Stream => "stream",
+                    skiff_core::ResponseType::Chunked => "chunked",
+                    _ => "singleton",
+                });
+                out["responseThreshold"] = json!(millis(e.response_threshold));
+                out
+            })
+            .collect();
+        let imports: Vec<Value> = account
+            .imports
+            .iter()
+            .map(|i| {
+                let kind = i.kind.as_str();
+                let mut out = json!({ kind: { "account": i.account, "subject": i.subject } });
+                if let Some(to) = &i.to {
+                    out["to"] = json!(to);
+                }
+                if let Some(prefix) = &i.prefix {
+                    out["prefix"] = json!(prefix);
+                }
+                out
+            })
+            .collect();
+        accounts.insert(
+            account.name.clone(),
+            json!({ "exports": exports, "imports": imports, "users": [] }),
+        );
+    }
+    if config.system_account != skiff_core::DEFAULT_SYSTEM_ACCOUNT {
+        options["systemAccount"] = json!(config.system_account);
     }
     match &config.auth {
         Auth::None => {}
         Auth::Token(token) => options["token"] = json!(token),
         Auth::Users(users) => {
-            let users: Vec<Value> = users
-                .iter()
-                .map(|u| {
-                    let mut user = json!({ "user": u.name, "password": u.password });
-                    if let Some(p) = &u.permissions {
-                        user["permissions"] = json!({
-                            "publish": rules(&p.publish),
-                            "subscribe": rules(&p.subscribe),
-                        });
-                        if let Some(r) = p.responses {
-                            user["permissions"]["allowResponses"] =
-                                json!({ "max": r.max, "expires": millis(r.expires) });
-                        }
+            let user_json = |u: &skiff_core::User| {
+                let mut user = json!({ "user": u.name, "password": u.password });
+                if let Some(p) = &u.permissions {
+                    user["permissions"] = json!({
+                        "publish": rules(&p.publish),
+                        "subscribe": rules(&p.subscribe),
+                    });
+                    if let Some(r) = p.responses {
+                        user["permissions"]["allowResponses"] =
+                            json!({ "max": r.max, "expires": millis(r.expires) });
                     }
-                    user
-                })
-                .collect();
-            options["users"] = json!(users);
+                }
+                user
+            };
+            let mut global = Vec::new();
+            for u in users {
+                match accounts.get_mut(&u.account) {
+                    Some(account) if !u.account.is_empty() => account["users"]
+                        .as_array_mut()
+                        .expect("an array")
+                        .push(user_json(u)),
+                    Some(_) | None if u.account.is_empty() => global.push(user_json(u)),
+                    _ => return Err(format!("user {} in an unknown account", u.name)),
+                }
+            }
+            if !global.is_empty() {
+                options["users"] = json!(global);
+            }
         }
         other => return Err(format!("authentication {other:?} has no wasm option")),
+    }
+    if !accounts.is_empty() {
+        options["accounts"] = Value::Object(accounts);
     }
     Ok(options)
 }

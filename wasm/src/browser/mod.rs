@@ -29,9 +29,10 @@ impl WasmBroker {
     /// `maxSubscriptions`, `pingInterval`, `maxPingsOut`, `noShortFirstPing`, `authTimeout`,
     /// `lameDuckDuration`, `lameDuckGracePeriod` (durations in milliseconds), and either
     /// `token` or `users: [{ user, password, permissions? }]` (with `noAuthUser`, the user a
-    /// CONNECT without credentials logs in as). Bcrypt-hashed secrets need the native build
-    /// (the `bcrypt` crate does not build for wasm32). Throws an `Error` naming the
-    /// option on any mistake.
+    /// CONNECT without credentials logs in as), `accounts: { NAME: { users, exports, imports } }`
+    /// and `systemAccount`, `leafRemotes` and `leafReconnect`. Bcrypt-hashed secrets need the
+    /// native build (the `bcrypt` crate does not build for wasm32). Throws an `Error` naming
+    /// the option on any mistake.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Self, JsValue> {
         let config = config_from(&js::value_of(&options)).map_err(|e| js::error(&e))?;
