@@ -358,12 +358,11 @@ fn accounts(value: &Value) -> Result<(Vec<Account>, Vec<User>), String> {
     Ok((list, all_users))
 }
 
+/// Reads one object (its path and fields) of an options array.
+type ItemReader<T> = fn(&str, &[(String, Value)]) -> Result<T, String>;
+
 /// Each object of an array, read by `item`.
-fn items<T>(
-    path: &str,
-    value: &Value,
-    item: fn(&str, &[(String, Value)]) -> Result<T, String>,
-) -> Result<Vec<T>, String> {
+fn items<T>(path: &str, value: &Value, item: ItemReader<T>) -> Result<Vec<T>, String> {
     let Value::List(list) = value else {
         return Err(format!(
             "option {path} must be an array, got {}",
