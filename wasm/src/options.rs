@@ -697,24 +697,6 @@ mod tests {
         let empty = object(&[("leafRemotes", Value::List(vec![object(&[])]))]);
         assert!(config_from(&empty).unwrap_err().contains("needs a url"));
     }
-}
-
-#[cfg(test)]
-mod account_tests {
-    use super::*;
-
-    fn object(fields: &[(&str, Value)]) -> Value {
-        Value::Object(
-            fields
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), v.clone()))
-                .collect(),
-        )
-    }
-
-    fn s(text: &str) -> Value {
-        Value::Str(text.to_owned())
-    }
 
     fn user(name: &str) -> Value {
         object(&[("user", s(name)), ("password", s("pw"))])

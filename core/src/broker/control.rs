@@ -17,7 +17,7 @@
 use bytes::Bytes;
 use serde::Deserialize;
 
-use super::{Broker, Message};
+use super::Broker;
 use crate::Instant;
 use crate::fault::{Fault, FaultId, FaultInfo};
 use crate::{ConnId, subject};
@@ -103,17 +103,8 @@ impl Broker {
         let Some(reply) = reply.filter(|r| subject::is_valid_literal(r)) else {
             return;
         };
-        let body = Bytes::from(answer);
         let account = self.conn_mut(from).map_or(0, |c| c.account);
-        let matches = self.accounts.matches(account, reply);
-        let msg = Message {
-            subject: reply,
-            reply: None,
-            header_len: 0,
-            message: &body,
-            queues: None,
-        };
-        self.deliver(from, true, &matches, &msg);
+        self.answer(from, account, reply, Bytes::from(answer));
     }
 }
 

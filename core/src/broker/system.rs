@@ -141,7 +141,12 @@ impl Broker {
             "{{\"server\":{},\"{key}\":{data}}}",
             serde_json::to_string(&server).expect("plain fields serialize")
         );
-        let body = Bytes::from(body);
+        self.answer(from, account, reply, Bytes::from(body));
+        1
+    }
+
+    /// Delivers a service's `body` to the requester's `reply` subject in `account`.
+    pub(super) fn answer(&mut self, from: ConnId, account: AccountId, reply: &[u8], body: Bytes) {
         let matches = self.accounts.matches(account, reply);
         let answer = Message {
             subject: reply,
@@ -151,7 +156,6 @@ impl Broker {
             queues: None,
         };
         self.deliver(from, true, &matches, &answer);
-        1
     }
 
     /// Accounts with at least one client connected.
