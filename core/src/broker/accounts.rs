@@ -1,9 +1,10 @@
 //! Accounts at run time: one subject index per account, and the routes exports and imports
 //! open between them (stream imports, service imports and their one-off response subjects).
 //!
-//! A message crosses accounts one hop only: a stream or service import delivers into the
-//! other account's subscribers and goes no further (nats-server chains service imports;
-//! Skiff does not, see `tests/conformance/DIFFERENCES.md`).
+//! A request follows service imports from account to account (B imports a service from A,
+//! which imports it from C), and each answer follows the reply subjects back, as nats-server
+//! chains them; a stream import delivers to the importer's subscribers and goes no further.
+//! Chains end after [`MAX_HOPS`] accounts.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -22,6 +23,10 @@ pub(crate) type AccountId = u32;
 
 /// The prefix of the reply subjects service imports put on requests.
 const REPLY_PREFIX: &[u8] = b"_R_.";
+
+/// Accounts a request or an answer may cross, one after the other (a guard against import
+/// cycles, which configurations can create).
+const MAX_HOPS: u8 = 8;
 
 /// Pending responses kept per exporting account before expired ones are swept.
 const RESPONSE_SWEEP: usize = 1024;
@@ -60,11 +65,17 @@ struct StreamRoute {
     transform: SubjectTransform,
 }
 
-/// Requests on `transform`'s source go to `exporter`, under the mapped subject.
+/// Requests on `transform`'s source go to the exporter, under the mapped subject.
 #[derive(Debug)]
 struct ServiceRoute {
-    exporter: AccountId,
     transform: SubjectTransform,
+    export: ServiceExport,
+}
+
+/// The exporting side of a service import.
+#[derive(Debug, Clone, Copy)]
+struct ServiceExport {
+    exporter: AccountId,
     response_type: ResponseType,
     threshold: Duration,
 }
@@ -154,10 +165,12 @@ impl Accounts {
                                 (e.response_type, e.response_threshold)
                             });
                         self.list[importer as usize].services.push(ServiceRoute {
-                            exporter,
                             transform,
-                            response_type,
-                            threshold,
+                            export: ServiceExport {
+                                exporter,
+                                response_type,
+                                threshold,
+                            },
                         });
                     }
                 }
@@ -245,6 +258,17 @@ impl Broker {
         account: AccountId,
         msg: &Message<'_>,
     ) -> usize {
+        self.route_from(from, account, msg, 0)
+    }
+
+    /// [`Self::route_between_accounts`] for a message that already crossed `hops` accounts.
+    fn route_from(
+        &mut self,
+        from: ConnId,
+        account: AccountId,
+        msg: &Message<'_>,
+        hops: u8,
+    ) -> usize {
         let mut delivered = 0;
         let streams: Vec<(AccountId, Bytes)> = self
             .accounts
@@ -261,39 +285,37 @@ impl Broker {
             };
             delivered += self.deliver(from, true, &matches, &routed);
         }
-        let service = self.accounts.get(account).services.iter().find_map(|r| {
-            let subject = r.transform.apply(msg.subject)?;
-            Some((r.exporter, subject, r.response_type, r.threshold))
-        });
-        if let Some((exporter, subject, response_type, threshold)) = service {
-            delivered += self.request_service(
-                from,
-                account,
-                exporter,
-                subject,
-                msg,
-                response_type,
-                threshold,
-            );
+        let service = self
+            .accounts
+            .get(account)
+            .services
+            .iter()
+            .find_map(|r| Some((r.export, r.transform.apply(msg.subject)?)));
+        if let Some((export, subject)) = service {
+            delivered += self.request_service(from, account, export, subject, msg, hops);
         }
         if msg.subject.starts_with(REPLY_PREFIX) {
-            delivered += self.respond(from, account, msg);
+            delivered += self.respond(from, account, msg, hops);
         }
         delivered
     }
 
-    /// Delivers a request into the exporting account, under a reply subject that leads back.
-    #[allow(clippy::too_many_arguments)]
+    /// Delivers a request into the exporting account, under a reply subject that leads back,
+    /// and on along that account's own service imports.
     fn request_service(
         &mut self,
         from: ConnId,
         requester: AccountId,
-        exporter: AccountId,
+        export: ServiceExport,
         subject: Bytes,
         msg: &Message<'_>,
-        response_type: ResponseType,
-        threshold: Duration,
+        hops: u8,
     ) -> usize {
+        let ServiceExport {
+            exporter,
+            response_type,
+            threshold,
+        } = export;
         let now = self.now;
         let reply = msg.reply.map(|reply| {
             let mut token = self.accounts.get(exporter).reply_prefix.clone();
@@ -315,9 +337,14 @@ impl Broker {
             );
             token
         });
-        let rtt = self.conn_mut(from).and_then(|c| c.ping.rtt);
-        let info = request_info(&self.accounts.get(requester).name, rtt);
-        let message = with_header(msg, "Nats-Request-Info", &info);
+        // The first hop says who asked; later hops keep that header as it is.
+        let message = if hops == 0 {
+            let rtt = self.conn_mut(from).and_then(|c| c.ping.rtt);
+            let info = request_info(&self.accounts.get(requester).name, rtt);
+            with_header(msg, "Nats-Request-Info", &info)
+        } else {
+            msg.message.clone()
+        };
         let header_len = message.len() - (msg.message.len() - msg.header_len);
         let routed = Message {
             subject: &subject,
@@ -327,7 +354,10 @@ impl Broker {
             queues: None,
         };
         let matches = self.accounts.matches(exporter, &subject);
-        let delivered = self.deliver(from, true, &matches, &routed);
+        let mut delivered = self.deliver(from, true, &matches, &routed);
+        if hops + 1 < MAX_HOPS {
+            delivered += self.route_from(from, exporter, &routed, hops + 1);
+        }
         if delivered == 0 {
             if let Some(token) = reply {
                 self.accounts.get_mut(exporter).responses.remove(&token);
@@ -337,8 +367,9 @@ impl Broker {
     }
 
     /// A responder in `account` answered on one of its reply subjects: the answer goes to the
-    /// requester's reply subject in the requester's account.
-    fn respond(&mut self, from: ConnId, account: AccountId, msg: &Message<'_>) -> usize {
+    /// requester's reply subject in the requester's account (and on, if that subject is
+    /// itself the reply subject of a chained request).
+    fn respond(&mut self, from: ConnId, account: AccountId, msg: &Message<'_>, hops: u8) -> usize {
         let now = self.now;
         let responses = &mut self.accounts.get_mut(account).responses;
         let Some(pending) = responses.get_mut(msg.subject) else {
@@ -364,7 +395,10 @@ impl Broker {
             reply: None,
             ..*msg
         };
-        let delivered = self.deliver(from, true, &matches, &routed);
+        let mut delivered = self.deliver(from, true, &matches, &routed);
+        if hops + 1 < MAX_HOPS {
+            delivered += self.route_from(from, requester, &routed, hops + 1);
+        }
         if delivered == 0 {
             self.accounts.get_mut(account).responses.remove(msg.subject);
         }

@@ -191,3 +191,62 @@ fn imports_need_a_matching_export() {
         "\"NOPE\" account not defined for stream import"
     );
 }
+
+#[test]
+fn a_request_follows_a_chain_of_service_imports_and_the_answer_comes_back() {
+    // B imports `help` from A, which imports it from C: C answers B.
+    let mut c = Account::new("C");
+    c.exports = vec![Export::new(ImportKind::Service, "help")];
+    let mut a = Account::new("A");
+    a.exports = vec![Export::new(ImportKind::Service, "help")];
+    a.imports = vec![Import::new(ImportKind::Service, "C", "help")];
+    let mut b = Account::new("B");
+    b.imports = vec![Import::new(ImportKind::Service, "A", "help")];
+    let config = Config {
+        accounts: vec![c, a, b],
+        auth: Auth::Users(vec![user("c", "C"), user("b", "B")]),
+        ping_interval: Duration::from_secs(3600),
+        disable_short_first_ping: true,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let (responder, requester) = (login(&mut h, "c"), login(&mut h, "b"));
+    h.send(responder, b"SUB help 1\r\n");
+    h.send(requester, b"SUB inbox 1\r\nPUB help inbox 1\r\nq\r\n");
+    let got = h.take(responder);
+    let reply = got
+        .strip_prefix("MSG help 1 ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("the request did not reach C: {got:?}"))
+        .to_owned();
+    h.send(responder, format!("PUB {reply} 1\r\nr\r\n").as_bytes());
+    assert_eq!(h.take(requester), "MSG inbox 1 1\r\nr\r\n");
+}
+
+#[test]
+fn an_import_cycle_ends() {
+    // A and B import `loop` from each other: a request stops after a few hops, unanswered.
+    let mut a = Account::new("A");
+    a.exports = vec![Export::new(ImportKind::Service, "loop")];
+    a.imports = vec![Import::new(ImportKind::Service, "B", "loop")];
+    let mut b = Account::new("B");
+    b.exports = vec![Export::new(ImportKind::Service, "loop")];
+    b.imports = vec![Import::new(ImportKind::Service, "A", "loop")];
+    let config = Config {
+        accounts: vec![a, b],
+        auth: Auth::Users(vec![user("a", "A")]),
+        ping_interval: Duration::from_secs(3600),
+        disable_short_first_ping: true,
+        ..Config::default()
+    };
+    let mut h = Harness::new(config);
+    let c = login(&mut h, "a");
+    h.send(
+        c,
+        b"CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true,\"user\":\"a\",\"pass\":\"pw\"}\r\nSUB inbox 1\r\nPUB loop inbox 1\r\nq\r\nPING\r\n",
+    );
+    assert_eq!(
+        h.take(c),
+        "HMSG inbox 1 36 36\r\nNATS/1.0 503\r\nNats-Subject: loop\r\n\r\n\r\nPONG\r\n"
+    );
+}
