@@ -806,14 +806,7 @@ fn leaf_remote(
             },
             "deny_imports" | "deny_import" => remote.deny_imports = subjects(r, &r.value)?,
             "deny_exports" | "deny_export" => remote.deny_exports = subjects(r, &r.value)?,
-            "account" | "local" => {
-                if !matches!(&r.value.kind, Kind::String(s) if s == "$G") {
-                    warnings.push(Warning::at(
-                        &r.key_pos,
-                        "leafnode remote \"account\": skiff has only the global account ($G); the remote binds to it",
-                    ));
-                }
-            }
+            "account" | "local" => remote.account = string(r)?,
             "credentials" | "nkey" | "tls" | "jwt" | "seed" => {
                 return Err(key_err(
                     r,

@@ -674,3 +674,64 @@ async fn credentials_in_the_url_authenticate_the_link() {
         "a refused link delivered"
     );
 }
+
+/// A remote bound to a local account (`account: A`): the link carries that account's traffic
+/// and nothing of the global account's.
+#[tokio::test]
+async fn a_remote_bound_to_a_local_account_carries_only_that_account() {
+    let Some(binary) = nats_server() else {
+        eprintln!("SKIPPED: nats-server not installed");
+        return;
+    };
+    let hub = Hub::start(binary);
+    let remote = LeafRemote {
+        urls: vec![LeafUrl::parse(&format!("nats-leaf://127.0.0.1:{}", hub.leaf_port)).unwrap()],
+        account: "A".into(),
+        ..LeafRemote::default()
+    };
+    let mut options = ServerOptions::default();
+    options.config.leaf_remotes = vec![remote];
+    options.config.leaf_reconnect = Duration::from_millis(100);
+    options.config.accounts = vec![skiff_core::Account::new("A")];
+    let mut a = skiff_core::User::new("a", "pw");
+    a.account = "A".into();
+    options.config.auth = skiff_core::Auth::Users(vec![a, skiff_core::User::new("g", "pw")]);
+    let leaf = common::embedded_with(options);
+    let url = leaf.client_url().unwrap();
+    let login = |user: &'static str| {
+        let url = url.clone();
+        async move {
+            async_nats::ConnectOptions::with_user_and_password(user.into(), "pw".into())
+                .connect(url)
+                .await
+                .unwrap()
+        }
+    };
+    let (in_a, in_g) = (login("a").await, login("g").await);
+    let hub_client = connect(hub.url()).await;
+
+    // Hub → A.
+    let mut a_sub = in_a.subscribe("down.x").await.unwrap();
+    let mut g_sub = in_g.subscribe("down.x").await.unwrap();
+    in_g.flush().await.unwrap();
+    let m = publish_until_received(&hub_client, "down.x", "to A", &mut a_sub).await;
+    assert_eq!(&m.payload[..], b"to A");
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), g_sub.next())
+            .await
+            .is_err(),
+        "the global account heard the hub"
+    );
+    // A → hub; the global account's publishes stay home.
+    let mut hub_sub = hub_client.subscribe("up.x").await.unwrap();
+    hub_client.flush().await.unwrap();
+    let m = publish_until_received(&in_a, "up.x", "from A", &mut hub_sub).await;
+    assert_eq!(&m.payload[..], b"from A");
+    in_g.publish("up.x", "from G".into()).await.unwrap();
+    in_g.flush().await.unwrap();
+    let rest = drain(&mut hub_sub).await;
+    assert!(
+        rest.iter().all(|m| &m.payload[..] != b"from G"),
+        "the global account's message crossed"
+    );
+}

@@ -39,6 +39,8 @@ export interface BrokerOptions {
     denyImports?: string | string[];
     /** Subjects whose local messages never cross to the hub. */
     denyExports?: string | string[];
+    /** The local account the link binds to (one of `accounts`; default the global one). */
+    account?: string;
   }>;
   /** Milliseconds between attempts to (re)connect a leaf remote (default 1000). */
   leafReconnect?: number;

@@ -497,7 +497,7 @@ fn rules(path: &str, value: &Value) -> Result<Rules, String> {
     }
 }
 
-/// `leafRemotes: [{ url | urls, denyImports, denyExports }]`: hubs the page's broker joins
+/// `leafRemotes: [{ url | urls, denyImports, denyExports, account }]`: hubs the page's broker joins
 /// as a leaf, over the page's WebSocket (`ws://` or `wss://`, the hub's websocket listener).
 fn leaf_remotes(value: &Value) -> Result<Vec<skiff_core::LeafRemote>, String> {
     let Value::List(items) = value else {
@@ -539,9 +539,10 @@ fn leaf_remotes(value: &Value) -> Result<Vec<skiff_core::LeafRemote>, String> {
                     },
                     "denyImports" => remote.deny_imports = subjects(&inner, value)?,
                     "denyExports" => remote.deny_exports = subjects(&inner, value)?,
+                    "account" => remote.account = string(&inner, value)?,
                     unknown => {
                         return Err(format!(
-                            "unknown option {path}.{unknown} (known: url, urls, denyImports, denyExports)"
+                            "unknown option {path}.{unknown} (known: url, urls, denyImports, denyExports, account)"
                         ));
                     }
                 }

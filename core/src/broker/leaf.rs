@@ -8,7 +8,7 @@
 //! outcome ([`Broker::leaf_connected`], [`Broker::leaf_dial_failed`]) and the core decides
 //! when to try again (`leaf_reconnect`, 30 s after a loop). Once connected:
 //!
-//! 1. the hub sends `INFO`; the link answers `CONNECT` (`hub: false`, account `$G`, the URL's
+//! 1. the hub sends `INFO`; the link answers `CONNECT` (`hub: false`, its local account, the URL's
 //!    credentials) and announces local interest: one `LS+ subject` per subject with local
 //!    plain subscribers, `LS+ subject queue weight` per local queue group (weight = local
 //!    members), and `LS+ $LDS.<id>`, the loop detection subject;
@@ -180,6 +180,8 @@ pub struct LeafInfo {
     /// The remote's index in `Config::leaf_remotes` for a link this broker dialed (this
     /// broker is the spoke); `None` for a leaf that attached to this broker.
     pub remote: Option<usize>,
+    /// The local account the link is bound to.
+    pub account: String,
     /// Where the other server is.
     pub peer: PeerInfo,
     /// The last measured round trip.
@@ -229,6 +231,11 @@ impl Broker {
                     ..crate::Permissions::default()
                 }));
             }
+        }
+        // The link lives in the local account its remote binds to.
+        let account = self.accounts.id(&self.leaf.remotes[remote].config.account);
+        if let Some(c) = self.conn_mut(id) {
+            c.account = account;
         }
         self.leaf.remotes[remote].conn = Some(id);
         self.timers
@@ -308,6 +315,7 @@ impl Broker {
                 Some(LeafInfo {
                     conn: id,
                     cid: c.cid,
+                    account: self.accounts.get(c.account).name.clone(),
                     name: link.hub.clone(),
                     remote: link.remote,
                     peer: c.peer,
@@ -477,6 +485,8 @@ impl Broker {
             .and_then(|v| v.as_str())
             .unwrap_or_default()
             .to_owned();
+        let account = self.conn_mut(id).map_or(0, |c| c.account);
+        let account = self.accounts.get(account).name.clone();
         let state = &self.leaf.remotes[remote];
         let name = if self.config.server_name.is_empty() {
             &self.server_id
@@ -490,7 +500,7 @@ impl Broker {
             "hub": false,
             "headers": headers,
             "jetstream": false,
-            "remote_account": "$G",
+            "remote_account": account,
         });
         if !state.config.deny_imports.is_empty() {
             connect["deny_pub"] = serde_json::json!(state.config.deny_imports);
@@ -599,12 +609,11 @@ impl Broker {
     /// Sends every interest the link may hear of, and the loop detection subject, to a new
     /// link.
     fn announce_all_interest(&mut self, id: ConnId) {
-        let spoke = self
-            .conn_mut(id)
-            .and_then(|c| c.leaf.as_deref())
-            .is_some_and(LeafLink::spoke);
+        let Some(c) = self.conn_mut(id) else { return };
+        let spoke = c.leaf.as_deref().is_some_and(LeafLink::spoke);
+        let account = c.account;
         let mut smap: HashMap<Bytes, u32> = HashMap::new();
-        for sub in self.subs.iter().flatten() {
+        for sub in self.subs.iter().flatten().filter(|s| s.account == account) {
             let origin = sub.leaf.then_some((sub.conn, sub.from_spoke));
             if passes_to(id, spoke, origin) {
                 *smap
@@ -628,11 +637,12 @@ impl Broker {
         self.send(id, &lines);
     }
 
-    /// A subscription came (`delta` > 0) or went (< 0), weighted by the members it stands
-    /// for: tell every link that must know. `origin` is the link that owns it (with whether
-    /// that link is a spoke), `None` for a local client's.
+    /// A subscription in `account` came (`delta` > 0) or went (< 0), weighted by the members
+    /// it stands for: tell every link of that account that must know. `origin` is the link
+    /// that owns it (with whether that link is a spoke), `None` for a local client's.
     pub(super) fn leaf_interest(
         &mut self,
+        account: super::accounts::AccountId,
         subject: &Bytes,
         queue: Option<&Bytes>,
         delta: i32,
@@ -640,7 +650,9 @@ impl Broker {
     ) {
         let key = interest_key(subject, queue);
         for id in self.leaf.links.clone() {
-            let Some(c) = self.conn_mut(id) else { continue };
+            let Some(c) = self.conn_mut(id).filter(|c| c.account == account) else {
+                continue;
+            };
             let link = c.leaf.as_deref_mut().expect("a leaf link");
             if !passes_to(id, link.spoke(), origin) {
                 continue;
@@ -666,12 +678,17 @@ impl Broker {
 
     /// The hub's interest (`LS+`).
     fn on_leaf_sub(&mut self, id: ConnId, subject: Bytes, queue: Option<(Bytes, u32)>) {
+        let Some(account) = self.conn_mut(id).map(|c| c.account) else {
+            return;
+        };
         if subject == self.leaf.lds {
             self.mark_loop(id);
-            let text =
-                "Loop detected for leafnode account=\"$G\". Delaying attempt to reconnect for 30s";
-            self.notice(id, ConnEvent::LeafError { text: text.into() });
-            self.close(id, CloseReason::ProtocolViolation, Some(text));
+            let text = format!(
+                "Loop detected for leafnode account=\"{}\". Delaying attempt to reconnect for 30s",
+                self.accounts.get(account).name
+            );
+            self.notice(id, ConnEvent::LeafError { text: text.clone() });
+            self.close(id, CloseReason::ProtocolViolation, Some(&text));
             return;
         }
         let Some(c) = self.conn_mut(id) else { return };
@@ -691,7 +708,7 @@ impl Broker {
             let delta = i64::from(weight) - i64::from(before);
             if delta != 0 && self.leaf.has_links() {
                 let delta = i32::try_from(delta).unwrap_or(0);
-                self.leaf_interest(&subject, queue.as_ref(), delta, Some((id, spoke)));
+                self.leaf_interest(account, &subject, queue.as_ref(), delta, Some((id, spoke)));
             }
             return;
         }
@@ -710,11 +727,11 @@ impl Broker {
             leaf: true,
             from_spoke: spoke,
             weight,
-            account: 0,
+            account,
         });
         if self
             .accounts
-            .get_mut(0)
+            .get_mut(account)
             .sublist
             .insert(&subject, queue.as_deref(), sub_key)
             .is_err()
@@ -726,7 +743,7 @@ impl Broker {
             c.subs.insert(key, sub_key);
         }
         let delta = i32::try_from(weight).unwrap_or(i32::MAX);
-        self.leaf_interest(&subject, queue.as_ref(), delta, Some((id, spoke)));
+        self.leaf_interest(account, &subject, queue.as_ref(), delta, Some((id, spoke)));
     }
 
     /// A message from the hub.
@@ -744,14 +761,15 @@ impl Broker {
         c.ping.last_in = now;
         c.traffic.in_msgs += 1;
         c.traffic.in_bytes += message.len() as u64;
+        let account = c.account;
         let link = c.leaf.as_deref().expect("a leaf link");
         if link.deny_imports.denies(&subject) {
             return;
         }
         self.stats.traffic.in_msgs += 1;
         self.stats.traffic.in_bytes += message.len() as u64;
-        // A link is bound to the global account.
-        let matches = self.accounts.matches(0, &subject);
+        // The link lives in the account its remote binds to.
+        let matches = self.accounts.matches(account, &subject);
         let msg = Message {
             subject: &subject,
             reply: reply.as_deref(),
@@ -760,8 +778,8 @@ impl Broker {
             queues: Some(queues),
         };
         self.deliver(id, true, &matches, &msg);
-        if self.accounts.has_routes(0) {
-            self.route_between_accounts(id, 0, &msg);
+        if self.accounts.has_routes(account) {
+            self.route_between_accounts(id, account, &msg);
         }
         self.end_input(id);
     }

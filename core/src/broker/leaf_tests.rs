@@ -362,3 +362,45 @@ fn a_spoke_passes_on_accepted_leafs_interest_but_never_another_hubs() {
     h.send(down, b"LMSG hub.data 1\r\ny\r\n");
     assert_eq!(h.take(up), "LMSG hub.data 1\r\ny\r\n");
 }
+
+#[test]
+fn a_remote_bound_to_an_account_carries_only_that_accounts_traffic() {
+    let mut config = config(LeafRemote {
+        account: "A".into(),
+        ..remote("nats-leaf://hub:7422")
+    });
+    config.accounts = vec![crate::Account::new("A")];
+    let mut a_user = crate::User::new("a", "pw");
+    a_user.account = "A".into();
+    config.auth = crate::Auth::Users(vec![a_user, crate::User::new("g", "pw")]);
+    let mut h = Harness::new(config);
+    let login = |h: &mut Harness, user: &str, ops: &str| {
+        let c = h.connect().unwrap();
+        h.send(
+            c,
+            format!("CONNECT {{\"verbose\":false,\"user\":\"{user}\",\"pass\":\"pw\"}}\r\n{ops}")
+                .as_bytes(),
+        );
+        h.take(c);
+        c
+    };
+    let a = login(&mut h, "a", "SUB in.a 1\r\n");
+    let g = login(&mut h, "g", "SUB in.g 1\r\nSUB in.a 2\r\n");
+    let (link, sent) = link_up(&mut h);
+    assert!(sent.contains(r#""remote_account":"A""#), "{sent}");
+    assert!(
+        sent.contains("LS+ in.a\r\n") && !sent.contains("in.g"),
+        "{sent}"
+    );
+    // Interest changes of the global account are not the link's business.
+    h.send(g, b"SUB later.g 3\r\n");
+    h.send(a, b"SUB later.a 2\r\n");
+    assert_eq!(h.take(link), "LS+ later.a\r\n");
+    // The hub's messages land in A only; the hub's interest reaches A's publishers only.
+    h.send(link, b"LMSG in.a 2\r\nhi\r\nLS+ out\r\n");
+    assert_eq!(h.take(a), "MSG in.a 1 2\r\nhi\r\n");
+    assert_eq!(h.take(g), "");
+    h.send(g, b"PUB out 1\r\ng\r\n");
+    h.send(a, b"PUB out 1\r\na\r\n");
+    assert_eq!(h.take(link), "LMSG out 1\r\na\r\n");
+}

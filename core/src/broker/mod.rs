@@ -1066,8 +1066,8 @@ impl Broker {
         if verbose {
             self.send(id, encode::OK);
         }
-        if account == 0 && self.leaf.has_links() {
-            self.leaf_interest(&subject, queue.as_ref(), 1, None);
+        if self.leaf.has_links() {
+            self.leaf_interest(account, &subject, queue.as_ref(), 1, None);
         }
         if self.faults.any() {
             self.fault_subscribed(id, &subject);
@@ -1682,10 +1682,10 @@ impl Broker {
                 sub.queue.as_deref(),
                 key,
             );
-            if sub.account == 0 && self.leaf.has_links() {
+            if self.leaf.has_links() {
                 let origin = sub.leaf.then_some((sub.conn, sub.from_spoke));
                 let delta = -i32::try_from(sub.weight).unwrap_or(i32::MAX);
-                self.leaf_interest(&sub.subject, sub.queue.as_ref(), delta, origin);
+                self.leaf_interest(sub.account, &sub.subject, sub.queue.as_ref(), delta, origin);
             }
         }
     }

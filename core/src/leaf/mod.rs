@@ -19,6 +19,8 @@ pub struct LeafRemote {
     /// Subjects not exported to the hub: local messages on them are not forwarded and the
     /// hub's interest in them is ignored (nats-server's `deny_exports`).
     pub deny_exports: Vec<String>,
+    /// The local account the link binds to (`account`); empty is the global account.
+    pub account: String,
 }
 
 /// A hub URL: `nats-leaf://[user[:password]@]host[:port]` (also `nats://`, `tls://`,
