@@ -201,6 +201,16 @@ impl Config {
                 || name == self.system_account
                 || accounts.iter().any(|a| a.name == name)
         };
+        let remotes = &self.leaf_remotes;
+        if let Some(r) = remotes
+            .iter()
+            .find(|r| !r.account.is_empty() && !known(&r.account))
+        {
+            return Err(ConfigError::UnknownAccount(r.account.clone()));
+        }
+        if cfg!(not(feature = "nkeys")) && remotes.iter().any(|r| r.credentials.is_some()) {
+            return Err(ConfigError::NkeysUnsupported);
+        }
         if let Auth::Users(users) = &self.auth {
             if let Some(u) = users
                 .iter()

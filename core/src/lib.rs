@@ -63,7 +63,7 @@ pub use broker::{Broker, ControlOp, LeafInfo, Phase, Refused, Shutdown, control_
 pub use config::{Auth, Config, ConfigError, User};
 pub use fault::{Fault, FaultError, FaultId, FaultInfo, Lasting, Refusal, Target};
 pub use jwt::JwtError;
-pub use leaf::{LeafRemote, LeafUrl};
+pub use leaf::{LeafCredentials, LeafRemote, LeafTls, LeafUrl};
 pub use notice::{ConnEvent, Notice, NoticeLevel};
 pub use operator::Operator;
 pub use output::{CloseReason, ConnId, Output, PeerInfo, Transport};

@@ -55,6 +55,28 @@ pub(crate) fn ed25519_verifies(_public_key: &str, _data: &[u8], _signature: &[u8
     false
 }
 
+/// `nonce` signed with the nkey `seed`, base64url without padding (a CONNECT's `sig`).
+#[cfg(feature = "nkeys")]
+pub(crate) fn sign_nonce(seed: &str, nonce: &[u8]) -> Option<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let signature = nkeys::KeyPair::from_seed(seed).ok()?.sign(nonce).ok()?;
+    let mut out = String::with_capacity(signature.len() * 4 / 3 + 2);
+    for chunk in signature.chunks(3) {
+        let n =
+            chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    Some(out)
+}
+
+/// Without the `nkeys` feature nothing is signed; `Config::validate` refuses credentials.
+#[cfg(not(feature = "nkeys"))]
+pub(crate) fn sign_nonce(_seed: &str, _nonce: &[u8]) -> Option<String> {
+    None
+}
+
 /// Decodes base64 in either alphabet, with or without padding.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(text.len() * 3 / 4);

@@ -807,11 +807,21 @@ fn leaf_remote(
             "deny_imports" | "deny_import" => remote.deny_imports = subjects(r, &r.value)?,
             "deny_exports" | "deny_export" => remote.deny_exports = subjects(r, &r.value)?,
             "account" | "local" => remote.account = string(r)?,
-            "credentials" | "nkey" | "tls" | "jwt" | "seed" => {
+            "credentials" | "creds" => {
+                let path = string(r)?;
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    key_err(r, format!("error reading credentials file {path:?}: {e}"))
+                })?;
+                let creds = skiff_core::LeafCredentials::parse(&text)
+                    .map_err(|e| key_err(r, format!("credentials file {path:?}: {e}")))?;
+                remote.credentials = Some(creds);
+            }
+            "tls" => remote.tls = Some(leaf_tls(r)?),
+            "nkey" | "jwt" | "seed" => {
                 return Err(key_err(
                     r,
                     format!(
-                        "leafnode remote \"{}\" is not supported by skiff (put user and password or a token in the URL)",
+                        "leafnode remote \"{}\" is not supported by skiff (use credentials, or user and password or a token in the URL)",
                         r.key
                     ),
                 ));
@@ -834,6 +844,36 @@ fn leaf_remote(
         return Err(ConfError::at(pos, "a leafnode remote needs a url"));
     }
     Ok(remote)
+}
+
+/// A leaf remote's `tls { ca_file, cert_file, key_file }` (the rest is rustls's defaults).
+fn leaf_tls(e: &Entry) -> Result<skiff_core::LeafTls, ConfError> {
+    let mut tls = skiff_core::LeafTls::default();
+    for t in map(e)?.entries().iter().filter(|t| !t.referenced) {
+        match t.key.to_ascii_lowercase().as_str() {
+            "ca_file" => tls.ca_file = Some(string(t)?),
+            "cert_file" => tls.cert_file = Some(string(t)?),
+            "key_file" => tls.key_file = Some(string(t)?),
+            "timeout" | "handshake_first" | "first" | "verify" | "cipher_suites"
+            | "curve_preferences" | "min_version" => {}
+            _ => {
+                return Err(key_err(
+                    t,
+                    format!(
+                        "leafnode remote tls \"{}\" is not supported by skiff",
+                        t.key
+                    ),
+                ));
+            }
+        }
+    }
+    if tls.cert_file.is_some() != tls.key_file.is_some() {
+        return Err(key_err(
+            e,
+            "leafnode remote tls needs both cert_file and key_file",
+        ));
+    }
+    Ok(tls)
 }
 
 fn jetstream_disabled(v: &Value) -> bool {

@@ -448,6 +448,81 @@ fn escape_rdn_value(value: &str) -> String {
     out
 }
 
+/// The rustls client configuration for a leaf remote's hub: `tls`'s CA file (or the
+/// system's certificates) and client certificate.
+///
+/// # Errors
+/// A file cannot be read or holds no usable certificate or key.
+pub(crate) fn leaf_client_config(
+    tls: &skiff_core::LeafTls,
+) -> Result<Arc<rustls::ClientConfig>, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    match &tls.ca_file {
+        Some(ca) => {
+            for cert in certificates(Path::new(ca))? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("failed to parse root ca certificate {ca}: {e}"))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS: {e}"))?
+        .with_root_certificates(roots);
+    let config = match (&tls.cert_file, &tls.key_file) {
+        (Some(cert), Some(key)) => {
+            let key = PrivateKeyDer::from_pem_file(key)
+                .map_err(|e| format!("error parsing X509 certificate/key pair: {key}: {e}"))?;
+            builder
+                .with_client_auth_cert(certificates(Path::new(cert))?, key)
+                .map_err(|e| format!("error parsing X509 certificate/key pair: {e}"))?
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    Ok(Arc::new(config))
+}
+
+/// Connects to a hub that announces TLS in its first INFO: reads that INFO in plain text,
+/// then performs the handshake for `host`. Returns the connection as the driver serves it,
+/// with the INFO handed to the core first.
+pub(crate) async fn connect_leaf(
+    mut stream: TcpStream,
+    host: &str,
+    config: Arc<rustls::ClientConfig>,
+) -> io::Result<ConnIo> {
+    use futures_lite::AsyncReadExt;
+    // Byte by byte: nothing past the INFO line may be taken from the socket before TLS.
+    let mut info = Vec::with_capacity(512);
+    let mut byte = [0u8; 1];
+    while info.last() != Some(&b'\n') {
+        if stream.read(&mut byte).await? == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the hub closed before its INFO",
+            ));
+        }
+        info.push(byte[0]);
+        if info.len() > 64 * 1024 {
+            return Err(io::Error::other("the hub's INFO is too long"));
+        }
+    }
+    let name = rustls_pki_types::ServerName::try_from(host.to_owned())
+        .map_err(|e| io::Error::other(format!("TLS server name {host:?}: {e}")))?;
+    let tls = futures_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await?;
+    let (reader, writer) = futures_lite::io::split(tls);
+    let reader = futures_lite::io::Cursor::new(info).chain(reader);
+    Ok(ConnIo::new(reader, writer))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

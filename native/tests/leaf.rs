@@ -735,3 +735,118 @@ async fn a_remote_bound_to_a_local_account_carries_only_that_account() {
         "the global account's message crossed"
     );
 }
+
+/// A hub as managed services run them: operator mode, TLS on the leafnode listener. Skiff
+/// joins with a creds file and the hub's CA (`credentials`, `tls { ca_file }`), and its
+/// clients talk to a hub client of the same account.
+#[tokio::test]
+async fn a_link_over_tls_with_a_creds_file_joins_an_operator_mode_hub() {
+    let Some(binary) = nats_server() else {
+        eprintln!("SKIPPED: nats-server not installed");
+        return;
+    };
+    let certs = common::certs::Certs::make("leaf-tls");
+    let (operator, account) = common::jwt::single_account_operator(&certs.dir);
+    let user = |name: &str| {
+        let user = nkeys::KeyPair::new_user();
+        let token = common::jwt::user(
+            &account,
+            &user,
+            serde_json::json!({}),
+            serde_json::json!({}),
+        );
+        common::jwt::write(&certs.dir, name, &common::jwt::creds(&token, &user))
+    };
+    let (leaf_creds, client_creds) = (user("leaf.creds"), user("client.creds"));
+    let (client_port, leaf_port) = (free_port(), free_port());
+    let tls = format!(
+        "tls {{ cert_file: \"{}\", key_file: \"{}\" }}",
+        certs.path("server.pem").display(),
+        certs.path("server-key.pem").display()
+    );
+    let conf = common::jwt::write(
+        &certs.dir,
+        "hub.conf",
+        &format!(
+            "listen: 127.0.0.1:{client_port}\nserver_name: hub\n{operator}leafnodes {{\n listen: 127.0.0.1:{leaf_port}\n {tls}\n}}\n"
+        ),
+    );
+    let mut hub = spawn(&binary, Path::new(&conf), client_port);
+
+    let remote = LeafRemote {
+        urls: vec![LeafUrl::parse(&format!("tls://127.0.0.1:{leaf_port}")).unwrap()],
+        credentials: Some(
+            skiff_core::LeafCredentials::parse(&std::fs::read_to_string(&leaf_creds).unwrap())
+                .unwrap(),
+        ),
+        tls: Some(skiff_core::LeafTls {
+            ca_file: Some(certs.path("ca.pem").display().to_string()),
+            ..skiff_core::LeafTls::default()
+        }),
+        ..LeafRemote::default()
+    };
+    let mut options = ServerOptions::default();
+    options.config.leaf_remotes = vec![remote];
+    options.config.leaf_reconnect = Duration::from_millis(100);
+    let leaf = common::embedded_with(options);
+    let local = connect(leaf.client_url().unwrap()).await;
+    let remote_client = async_nats::ConnectOptions::with_credentials_file(client_creds)
+        .await
+        .unwrap()
+        .connect(format!("nats://127.0.0.1:{client_port}"))
+        .await
+        .expect("a hub client with its creds file");
+
+    let mut down = local.subscribe("tls.down").await.unwrap();
+    local.flush().await.unwrap();
+    let m = publish_until_received(&remote_client, "tls.down", "hub to leaf", &mut down).await;
+    assert_eq!(&m.payload[..], b"hub to leaf");
+    let mut up = remote_client.subscribe("tls.up").await.unwrap();
+    remote_client.flush().await.unwrap();
+    let m = publish_until_received(&local, "tls.up", "leaf to hub", &mut up).await;
+    assert_eq!(&m.payload[..], b"leaf to hub");
+    let _ = hub.kill();
+    let _ = hub.wait();
+}
+
+/// The same over `wss://`: the hub's websocket listener with TLS, the hub's CA given.
+#[tokio::test]
+async fn a_link_over_wss_reaches_the_hubs_secure_websocket_listener() {
+    let Some(binary) = nats_server() else {
+        eprintln!("SKIPPED: nats-server not installed");
+        return;
+    };
+    let certs = common::certs::Certs::make("leaf-wss");
+    let (client_port, ws_port, leaf_port) = (free_port(), free_port(), free_port());
+    // A websocket listener takes leafs once the hub accepts leafs at all.
+    let conf = common::jwt::write(
+        &certs.dir,
+        "hub.conf",
+        &format!(
+            "listen: 127.0.0.1:{client_port}\nserver_name: hub\nleafnodes {{ listen: 127.0.0.1:{leaf_port} }}\nwebsocket {{\n listen: 127.0.0.1:{ws_port}\n tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n}}\n",
+            certs.path("server.pem").display(),
+            certs.path("server-key.pem").display()
+        ),
+    );
+    let mut hub = spawn(&binary, Path::new(&conf), client_port);
+    let remote = LeafRemote {
+        urls: vec![LeafUrl::parse(&format!("wss://localhost:{ws_port}")).unwrap()],
+        tls: Some(skiff_core::LeafTls {
+            ca_file: Some(certs.path("ca.pem").display().to_string()),
+            ..skiff_core::LeafTls::default()
+        }),
+        ..LeafRemote::default()
+    };
+    let mut options = ServerOptions::default();
+    options.config.leaf_remotes = vec![remote];
+    options.config.leaf_reconnect = Duration::from_millis(100);
+    let leaf = common::embedded_with(options);
+    let local = connect(leaf.client_url().unwrap()).await;
+    let remote_client = connect(format!("nats://127.0.0.1:{client_port}")).await;
+    let mut down = local.subscribe("wss.down").await.unwrap();
+    local.flush().await.unwrap();
+    let m = publish_until_received(&remote_client, "wss.down", "over wss", &mut down).await;
+    assert_eq!(&m.payload[..], b"over wss");
+    let _ = hub.kill();
+    let _ = hub.wait();
+}

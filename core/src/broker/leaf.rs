@@ -505,6 +505,14 @@ impl Broker {
         if !state.config.deny_imports.is_empty() {
             connect["deny_pub"] = serde_json::json!(state.config.deny_imports);
         }
+        // A creds file: the user JWT, and the hub's nonce signed with the user's seed.
+        let nonce = info.get("nonce").and_then(|n| n.as_str());
+        if let (Some(creds), Some(nonce)) = (&state.config.credentials, nonce) {
+            connect["jwt"] = serde_json::json!(creds.jwt);
+            if let Some(sig) = crate::secret::sign_nonce(&creds.seed, nonce.as_bytes()) {
+                connect["sig"] = serde_json::json!(sig);
+            }
+        }
         if let Some(url) = &state.current {
             match (&url.user, &url.password) {
                 (Some(user), Some(pass)) => {

@@ -21,6 +21,61 @@ pub struct LeafRemote {
     pub deny_exports: Vec<String>,
     /// The local account the link binds to (`account`); empty is the global account.
     pub account: String,
+    /// A user JWT and its seed (a creds file, `credentials`): the link answers the hub's
+    /// nonce with them, as a client with a creds file does.
+    pub credentials: Option<LeafCredentials>,
+    /// TLS towards the hub (`tls {}`, or a `tls://` URL): the host's business.
+    pub tls: Option<LeafTls>,
+}
+
+/// The contents of a creds file: the user JWT and the user's nkey seed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LeafCredentials {
+    /// The user JWT.
+    pub jwt: String,
+    /// The user's nkey seed (`SU...`); never printed.
+    pub seed: String,
+}
+
+impl std::fmt::Debug for LeafCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafCredentials")
+            .field("jwt", &self.jwt)
+            .field("seed", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl LeafCredentials {
+    /// Reads a creds file's text: the first `-----BEGIN ... JWT-----` block and the first
+    /// `-----BEGIN ... SEED-----` block, as nsc writes them.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let block = |kind: &str| {
+            let mut lines = text.lines().map(str::trim);
+            lines
+                .by_ref()
+                .find(|l| l.starts_with("-----BEGIN") && l.ends_with(&format!("{kind}-----")))?;
+            lines.find(|l| !l.is_empty()).map(str::to_owned)
+        };
+        let jwt = block("JWT").ok_or("no user JWT in the credentials")?;
+        let seed = block("SEED").ok_or("no nkey seed in the credentials")?;
+        if !seed.starts_with("SU") {
+            return Err("the credentials' seed is not a user seed".to_owned());
+        }
+        Ok(Self { jwt, seed })
+    }
+}
+
+/// TLS settings of a leaf remote (paths, read by the host).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LeafTls {
+    /// Certificates of the authorities the hub's certificate must chain to; `None` uses
+    /// the system's.
+    pub ca_file: Option<String>,
+    /// A client certificate for the hub (with `key_file`).
+    pub cert_file: Option<String>,
+    /// The client certificate's key.
+    pub key_file: Option<String>,
 }
 
 /// A hub URL: `nats-leaf://[user[:password]@]host[:port]` (also `nats://`, `tls://`,
@@ -182,5 +237,26 @@ mod tests {
         assert!(LeafUrl::parse("http://x").is_err());
         assert!(LeafUrl::parse("nats://:7422").is_err());
         assert!(LeafUrl::parse("nats://h:port").is_err());
+    }
+}
+
+#[cfg(test)]
+mod credential_tests {
+    use super::*;
+
+    #[test]
+    fn creds_files_give_their_jwt_and_seed_and_never_print_the_seed() {
+        let text = "-----BEGIN NATS USER JWT-----\neyJ0.eyJ1.sig\n------END NATS USER JWT------\n\n\
+                    ************************* IMPORTANT *************************\n\n\
+                    -----BEGIN USER NKEY SEED-----\nSUAXYZ\n------END USER NKEY SEED------\n";
+        let creds = LeafCredentials::parse(text).unwrap();
+        assert_eq!(
+            (creds.jwt.as_str(), creds.seed.as_str()),
+            ("eyJ0.eyJ1.sig", "SUAXYZ")
+        );
+        assert!(!format!("{creds:?}").contains("SUAXYZ"));
+        assert!(LeafCredentials::parse("nothing here").is_err());
+        let not_a_user = text.replace("SUAXYZ", "SAAXYZ");
+        assert!(LeafCredentials::parse(&not_a_user).is_err());
     }
 }

@@ -490,9 +490,10 @@ fn leafnodes_block() {
     assert_eq!(remotes[0].deny_exports, ["a", "b.*"]);
     assert_eq!(remotes[1].urls[1].port, 4000);
     assert_eq!(o.config.leaf_reconnect, Duration::from_secs(5));
-    // Only $G exists: an account warns, naming the key.
-    assert_eq!(w.len(), 1, "{w:?}");
-    assert!(w[0].to_string().contains("\"account\""));
+    // The account binds the link (validation checks that it exists).
+    assert!(w.is_empty(), "{w:?}");
+    assert_eq!(remotes[1].account, "APP");
+    assert!(o.validate().is_err(), "APP is not configured");
     assert_eq!(o.leaf_listen.as_ref().map(|l| l.port), Some(7422));
     let o = ok("leafnodes { listen: \"127.0.0.1:-1\" }");
     let listen = o.leaf_listen.unwrap();
@@ -506,8 +507,8 @@ fn leafnodes_block() {
     );
     assert!(err("leafnodes { remotes: [ { deny_imports: \"a\" } ] }").contains("needs a url"));
     assert!(
-        err("leafnodes { remotes: [ { url: \"h\", credentials: \"/x.creds\" } ] }")
-            .contains("\"credentials\" is not supported")
+        err("leafnodes { remotes: [ { url: \"h\", nkey: \"UA\" } ] }")
+            .contains("\"nkey\" is not supported")
     );
     assert!(
         err("leafnodes { remotes: [ { url: \"h\", bogus: 1 } ] }")
@@ -694,4 +695,37 @@ fn tls_block() {
     );
     let (_, warnings) = apply("tls { cert_file: c, key_file: k, cipher_suites: [x] }").unwrap();
     assert_eq!(warnings.len(), 1);
+}
+
+#[test]
+fn leaf_remote_credentials_and_tls() {
+    let dir = std::env::temp_dir().join(format!("skiff-opts-creds-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let creds = dir.join("leaf.creds");
+    std::fs::write(
+        &creds,
+        "-----BEGIN NATS USER JWT-----\na.b.c\n------END NATS USER JWT------\n-----BEGIN USER NKEY SEED-----\nSUAB\n------END USER NKEY SEED------\n",
+    )
+    .unwrap();
+    let o = ok(&format!(
+        "leafnodes {{ remotes: [ {{ url: \"tls://hub:7422\", credentials: \"{}\", account: A, tls {{ ca_file: ca.pem }} }} ] }}\naccounts {{ A {{}} }}",
+        creds.display()
+    ));
+    let remote = &o.config.leaf_remotes[0];
+    assert_eq!(remote.credentials.as_ref().unwrap().jwt, "a.b.c");
+    assert_eq!(
+        remote.tls.as_ref().unwrap().ca_file.as_deref(),
+        Some("ca.pem")
+    );
+    assert_eq!(remote.account, "A");
+    assert!(
+        err(
+            "leafnodes { remotes: [ { url: \"nats://h\", credentials: \"/nonexistent.creds\" } ] }"
+        )
+        .contains("error reading credentials file")
+    );
+    assert!(
+        err("leafnodes { remotes: [ { url: \"nats://h\", tls { cert_file: c } } ] }")
+            .contains("both cert_file and key_file")
+    );
 }

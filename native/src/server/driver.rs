@@ -117,6 +117,8 @@ pub(crate) struct Hub {
     trim_task: Option<Task<()>>,
     /// Failed dials in a row per leaf remote (for nats-server's attempt count in the log).
     leaf_attempts: HashMap<usize, u64>,
+    /// Each leaf remote's TLS client configuration, if it dials over TLS.
+    leaf_tls: Vec<Option<Arc<rustls::ClientConfig>>>,
 }
 
 impl std::fmt::Debug for Hub {
@@ -134,6 +136,8 @@ const LEAF_DIAL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 enum Dialed {
     /// `nats-leaf://`, `nats://`.
     Tcp(smol::net::TcpStream),
+    /// `tls://` (or a remote with `tls {}`): the TLS stream, INFO read before it.
+    Tls(ConnIo, Option<std::net::SocketAddr>),
     /// `ws://`: the link's pipes, the hub's address, and the frame pump.
     WebSocket(
         ConnIo,
@@ -142,19 +146,28 @@ enum Dialed {
     ),
 }
 
-/// Connects to a leaf remote's hub over TCP or WebSocket (`tls://` and `wss://` need TLS,
-/// which skiff does not have).
-async fn dial(url: &skiff_core::LeafUrl) -> std::io::Result<Dialed> {
-    match url.scheme.as_str() {
-        "nats-leaf" | "nats" => Ok(Dialed::Tcp(
+/// Connects to a leaf remote's hub over TCP, TLS (with `tls`) or WebSocket.
+async fn dial(
+    url: &skiff_core::LeafUrl,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) -> std::io::Result<Dialed> {
+    match (url.scheme.as_str(), tls) {
+        ("nats-leaf" | "nats" | "tls", Some(tls)) => {
+            let stream = smol::net::TcpStream::connect(url.authority()).await?;
+            let _ = stream.set_nodelay(true);
+            let addr = stream.peer_addr().ok();
+            let io = crate::tls::connect_leaf(stream, &url.host, tls).await?;
+            Ok(Dialed::Tls(io, addr))
+        }
+        ("nats-leaf" | "nats", None) => Ok(Dialed::Tcp(
             smol::net::TcpStream::connect(url.authority()).await?,
         )),
-        "ws" | "wss" => {
-            let (io, addr, pump) = crate::websocket::client::connect_leaf(url).await?;
-            Ok(Dialed::WebSocket(io, addr, Box::pin(pump)))
+        ("ws" | "wss", tls) => {
+            let (io, addr, pump) = crate::websocket::client::connect_leaf(url, tls).await?;
+            Ok(Dialed::WebSocket(io, addr, pump))
         }
-        other => Err(std::io::Error::other(format!(
-            "{other}:// leafnode remotes are not supported by the skiff daemon (no TLS)"
+        (other, _) => Err(std::io::Error::other(format!(
+            "{other}:// leafnode remotes are not supported by the skiff daemon"
         ))),
     }
 }
@@ -179,6 +192,8 @@ pub(crate) struct Setup {
     pub(crate) listener: Option<smol::net::TcpListener>,
     /// TLS on the client listener.
     pub(crate) tls: Option<crate::tls::TlsAcceptor>,
+    /// Each leaf remote's TLS client configuration (`tls://` or a `tls {}` block).
+    pub(crate) leaf_tls: Vec<Option<Arc<rustls::ClientConfig>>>,
     /// The signal handler task's future, if signals are handled.
     pub(crate) signals: Option<SignalTask>,
     /// The monitoring listener and what it reports, if monitoring is on.
@@ -226,6 +241,7 @@ pub(crate) fn run(setup: Setup) {
             trim_at: None,
             trim_task: None,
             leaf_attempts: HashMap::new(),
+            leaf_tls: setup.leaf_tls,
         })
     });
     let weak = Rc::downgrade(&hub);
@@ -540,8 +556,9 @@ impl Hub {
             *n
         };
         let hub = self.this.clone();
+        let tls = self.leaf_tls.get(remote).cloned().flatten();
         let task = async move {
-            let connected = dial(&url)
+            let connected = dial(&url, tls)
                 .or(async {
                     smol::Timer::after(LEAF_DIAL_TIMEOUT).await;
                     Err(std::io::Error::new(
@@ -561,6 +578,14 @@ impl Hub {
                         transport: skiff_core::Transport::Tcp,
                     };
                     hub.attach_leaf(ConnIo::tcp(stream), peer, remote);
+                }
+                Ok(Dialed::Tls(io, addr)) => {
+                    hub.leaf_attempts.remove(&remote);
+                    let peer = PeerInfo {
+                        addr,
+                        transport: skiff_core::Transport::Tcp,
+                    };
+                    hub.attach_leaf(io, peer, remote);
                 }
                 Ok(Dialed::WebSocket(io, addr, pump)) => {
                     hub.leaf_attempts.remove(&remote);

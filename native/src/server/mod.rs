@@ -212,6 +212,25 @@ impl Server {
             control_rx,
         } = pending;
         let clock = Clock::start();
+        // TLS towards leaf hubs: a `tls {}` block, or a `tls://` URL (the system's CAs).
+        let leaf_tls = options
+            .config
+            .leaf_remotes
+            .iter()
+            .map(|remote| {
+                let wants_tls = remote.tls.is_some()
+                    || remote
+                        .urls
+                        .iter()
+                        .any(|u| matches!(u.scheme.as_str(), "tls" | "wss"));
+                wants_tls
+                    .then(|| {
+                        crate::tls::leaf_client_config(&remote.tls.clone().unwrap_or_default())
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StartError::Tls)?;
         // Unix time at the clock's epoch, for the expiry of JWTs.
         options.config.unix_epoch = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -433,6 +452,7 @@ impl Server {
                 control: control_rx,
                 listener,
                 tls,
+                leaf_tls,
                 signals,
                 monitor,
                 websocket,

@@ -27,20 +27,42 @@ pub(crate) fn leaf_path(url: &LeafUrl) -> String {
 /// ends.
 ///
 /// # Errors
-/// The TCP connect or the upgrade failed (`wss://` needs TLS, which skiff does not have).
+/// The TCP connect, the TLS handshake (`wss://`, with `tls`) or the upgrade failed.
 pub(crate) async fn connect_leaf(
     url: &LeafUrl,
-) -> io::Result<(ConnIo, Option<SocketAddr>, impl Future<Output = ()> + use<>)> {
-    if url.scheme != "ws" {
-        return Err(io::Error::other(format!(
-            "{}:// leafnode remotes are not supported by the skiff daemon (no TLS)",
-            url.scheme
-        )));
-    }
+    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+) -> io::Result<(ConnIo, Option<SocketAddr>, Pump)> {
     let stream = TcpStream::connect(url.authority()).await?;
     let _ = stream.set_nodelay(true);
     let addr = stream.peer_addr().ok();
-    let target = format!("ws://{}{}", url.authority(), leaf_path(url));
+    let target = format!("{}://{}{}", url.scheme, url.authority(), leaf_path(url));
+    let (io, pump) = match (url.scheme.as_str(), tls) {
+        ("ws", _) => upgrade(stream, target).await?,
+        ("wss", Some(tls)) => {
+            let name = rustls_pki_types::ServerName::try_from(url.host.clone())
+                .map_err(|e| io::Error::other(format!("TLS server name {:?}: {e}", url.host)))?;
+            let stream = futures_rustls::TlsConnector::from(tls)
+                .connect(name, stream)
+                .await?;
+            upgrade(stream, target).await?
+        }
+        (other, _) => {
+            return Err(io::Error::other(format!(
+                "{other}:// leafnode remotes are not supported by the skiff daemon"
+            )));
+        }
+    };
+    Ok((io, addr, pump))
+}
+
+/// The task that carries a WebSocket link's frames until it ends.
+pub(crate) type Pump = std::pin::Pin<Box<dyn Future<Output = ()>>>;
+
+/// The WebSocket upgrade on `stream` (TCP or TLS) to `target`, and the link's pump.
+async fn upgrade<S>(stream: S, target: String) -> io::Result<(ConnIo, Pump)>
+where
+    S: futures_lite::AsyncRead + futures_lite::AsyncWrite + Unpin + 'static,
+{
     let (ws, _) = async_tungstenite::client_async(target, stream)
         .await
         .map_err(|e| io::Error::other(format!("websocket upgrade failed: {e}")))?;
@@ -80,7 +102,7 @@ pub(crate) async fn connect_leaf(
         };
         inbound.or(outbound).await;
     };
-    Ok((io, addr, pump))
+    Ok((io, Box::pin(pump)))
 }
 
 #[cfg(test)]
