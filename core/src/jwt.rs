@@ -43,6 +43,8 @@ pub(crate) struct Claims {
     pub(crate) sub: String,
     /// A human name.
     pub(crate) name: String,
+    /// Issued at, Unix seconds.
+    pub(crate) iat: i64,
     /// Expiry, Unix seconds; 0 never.
     pub(crate) exp: i64,
     /// Not valid before, Unix seconds; 0 always valid.
@@ -82,6 +84,32 @@ pub(crate) struct Nats {
     pub(crate) imports: Vec<Import>,
     /// Account: permissions of users that carry none.
     pub(crate) default_permissions: Permissions,
+    /// User: subscriptions per connection (-1 or absent: no limit).
+    pub(crate) subs: Option<i64>,
+    /// User: largest message (-1 or absent: no limit).
+    pub(crate) payload: Option<i64>,
+    /// Account: its limits.
+    pub(crate) limits: Limits,
+    /// Account: revoked users (public key, or `*` for all) → users issued at or before
+    /// this Unix time are refused.
+    pub(crate) revocations: std::collections::HashMap<String, i64>,
+}
+
+/// An account's limits (-1 or absent: no limit).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Limits {
+    /// Connections at once.
+    pub(crate) conn: Option<i64>,
+    /// Subscriptions per connection.
+    pub(crate) subs: Option<i64>,
+    /// Largest message.
+    pub(crate) payload: Option<i64>,
+}
+
+/// A JWT limit: `None` when absent or negative (no limit).
+pub(crate) fn limit(value: Option<i64>) -> Option<u64> {
+    value.and_then(|v| u64::try_from(v).ok())
 }
 
 /// A signing key: a bare public key, or a scoped one whose template gives the permissions

@@ -79,6 +79,8 @@ pub enum ConnEvent {
     AuthenticationTimeout,
     /// Its user JWT expired.
     AuthenticationExpired,
+    /// Its account is at its JWT's connection limit.
+    MaxAccountConnectionsExceeded,
     /// Accepting it would pass `max_connections`.
     MaxConnectionsExceeded,
     /// Too many PINGs went unanswered.
@@ -164,6 +166,9 @@ impl fmt::Display for ConnEvent {
             } => write!(f, "authentication error - {who}"),
             Self::AuthenticationTimeout => f.write_str("Authentication Timeout"),
             Self::AuthenticationExpired => f.write_str("User Authentication Expired"),
+            Self::MaxAccountConnectionsExceeded => {
+                f.write_str("maximum account active connections exceeded")
+            }
             Self::MaxConnectionsExceeded => f.write_str("maximum connections exceeded"),
             Self::StaleConnection => f.write_str("Stale Client Connection - Closing"),
             Self::Protocol { detail, .. } => f.write_str(detail),

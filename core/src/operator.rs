@@ -37,6 +37,10 @@ pub(crate) struct TrustedAccount {
     default_permissions: Option<Permissions>,
     /// Expiry, Unix seconds (0: never).
     expires: i64,
+    /// Its limits.
+    limits: jwt::Limits,
+    /// Revoked users: public key (or `*`) → users issued at or before this time are refused.
+    revocations: std::collections::HashMap<String, i64>,
     /// The account as the broker routes it.
     pub(crate) account: Account,
 }
@@ -52,6 +56,12 @@ pub(crate) struct JwtUser {
     pub(crate) permissions: Option<Permissions>,
     /// When its JWT expires, Unix seconds.
     pub(crate) expires: Option<i64>,
+    /// Connections its account may have at once.
+    pub(crate) max_connections: Option<u64>,
+    /// Subscriptions per connection (the smaller of the user's and the account's).
+    pub(crate) max_subscriptions: Option<u64>,
+    /// Largest message it may publish (the smaller of the user's and the account's).
+    pub(crate) max_payload: Option<u64>,
 }
 
 impl Operator {
@@ -149,6 +159,8 @@ impl TrustedAccount {
             signing_keys: nats.signing_keys,
             default_permissions: permissions(&nats.default_permissions),
             expires: claims.exp,
+            limits: nats.limits,
+            revocations: nats.revocations,
             account,
         }
     }
@@ -191,6 +203,14 @@ impl Trust {
         if unix_now.is_some_and(|now| account.expires > 0 && account.expires <= now) {
             return None;
         }
+        // Revoked: the user's key (or everyone) up to a time its JWT was issued before.
+        let revoked = [claims.sub.as_str(), "*"]
+            .iter()
+            .filter_map(|k| account.revocations.get(*k))
+            .any(|&at| claims.iat <= at);
+        if revoked {
+            return None;
+        }
         // The account's own key, or one of its signing keys (a scoped one sets the permissions).
         let mut scope = None;
         if claims.iss != account.key {
@@ -225,11 +245,18 @@ impl Trust {
             Some(scoped) => scoped,
             None => own.or_else(|| account.default_permissions.clone()),
         };
+        let smaller = |a: Option<u64>, b: Option<u64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Some(JwtUser {
             account: account.key.clone(),
             user: claims.sub.clone(),
             permissions,
             expires: (claims.exp > 0).then_some(claims.exp),
+            max_connections: jwt::limit(account.limits.conn),
+            max_subscriptions: smaller(jwt::limit(nats.subs), jwt::limit(account.limits.subs)),
+            max_payload: smaller(jwt::limit(nats.payload), jwt::limit(account.limits.payload)),
         })
     }
 }

@@ -193,6 +193,8 @@ pub enum CloseReason {
     TlsHandshakeFailure,
     /// The user's JWT expired while connected.
     AuthenticationExpired,
+    /// Its account already had as many connections as its JWT allows.
+    MaxAccountConnectionsExceeded,
 }
 
 impl CloseReason {
@@ -232,6 +234,7 @@ impl CloseReason {
             Self::FaultInjected => "Fault Injected",
             Self::TlsHandshakeFailure => "TLS Handshake Failure",
             Self::AuthenticationExpired => "Authentication Expired",
+            Self::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
         }
     }
 }
@@ -259,7 +262,7 @@ impl CloseReason {
             Self::Kicked => 1011,
             Self::FaultInjected => 1011,
             Self::TlsHandshakeFailure => 1015,
-            Self::AuthenticationExpired => 1008,
+            Self::AuthenticationExpired | Self::MaxAccountConnectionsExceeded => 1008,
         }
     }
 }

@@ -233,3 +233,62 @@ fn nonce_signatures_expiry_and_permissions_on_the_wire() {
         );
     }
 }
+
+/// JWT limits and revocations on the wire, side by side: an account's connection limit, a
+/// user's subscription and payload limits, and a revoked user.
+#[test]
+fn jwt_limits_and_revocations() {
+    let dir = std::env::temp_dir().join(format!("skiff-op-{}-limits", std::process::id()));
+    let (op, acc) = (KeyPair::new_operator(), KeyPair::new_account());
+    let (limited, revoked) = (KeyPair::new_user(), KeyPair::new_user());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let op_file = jwt::write(&dir, "op.jwt", &jwt::operator(&op, None));
+    let acc_jwt = jwt::account(
+        &op,
+        &acc,
+        "L",
+        json!({"limits": {"subs": -1, "data": -1, "payload": -1, "imports": -1, "exports": -1,
+                          "wildcards": true, "conn": 1, "leaf": -1},
+               "revocations": {revoked.public_key(): now + 10}}),
+    );
+    let conf = format!(
+        "operator: \"{op_file}\"\nresolver: MEMORY\nresolver_preload: {{ {}: \"{acc_jwt}\" }}\n",
+        acc.public_key()
+    );
+    let conf = PathBuf::from(jwt::write(&dir, "server.conf", &conf));
+    let limited_jwt = jwt::user(&acc, &limited, json!({"subs": 1, "payload": 8}), json!({}));
+    let revoked_jwt = jwt::user(&acc, &revoked, json!({}), json!({}));
+    for server in common::side_by_side::servers(&conf) {
+        let (name, addr) = (server.name, server.addr.clone());
+        let (mut r, mut w) = raw_connect(&addr, &limited_jwt, &limited);
+        assert_eq!(line(&mut r), "PONG\r\n", "{name}");
+        // The account's one connection is taken.
+        let (mut second, _w2) = raw_connect(&addr, &limited_jwt, &limited);
+        assert_eq!(
+            line(&mut second),
+            "-ERR 'maximum account active connections exceeded'\r\n",
+            "{name}"
+        );
+        w.write_all(b"SUB a 1\r\nSUB b 2\r\nPING\r\n").unwrap();
+        let mut got = line(&mut r);
+        if got.starts_with("INFO") {
+            got = line(&mut r);
+        }
+        assert_eq!(got, "-ERR 'maximum subscriptions exceeded'\r\n", "{name}");
+        assert_eq!(line(&mut r), "PONG\r\n", "{name}");
+        w.write_all(b"PUB a 9\r\n").unwrap();
+        assert_eq!(
+            line(&mut r),
+            "-ERR 'Maximum Payload Violation'\r\n",
+            "{name}"
+        );
+        drop((r, w));
+        std::thread::sleep(Duration::from_millis(200));
+        // Revoked up to a time after its JWT was issued.
+        let (mut r, _w) = raw_connect(&addr, &revoked_jwt, &revoked);
+        assert_eq!(line(&mut r), "-ERR 'Authorization Violation'\r\n", "{name}");
+    }
+}

@@ -63,6 +63,8 @@ pub(crate) struct Conn {
     pub(crate) tls_names: Vec<String>,
     /// When its credentials expire (a user JWT's `exp`).
     pub(crate) expires: Option<Instant>,
+    /// Its user JWT's subscription limit, if any (beside `max_subscriptions`).
+    pub(crate) max_subs: Option<u64>,
 }
 
 impl Conn {

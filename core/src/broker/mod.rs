@@ -430,6 +430,7 @@ impl Broker {
             user: Box::default(),
             tls_names: Vec::new(),
             expires: None,
+            max_subs: None,
         });
         slot.conn = Some(conn);
         id
@@ -717,10 +718,24 @@ impl Broker {
                 self.close(id, CloseReason::AuthenticationFailure, None);
                 continue;
             };
+            let payload = identity
+                .limits
+                .payload
+                .map_or(self.config.max_payload, |p| {
+                    usize::try_from(p)
+                        .unwrap_or(usize::MAX)
+                        .min(self.config.max_payload)
+                });
+            let max_control_line = self.config.max_control_line;
             let Some(c) = conn_in(&mut self.slots, id) else {
                 continue;
             };
             c.perms = identity.permissions;
+            c.max_subs = identity.limits.subscriptions;
+            c.parser.set_limits(ParserLimits {
+                max_control_line,
+                max_payload: payload,
+            });
             let Some(perms) = c.perms.as_deref() else {
                 continue;
             };
@@ -838,12 +853,13 @@ impl Broker {
         let identity = self
             .authenticate(id, &opts)
             .filter(|_| !opts.asks_for_account());
-        let (perms, account, user, expires) = match identity {
+        let (perms, account, user, expires, limits) = match identity {
             Some(identity) => (
                 identity.permissions,
                 identity.account,
                 identity.user,
                 identity.expires,
+                identity.limits,
             ),
             None => {
                 let credentials = opts.credentials();
@@ -885,13 +901,37 @@ impl Broker {
                 .unwrap_or_default();
             keys.into_iter().for_each(|key| self.remove_sub(key));
         }
+        if let Some(max) = limits.connections {
+            let first = self
+                .conn_mut(id)
+                .is_some_and(|c| c.phase != ConnPhase::Active);
+            if first && self.clients_in(account) as u64 >= max {
+                self.notice(id, ConnEvent::MaxAccountConnectionsExceeded);
+                self.close(
+                    id,
+                    CloseReason::MaxAccountConnectionsExceeded,
+                    Some("maximum account active connections exceeded"),
+                );
+                return;
+            }
+        }
         if let Some(at) = expires {
             self.timers.schedule(at, id, TimerKind::Expiry);
         }
+        let parser_limits = ParserLimits {
+            max_control_line: self.config.max_control_line,
+            max_payload: limits.payload.map_or(self.config.max_payload, |p| {
+                usize::try_from(p)
+                    .unwrap_or(usize::MAX)
+                    .min(self.config.max_payload)
+            }),
+        };
         let Some(c) = self.conn_mut(id) else { return };
         c.account = account;
         c.user = user;
         c.expires = expires;
+        c.max_subs = limits.subscriptions;
+        c.parser.set_limits(parser_limits);
         c.headers = opts.headers && server_headers;
         c.perms = perms;
         c.parser.set_headers(c.headers);
@@ -934,6 +974,11 @@ impl Broker {
                 account: self.accounts.id(&user.account),
                 user: user.user.into(),
                 expires,
+                limits: JwtLimits {
+                    connections: user.max_connections,
+                    subscriptions: user.max_subscriptions,
+                    payload: user.max_payload,
+                },
             });
         }
         let tls_names = self.config.tls_map.then_some(c.tls_names.as_slice());
@@ -949,7 +994,17 @@ impl Broker {
             account: self.accounts.id(authorized.account),
             user: authorized.user.into(),
             expires: None,
+            limits: JwtLimits::default(),
         })
+    }
+
+    /// The clients connected (CONNECT accepted) in `account`.
+    fn clients_in(&self, account: AccountId) -> usize {
+        self.slots
+            .iter()
+            .filter_map(|s| s.conn.as_deref())
+            .filter(|c| c.leaf.is_none() && c.phase == ConnPhase::Active && c.account == account)
+            .count()
     }
 
     /// A user JWT expired: nats-server's `User Authentication Expired`.
@@ -1012,7 +1067,8 @@ impl Broker {
             }
             return;
         }
-        if max_subs > 0 && c.subs.len() >= max_subs {
+        let over_jwt = c.max_subs.is_some_and(|max| c.subs.len() as u64 >= max);
+        if (max_subs > 0 && c.subs.len() >= max_subs) || over_jwt {
             self.send_err(id, "maximum subscriptions exceeded");
             return;
         }
@@ -1774,6 +1830,16 @@ struct Identity {
     user: Box<str>,
     /// When its credentials expire (a user JWT's `exp`).
     expires: Option<Instant>,
+    /// A user JWT's limits.
+    limits: JwtLimits,
+}
+
+/// The limits a user JWT and its account set (`None`: none).
+#[derive(Debug, Default, Clone, Copy)]
+struct JwtLimits {
+    connections: Option<u64>,
+    subscriptions: Option<u64>,
+    payload: Option<u64>,
 }
 
 /// What the operator's JWTs establish, in operator mode with a valid configuration.
