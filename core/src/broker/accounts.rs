@@ -258,16 +258,18 @@ impl Broker {
         account: AccountId,
         msg: &Message<'_>,
     ) -> usize {
-        self.route_from(from, account, msg, 0)
+        self.route_from(from, account, msg, 0, None)
     }
 
     /// [`Self::route_between_accounts`] for a message that already crossed `hops` accounts.
+    /// `origin` is who sent a request that crossed accounts before (for its header).
     fn route_from(
         &mut self,
         from: ConnId,
         account: AccountId,
         msg: &Message<'_>,
         hops: u8,
+        origin: Option<Origin>,
     ) -> usize {
         let mut delivered = 0;
         let streams: Vec<(AccountId, Bytes)> = self
@@ -292,7 +294,7 @@ impl Broker {
             .iter()
             .find_map(|r| Some((r.export, r.transform.apply(msg.subject)?)));
         if let Some((export, subject)) = service {
-            delivered += self.request_service(from, account, export, subject, msg, hops);
+            delivered += self.request_service(from, account, export, subject, msg, hops, origin);
         }
         if msg.subject.starts_with(REPLY_PREFIX) {
             delivered += self.respond(from, account, msg, hops);
@@ -310,6 +312,7 @@ impl Broker {
         subject: Bytes,
         msg: &Message<'_>,
         hops: u8,
+        origin: Option<Origin>,
     ) -> usize {
         let ServiceExport {
             exporter,
@@ -337,14 +340,15 @@ impl Broker {
             );
             token
         });
-        // The first hop says who asked; later hops keep that header as it is.
-        let message = if hops == 0 {
-            let rtt = self.conn_mut(from).and_then(|c| c.ping.rtt);
-            let info = request_info(&self.accounts.get(requester).name, rtt);
-            with_header(msg, "Nats-Request-Info", &info)
-        } else {
-            msg.message.clone()
-        };
+        // Who asked, and through which account when the request came along a chain.
+        let origin = origin.unwrap_or(Origin {
+            account: requester,
+            rtt: self.conn_mut(from).and_then(|c| c.ping.rtt),
+        });
+        let service =
+            (origin.account != requester).then(|| self.accounts.get(requester).name.as_str());
+        let info = request_info(&self.accounts.get(origin.account).name, service, origin.rtt);
+        let message = set_header(msg, "Nats-Request-Info", &info);
         let header_len = message.len() - (msg.message.len() - msg.header_len);
         let routed = Message {
             subject: &subject,
@@ -356,7 +360,7 @@ impl Broker {
         let matches = self.accounts.matches(exporter, &subject);
         let mut delivered = self.deliver(from, true, &matches, &routed);
         if hops + 1 < MAX_HOPS {
-            delivered += self.route_from(from, exporter, &routed, hops + 1);
+            delivered += self.route_from(from, exporter, &routed, hops + 1, Some(origin));
         }
         if delivered == 0 {
             if let Some(token) = reply {
@@ -397,7 +401,7 @@ impl Broker {
         };
         let mut delivered = self.deliver(from, true, &matches, &routed);
         if hops + 1 < MAX_HOPS {
-            delivered += self.route_from(from, requester, &routed, hops + 1);
+            delivered += self.route_from(from, requester, &routed, hops + 1, None);
         }
         if delivered == 0 {
             self.accounts.get_mut(account).responses.remove(msg.subject);
@@ -406,13 +410,21 @@ impl Broker {
     }
 }
 
+/// Who sent a request: its account and its connection's round trip.
+#[derive(Debug, Clone, Copy)]
+struct Origin {
+    account: AccountId,
+    rtt: Option<Duration>,
+}
+
 /// nats-server's `Nats-Request-Info` for a request from `account` (its `ClientInfo` without
-/// the shared details): `{"acc":"B","rtt":NANOS}`.
-fn request_info(account: &str, rtt: Option<Duration>) -> String {
-    let mut json = format!(
-        "{{\"acc\":{}",
-        serde_json::to_string(account).expect("strings serialize")
-    );
+/// the shared details), through `service` along a chain: `{"acc":"B","svc":"A","rtt":NANOS}`.
+fn request_info(account: &str, service: Option<&str>, rtt: Option<Duration>) -> String {
+    let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    let mut json = format!("{{\"acc\":{}", quote(account));
+    if let Some(service) = service {
+        let _ = write!(json, ",\"svc\":{}", quote(service));
+    }
     if let Some(rtt) = rtt.filter(|r| !r.is_zero()) {
         let _ = write!(json, ",\"rtt\":{}", rtt.as_nanos());
     }
@@ -420,13 +432,22 @@ fn request_info(account: &str, rtt: Option<Duration>) -> String {
     json
 }
 
-/// `msg`'s header block and payload with the header `name: value` added.
-fn with_header(msg: &Message<'_>, name: &str, value: &str) -> Bytes {
+/// `msg`'s header block and payload with the header `name: value` in place of any `name`
+/// the block had.
+fn set_header(msg: &Message<'_>, name: &str, value: &str) -> Bytes {
     let payload = &msg.message[msg.header_len..];
     let mut out = BytesMut::with_capacity(msg.message.len() + name.len() + value.len() + 16);
     if msg.header_len >= 4 {
-        // Before the blank line that ends the existing block.
-        out.put_slice(&msg.message[..msg.header_len - 2]);
+        // The existing lines, before the blank line that ends the block, but for `name`.
+        let block = &msg.message[..msg.header_len - 2];
+        for line in block.split_inclusive(|&b| b == b'\n') {
+            let is_name = line.len() > name.len()
+                && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+                && line[name.len()] == b':';
+            if !is_name {
+                out.put_slice(line);
+            }
+        }
     } else {
         out.put_slice(b"NATS/1.0\r\n");
     }
@@ -451,7 +472,7 @@ mod tests {
             message: &message,
             queues: None,
         };
-        with_header(&msg, "Nats-Request-Info", "{\"acc\":\"B\"}")
+        set_header(&msg, "Nats-Request-Info", "{\"acc\":\"B\"}")
     }
 
     #[test]
@@ -465,9 +486,18 @@ mod tests {
             b"NATS/1.0\r\nA: b\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\nhi"
         );
         assert_eq!(
-            request_info("B", Some(Duration::from_nanos(407_685))),
+            request_info("B", None, Some(Duration::from_nanos(407_685))),
             r#"{"acc":"B","rtt":407685}"#
         );
-        assert_eq!(request_info("B", None), r#"{"acc":"B"}"#);
+        assert_eq!(request_info("B", None, None), r#"{"acc":"B"}"#);
+        assert_eq!(
+            request_info("B", Some("A"), Some(Duration::from_nanos(5))),
+            r#"{"acc":"B","svc":"A","rtt":5}"#
+        );
+        // A chained request's header replaces the first hop's.
+        assert_eq!(
+            &message(b"NATS/1.0\r\nNats-Request-Info: {}\r\nA: b\r\n\r\nhi", 41)[..],
+            b"NATS/1.0\r\nA: b\r\nNats-Request-Info: {\"acc\":\"B\"}\r\n\r\nhi"
+        );
     }
 }
