@@ -294,7 +294,8 @@ impl Broker {
             .iter()
             .find_map(|r| Some((r.export, r.transform.apply(msg.subject)?)));
         if let Some((export, subject)) = service {
-            delivered += self.request_service(from, account, export, subject, msg, hops, origin);
+            delivered +=
+                self.request_service(from, account, export, subject, msg, Chain { hops, origin });
         }
         if msg.subject.starts_with(REPLY_PREFIX) {
             delivered += self.respond(from, account, msg, hops);
@@ -311,9 +312,9 @@ impl Broker {
         export: ServiceExport,
         subject: Bytes,
         msg: &Message<'_>,
-        hops: u8,
-        origin: Option<Origin>,
+        chain: Chain,
     ) -> usize {
+        let Chain { hops, origin } = chain;
         let ServiceExport {
             exporter,
             response_type,
@@ -408,6 +409,15 @@ impl Broker {
         }
         delivered
     }
+}
+
+/// Where a request is along a chain of service imports.
+#[derive(Debug, Clone, Copy)]
+struct Chain {
+    /// Accounts crossed so far.
+    hops: u8,
+    /// Who sent it, once it crossed an account.
+    origin: Option<Origin>,
 }
 
 /// Who sent a request: its account and its connection's round trip.
