@@ -98,6 +98,18 @@ async fn tls_clients_connect_and_plain_ones_fail() {
             "{name}: a plain client got through"
         );
         round_trip(&client, name).await;
+
+        // A client that never starts the handshake is closed after `timeout` (1 s).
+        let mut idle = TcpStream::connect(&server.addr).unwrap();
+        idle.set_read_timeout(Some(WAIT)).unwrap();
+        let started = std::time::Instant::now();
+        let mut rest = Vec::new();
+        let _ = idle.read_to_end(&mut rest);
+        let waited = started.elapsed();
+        assert!(
+            waited >= Duration::from_millis(800) && waited < Duration::from_secs(4),
+            "{name}: closed after {waited:?}"
+        );
         assert!(server.guard.alive(), "{name} stays up");
     }
 }
