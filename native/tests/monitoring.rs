@@ -14,7 +14,6 @@ use serde_json::Value;
 const NOT_IN_SKIFF: &[&str] = &[
     "git_commit",         // no Go build
     "feature_flags",      // JetStream feature flags
-    "system_account",     // Skiff has no system account
     "disk_io_wait_stats", // JetStream storage
     "rtt",                // measured at the first keepalive PING, not at connect
     "tls_required",

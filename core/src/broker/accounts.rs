@@ -230,6 +230,14 @@ impl Accounts {
         self.has_system
     }
 
+    /// The system account's name, if there is one.
+    pub(crate) fn system_name(&self) -> Option<&str> {
+        self.has_system
+            .then(|| self.list.iter().find(|a| a.system))
+            .flatten()
+            .map(|a| a.name.as_str())
+    }
+
     /// Every account.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &AccountState> {
         self.list.iter()

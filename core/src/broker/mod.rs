@@ -207,6 +207,11 @@ impl Broker {
         }
     }
 
+    /// The system account's name (`/varz`'s `system_account`), if there is one.
+    pub fn system_account(&self) -> Option<&str> {
+        self.accounts.system_name()
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> &Config {
         &self.config

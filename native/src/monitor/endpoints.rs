@@ -178,6 +178,8 @@ struct Varz<'a> {
     http_req_stats: BTreeMap<String, u64>,
     config_load_time: String,
     config_digest: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_account: Option<&'a str>,
     slow_consumer_stats: ByKind,
     stale_connection_stats: ByKind,
     /// Skiff's own version (INFO's `version` is the nats-server version it matches).
@@ -297,6 +299,7 @@ pub(crate) fn varz(broker: &Broker, now: skiff_core::Instant, state: &MonitorSta
         http_req_stats: state.requests.borrow().clone(),
         config_load_time: started,
         config_digest: "",
+        system_account: broker.system_account(),
         slow_consumer_stats: ByKind {
             clients: stats.slow_consumers,
             routes: 0,
