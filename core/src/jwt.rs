@@ -246,19 +246,7 @@ pub(crate) fn decode(token: &str) -> Result<Claims, JwtError> {
 pub(crate) mod tests {
     use super::*;
 
-    /// `bytes` in base64url without padding.
-    pub(crate) fn base64url(bytes: &[u8]) -> String {
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let n = chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b))
-                << (8 * (3 - chunk.len()));
-            for i in 0..=chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            }
-        }
-        out
-    }
+    pub(crate) use crate::secret::encode_base64url as base64url;
 
     /// A JWT with `claims`, signed by `issuer`.
     pub(crate) fn encode(claims: &serde_json::Value, issuer: &nkeys::KeyPair) -> String {

@@ -58,17 +58,23 @@ pub(crate) fn ed25519_verifies(_public_key: &str, _data: &[u8], _signature: &[u8
 /// `nonce` signed with the nkey `seed`, base64url without padding (a CONNECT's `sig`).
 #[cfg(feature = "nkeys")]
 pub(crate) fn sign_nonce(seed: &str, nonce: &[u8]) -> Option<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let signature = nkeys::KeyPair::from_seed(seed).ok()?.sign(nonce).ok()?;
-    let mut out = String::with_capacity(signature.len() * 4 / 3 + 2);
-    for chunk in signature.chunks(3) {
+    Some(encode_base64url(&signature))
+}
+
+/// `bytes` in base64url without padding (JWT parts, nonce signatures).
+#[cfg_attr(not(feature = "nkeys"), allow(dead_code))]
+pub(crate) fn encode_base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len() * 4 / 3 + 2);
+    for chunk in bytes.chunks(3) {
         let n =
             chunk.iter().fold(0u32, |acc, &b| (acc << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
         for i in 0..=chunk.len() {
             out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
         }
     }
-    Some(out)
+    out
 }
 
 /// Without the `nkeys` feature nothing is signed; `Config::validate` refuses credentials.
