@@ -3,13 +3,18 @@
 
 use std::time::Duration;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use std::borrow::Cow;
+
+use bytes::Bytes;
 
 /// The global account: users outside any account, token and single-user auth, leaf links.
 pub const GLOBAL_ACCOUNT: &str = "$G";
 
 /// The system account nats-server creates unless told otherwise.
 pub const DEFAULT_SYSTEM_ACCOUNT: &str = "$SYS";
+
+/// How long a service response may take unless the export says (`response_threshold`).
+pub(crate) const RESPONSE_THRESHOLD: Duration = Duration::from_secs(120);
 
 /// One configured account.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -88,7 +93,7 @@ impl Export {
             subject: subject.into(),
             accounts: None,
             response_type: ResponseType::Singleton,
-            response_threshold: Duration::from_secs(120),
+            response_threshold: RESPONSE_THRESHOLD,
         }
     }
 
@@ -163,6 +168,8 @@ impl Import {
 pub(crate) struct SubjectTransform {
     source: Vec<Piece>,
     dest: Vec<Piece>,
+    /// The token index in the source of each single-token wildcard, in order.
+    wildcard_positions: Vec<usize>,
 }
 
 /// One token of a transform pattern.
@@ -212,50 +219,61 @@ impl SubjectTransform {
             }
             dest_pieces.push(piece);
         }
+        let wildcard_positions = source
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| matches!(p, Piece::Wildcard(_)))
+            .map(|(i, _)| i)
+            .collect();
         Some(Self {
             source,
             dest: dest_pieces,
+            wildcard_positions,
         })
     }
 
-    /// `subject` mapped to the destination, or `None` if it does not match the source.
-    pub(crate) fn apply(&self, subject: &[u8]) -> Option<Bytes> {
-        let tokens: Vec<&[u8]> = subject.split(|&b| b == b'.').collect();
-        let mut wildcards: Vec<&[u8]> = Vec::new();
-        let mut tail: Option<&[u8]> = None;
-        for (i, piece) in self.source.iter().enumerate() {
+    /// `subject` mapped to the destination, or `None` if it does not match the source. This
+    /// runs for every message published where the transform routes: a subject that does not
+    /// match, or one the transform keeps as it is, costs no allocation.
+    pub(crate) fn apply<'s>(&self, subject: &'s [u8]) -> Option<Cow<'s, [u8]>> {
+        let mut tokens = subject.split(|&b| b == b'.');
+        let mut offset = 0;
+        let mut tail = None;
+        for piece in &self.source {
+            let token = tokens.next()?;
             match piece {
                 Piece::Tail => {
-                    if i >= tokens.len() {
-                        return None;
-                    }
                     // The rest of the subject, dots included.
-                    let start: usize = tokens[..i].iter().map(|t| t.len() + 1).sum();
-                    tail = Some(&subject[start..]);
+                    tail = Some(&subject[offset..]);
+                    break;
                 }
-                Piece::Wildcard(_) => wildcards.push(tokens.get(i)?),
-                Piece::Literal(l) => {
-                    if tokens.get(i)? != &l.as_ref() {
-                        return None;
-                    }
-                }
+                Piece::Wildcard(_) => {}
+                Piece::Literal(l) if token == l.as_ref() => {}
+                Piece::Literal(_) => return None,
             }
+            offset += token.len() + 1;
         }
-        if tail.is_none() && tokens.len() != self.source.len() {
+        if tail.is_none() && tokens.next().is_some() {
             return None;
         }
-        let mut out = BytesMut::with_capacity(subject.len() + 16);
+        if self.source == self.dest {
+            return Some(Cow::Borrowed(subject));
+        }
+        let mut out = Vec::with_capacity(subject.len() + 16);
         for (i, piece) in self.dest.iter().enumerate() {
             if i > 0 {
-                out.put_u8(b'.');
+                out.push(b'.');
             }
             match piece {
-                Piece::Literal(l) => out.put_slice(l),
-                Piece::Wildcard(n) => out.put_slice(wildcards[*n]),
-                Piece::Tail => out.put_slice(tail.unwrap_or_default()),
+                Piece::Literal(l) => out.extend_from_slice(l),
+                Piece::Wildcard(n) => {
+                    let position = self.wildcard_positions[*n];
+                    out.extend_from_slice(subject.split(|&b| b == b'.').nth(position)?);
+                }
+                Piece::Tail => out.extend_from_slice(tail.unwrap_or_default()),
             }
         }
-        Some(out.freeze())
+        Some(Cow::Owned(out))
     }
 }
 

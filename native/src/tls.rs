@@ -134,22 +134,11 @@ impl TlsAcceptor {
         let (to_writer, for_writer) = async_channel::bounded(1);
         let names = self.map.then(TlsNames::default);
         let slot = names.clone();
-        let accept = self.acceptor.accept(stream.clone());
-        let timeout = self.timeout;
+        let acceptor = self.clone();
+        let socket = stream.clone();
         let handshake = async move {
-            let expired = async {
-                smol::Timer::after(timeout).await;
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    "TLS handshake timeout",
-                ))
-            };
-            let tls = match accept.or(expired).await {
-                Ok(tls) => tls,
-                Err(e) => {
-                    tracing::error!("{peer} - TLS handshake error: {e}");
-                    return Err(HandshakeFailed::wrap(e));
-                }
+            let Some(tls) = acceptor.handshake(socket, peer).await else {
+                return Err(HandshakeFailed::wrap(io::Error::other("handshake failed")));
             };
             if let Some(slot) = slot {
                 let _ = slot.0.set(peer_names(&tls));

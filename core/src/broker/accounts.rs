@@ -36,9 +36,6 @@ const RESPONSE_SWEEP: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct Accounts {
     list: Vec<AccountState>,
-    /// Whether there is a system account (operator mode without one has none, and so no
-    /// system services).
-    has_system: bool,
 }
 
 /// One account's subject space and routes.
@@ -93,10 +90,7 @@ struct PendingResponse {
 impl Accounts {
     /// The global account only.
     pub(crate) fn new(rng: &mut fastrand::Rng) -> Self {
-        let mut accounts = Self {
-            list: Vec::new(),
-            has_system: false,
-        };
+        let mut accounts = Self { list: Vec::new() };
         accounts.ensure(GLOBAL_ACCOUNT, rng);
         accounts
     }
@@ -120,7 +114,6 @@ impl Accounts {
             (trust.is_none() || config.system_account != crate::DEFAULT_SYSTEM_ACCOUNT)
                 .then_some(config.system_account.as_str())
         });
-        self.has_system = named.is_some();
         if let Some(name) = named {
             let system = self.ensure(name, rng);
             self.list[system as usize].system = true;
@@ -160,10 +153,10 @@ impl Accounts {
                         let Some(transform) = SubjectTransform::new(&local, &import.subject) else {
                             continue;
                         };
-                        let (response_type, threshold) = export
-                            .map_or((ResponseType::Singleton, Duration::from_secs(120)), |e| {
-                                (e.response_type, e.response_threshold)
-                            });
+                        let (response_type, threshold) = export.map_or(
+                            (ResponseType::Singleton, crate::account::RESPONSE_THRESHOLD),
+                            |e| (e.response_type, e.response_threshold),
+                        );
                         self.list[importer as usize].services.push(ServiceRoute {
                             transform,
                             export: ServiceExport {
@@ -225,17 +218,10 @@ impl Accounts {
         self.list[id as usize].sublist.matches(subject)
     }
 
-    /// Whether a system account exists (its services answer).
-    pub(crate) fn has_system(&self) -> bool {
-        self.has_system
-    }
-
-    /// The system account's name, if there is one.
+    /// The system account's name, if there is one (operator mode without one has none, and
+    /// so no system services).
     pub(crate) fn system_name(&self) -> Option<&str> {
-        self.has_system
-            .then(|| self.list.iter().find(|a| a.system))
-            .flatten()
-            .map(|a| a.name.as_str())
+        self.list.iter().find(|a| a.system).map(|a| a.name.as_str())
     }
 
     /// Every account.
@@ -280,14 +266,12 @@ impl Broker {
         origin: Option<Origin>,
     ) -> usize {
         let mut delivered = 0;
-        let streams: Vec<(AccountId, Bytes)> = self
-            .accounts
-            .get(account)
-            .streams_out
-            .iter()
-            .filter_map(|r| Some((r.importer, r.transform.apply(msg.subject)?)))
-            .collect();
-        for (importer, subject) in streams {
+        for i in 0..self.accounts.get(account).streams_out.len() {
+            let route = &self.accounts.get(account).streams_out[i];
+            let importer = route.importer;
+            let Some(subject) = route.transform.apply(msg.subject) else {
+                continue;
+            };
             let matches = self.accounts.matches(importer, &subject);
             let routed = Message {
                 subject: &subject,
@@ -303,7 +287,7 @@ impl Broker {
             .find_map(|r| Some((r.export, r.transform.apply(msg.subject)?)));
         if let Some((export, subject)) = service {
             delivered +=
-                self.request_service(from, account, export, subject, msg, Chain { hops, origin });
+                self.request_service(from, account, export, &subject, msg, Chain { hops, origin });
         }
         if msg.subject.starts_with(REPLY_PREFIX) {
             delivered += self.respond(from, account, msg, hops);
@@ -318,7 +302,7 @@ impl Broker {
         from: ConnId,
         requester: AccountId,
         export: ServiceExport,
-        subject: Bytes,
+        subject: &[u8],
         msg: &Message<'_>,
         chain: Chain,
     ) -> usize {
@@ -360,13 +344,13 @@ impl Broker {
         let message = set_header(msg, "Nats-Request-Info", &info);
         let header_len = message.len() - (msg.message.len() - msg.header_len);
         let routed = Message {
-            subject: &subject,
+            subject,
             reply: reply.as_deref(),
             header_len,
             message: &message,
             queues: None,
         };
-        let matches = self.accounts.matches(exporter, &subject);
+        let matches = self.accounts.matches(exporter, subject);
         let mut delivered = self.deliver(from, true, &matches, &routed);
         if hops + 1 < MAX_HOPS {
             delivered += self.route_from(from, exporter, &routed, hops + 1, Some(origin));

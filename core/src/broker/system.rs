@@ -93,7 +93,7 @@ impl Broker {
         let Some(reply) = msg.reply.filter(|r| subject::is_valid_literal(r)) else {
             return 0;
         };
-        if !self.accounts.has_system() {
+        if self.accounts.system_name().is_none() {
             return 0;
         }
         let system = self.accounts.get(account).system;
